@@ -1,0 +1,265 @@
+//! Closed sets of the domain. Each value has a stable wire code (API, database, forms) and a
+//! message key for the UI; the labels themselves live in the server's locale files.
+
+use crate::UnknownValue;
+
+/// Defines an enum whose variants map one-to-one to stable wire codes.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident, $field:literal, { $($variant:ident => $code:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The name of the field this value travels in, for error messages.
+            pub const FIELD: &'static str = $field;
+
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            pub fn parse(value: &str) -> Result<Self, UnknownValue> {
+                match value {
+                    $($code => Ok($name::$variant),)+
+                    other => Err(UnknownValue {
+                        field: $field,
+                        value: other.chars().take(64).collect(),
+                        expected: [$($code),+].join(", "),
+                    }),
+                }
+            }
+
+            /// Key of the value's label in the locale files, e.g. `severity.high`.
+            pub fn message_key(self) -> String {
+                format!("{}.{}", $field, self.code())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.code())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                $name::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// What a user may do. Ordered from most to least powerful.
+    Role, "role", {
+        Admin => "admin",
+        Manager => "manager",
+        Handler => "handler",
+        Viewer => "viewer",
+    }
+);
+
+impl Role {
+    /// Create and change cases, tasks, observables, evidence, comments.
+    pub fn can_edit_cases(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager | Role::Handler)
+    }
+    /// Decisions of the incident commander: merge, close, reject, reopen.
+    pub fn can_command(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager)
+    }
+    /// Users, tokens of others, settings, the audit log.
+    pub fn is_admin(self) -> bool {
+        self == Role::Admin
+    }
+}
+
+wire_enum!(
+    Severity, "severity", {
+        Critical => "critical",
+        High => "high",
+        Medium => "medium",
+        Low => "low",
+        Info => "info",
+    }
+);
+
+wire_enum!(
+    /// Traffic Light Protocol 2.0.
+    Tlp, "tlp", {
+        Clear => "clear",
+        Green => "green",
+        Amber => "amber",
+        AmberStrict => "amber+strict",
+        Red => "red",
+    }
+);
+
+wire_enum!(
+    /// Permissible Actions Protocol: what may be done with the information.
+    Pap, "pap", {
+        Clear => "clear",
+        Green => "green",
+        Amber => "amber",
+        Red => "red",
+    }
+);
+
+wire_enum!(
+    CaseStatus, "status", {
+        New => "new",
+        Triage => "triage",
+        InProgress => "in_progress",
+        Resolved => "resolved",
+        Closed => "closed",
+        Rejected => "rejected",
+    }
+);
+
+impl CaseStatus {
+    /// The allowed moves. Forward along the lifecycle, rejection from any open state, and
+    /// re-opening a resolved or closed case (new facts turn up after closure).
+    pub fn can_move_to(self, next: CaseStatus) -> bool {
+        use CaseStatus::*;
+        if self == next {
+            return true;
+        }
+        match (self, next) {
+            (New, Triage | InProgress | Rejected) => true,
+            (Triage, InProgress | Rejected | New) => true,
+            (InProgress, Resolved | Rejected | Triage) => true,
+            (Resolved, Closed | InProgress) => true,
+            (Closed, InProgress) => true,
+            (Rejected, Triage) => true,
+            _ => false,
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            CaseStatus::Closed | CaseStatus::Rejected | CaseStatus::Resolved
+        )
+    }
+
+    /// Moves that only the incident commander (manager/admin) may make.
+    pub fn needs_command(self, next: CaseStatus) -> bool {
+        matches!(next, CaseStatus::Closed | CaseStatus::Rejected)
+            || matches!(self, CaseStatus::Closed | CaseStatus::Rejected)
+    }
+}
+
+wire_enum!(
+    /// Incident response lifecycle phase (NIST SP 800-61).
+    Phase, "phase", {
+        DetectionAnalysis => "detection_analysis",
+        Containment => "containment",
+        Eradication => "eradication",
+        Recovery => "recovery",
+        PostIncident => "post_incident",
+    }
+);
+
+wire_enum!(
+    TaskStatus, "task_status", {
+        Todo => "todo",
+        InProgress => "in_progress",
+        Done => "done",
+        Cancelled => "cancelled",
+    }
+);
+
+wire_enum!(
+    /// A timeline entry records either something observed or something the team did.
+    TimelineKind, "timeline_kind", {
+        Observed => "observed",
+        Action => "action",
+    }
+);
+
+wire_enum!(
+    ObservableKind, "observable_kind", {
+        Ip => "ip",
+        Cidr => "cidr",
+        Domain => "domain",
+        Url => "url",
+        Email => "email",
+        Md5 => "md5",
+        Sha1 => "sha1",
+        Sha256 => "sha256",
+        Filename => "filename",
+        UserAccount => "user_account",
+        Host => "host",
+        RegistryKey => "registry_key",
+        Other => "other",
+    }
+);
+
+/// The JPCERT/CC incident categories every installation has. Teams add their own codes.
+pub const BUILTIN_CATEGORIES: &[&str] = &[
+    "phishing_site",
+    "web_defacement",
+    "malware_site",
+    "scan",
+    "dos",
+    "control_system",
+    "targeted_attack",
+    "other",
+];
+
+/// A category code is lowercase ASCII letters, digits and underscores, 2–40 long, so it can
+/// travel in URLs and message keys unchanged.
+pub fn is_valid_category_code(code: &str) -> bool {
+    (2..=40).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips() {
+        for s in Severity::ALL {
+            assert_eq!(Severity::parse(s.code()), Ok(*s));
+        }
+        for t in Tlp::ALL {
+            assert_eq!(Tlp::parse(t.code()), Ok(*t));
+        }
+    }
+
+    #[test]
+    fn unknown_value_names_field_and_choices() {
+        let err = Severity::parse("urgent").unwrap_err();
+        assert_eq!(err.field, "severity");
+        assert!(err.to_string().contains("critical, high"), "{err}");
+    }
+
+    #[test]
+    fn lifecycle_moves() {
+        use CaseStatus::*;
+        assert!(New.can_move_to(Triage));
+        assert!(Resolved.can_move_to(Closed));
+        assert!(!New.can_move_to(Closed));
+        assert!(!Closed.can_move_to(New));
+        assert!(InProgress.needs_command(Rejected));
+        assert!(!InProgress.needs_command(Resolved));
+    }
+
+    #[test]
+    fn category_codes() {
+        assert!(is_valid_category_code("ransomware"));
+        assert!(!is_valid_category_code("Ransom ware"));
+        assert!(!is_valid_category_code("x"));
+    }
+}

@@ -1,0 +1,81 @@
+//! Persistence for hikeshi. One schema and one set of queries serve SQLite and PostgreSQL:
+//! columns use only portable types (TEXT, BIGINT) and queries use `$n` placeholders, which
+//! both engines accept, through sqlx's `Any` driver. No SQL lives outside this crate.
+
+mod audit;
+mod cases;
+mod db;
+mod evidence;
+mod migrate;
+mod observables;
+mod params;
+pub mod scratch;
+mod tasks;
+mod users;
+
+pub use audit::{AuditEntry, AuditQuery};
+pub use cases::{
+    Case, CaseFilter, CaseList, CasePatch, Category, Comment, NewCase, NewTimelineEntry,
+    TimelineEntry,
+};
+pub use db::{Backend, Store};
+pub use evidence::{CustodyEntry, Evidence, NewEvidence};
+pub use observables::{NewObservable, Observable, ObservableLink};
+pub use tasks::{NewTask, Task, TaskPatch};
+pub use users::{ApiToken, NewUser, Session, User};
+
+/// Who made a change, as written into the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub username: String,
+}
+
+impl Actor {
+    pub fn user(name: &str) -> Self {
+        Actor {
+            username: name.to_string(),
+        }
+    }
+    /// Changes made from the command line on the server itself.
+    pub fn cli() -> Self {
+        Actor {
+            username: "cli".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration {version} failed: {source}")]
+    Migration { version: i64, source: sqlx::Error },
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether the database refused the write because of a unique constraint.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Milliseconds since the Unix epoch, the one time format of the schema.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Sortable unique identifiers: ULIDs, lower-case.
+pub fn new_id() -> String {
+    ulid::Ulid::new().to_string().to_ascii_lowercase()
+}

@@ -1,0 +1,66 @@
+//! Schema migrations, run at start on both engines. Each migration is one SQL file applied in
+//! one transaction and recorded in `schema_migrations`.
+
+use crate::{now_ms, Result, Store, StoreError};
+use sqlx::AssertSqlSafe;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_foundation.sql"))];
+
+impl Store {
+    /// Applies every migration not yet applied; returns how many ran.
+    pub async fn migrate(&self) -> Result<usize> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&self.writer)
+        .await?;
+        let mut applied = 0;
+        for &(version, sql) in MIGRATIONS {
+            let mut tx = self.writer.begin().await?;
+            let done: Option<(i64,)> =
+                sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if done.is_some() {
+                continue;
+            }
+            for statement in split_statements(sql) {
+                sqlx::query(AssertSqlSafe(statement))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|source| StoreError::Migration { version, source })?;
+            }
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(version)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version, "applied migration");
+            applied += 1;
+        }
+        Ok(applied)
+    }
+}
+
+/// Splits a migration file into statements at `;` line ends, dropping `--` comment lines.
+/// Our migration files keep string literals free of `;` at line ends.
+fn split_statements(sql: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (idx, _) in sql
+        .match_indices(";\n")
+        .chain(std::iter::once((sql.len(), "")))
+    {
+        let piece = &sql[start..idx.min(sql.len())];
+        start = (idx + 2).min(sql.len());
+        let meaningful = piece
+            .lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"));
+        if meaningful {
+            out.push(piece.trim());
+        }
+    }
+    out
+}
