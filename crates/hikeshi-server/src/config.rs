@@ -1,0 +1,75 @@
+//! What the server needs to know at start. The binary assembles it from file, environment
+//! and flags.
+
+use hikeshi_model::Severity;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Largest evidence upload accepted, in bytes.
+    pub max_upload_bytes: u64,
+    /// Mark cookies `Secure`. Browsers accept Secure cookies from http://127.0.0.1 and
+    /// http://localhost; any other address needs TLS in front of hikeshi.
+    pub secure_cookies: bool,
+    pub session_hours: i64,
+    pub sla: SlaHours,
+}
+
+/// Hours from case creation to the SLA due time, per severity. `0` means no SLA.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SlaHours {
+    pub critical: i64,
+    pub high: i64,
+    pub medium: i64,
+    pub low: i64,
+    pub info: i64,
+}
+
+impl Default for SlaHours {
+    fn default() -> Self {
+        SlaHours {
+            critical: 4,
+            high: 24,
+            medium: 72,
+            low: 168,
+            info: 0,
+        }
+    }
+}
+
+impl SlaHours {
+    pub fn due_at(&self, severity: Severity, from_ms: i64) -> Option<i64> {
+        let hours = match severity {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+            Severity::Info => self.info,
+        };
+        (hours > 0).then(|| from_ms + hours * 3_600_000)
+    }
+}
+
+impl ServerConfig {
+    pub fn evidence_dir(&self) -> PathBuf {
+        self.data_dir.join("evidence")
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./hikeshi-data"),
+            max_upload_bytes: 100 * 1024 * 1024,
+            secure_cookies: true,
+            session_hours: 12,
+            sla: SlaHours::default(),
+        }
+    }
+}

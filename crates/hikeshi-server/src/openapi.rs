@@ -1,0 +1,155 @@
+//! The OpenAPI 3 description of `/api/v1`, served at `/api/v1/openapi.json`. Written by hand
+//! beside the routes; the API tests check that every route they use is described.
+
+use axum::Json;
+use serde_json::{json, Value};
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn op(summary: &str, tag: &str, body: Option<&str>, ok: (&str, &str)) -> Value {
+    let mut op = json!({
+        "summary": summary,
+        "tags": [tag],
+        "responses": {
+            ok.0: {"description": ok.1},
+            "400": error_response("invalid input; `field` names it"),
+            "401": error_response("not authenticated"),
+            "403": error_response("role not allowed, or CSRF token missing"),
+            "404": error_response("not found"),
+            "413": error_response("body too large")
+        }
+    });
+    if let Some(schema) = body {
+        op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
+    }
+    op
+}
+
+fn number_param() -> Value {
+    json!({"name": "number", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{4,}$"}, "example": "2026-0001"})
+}
+
+fn query(name: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "required": false, "schema": schema})
+}
+
+fn enum_of(values: &[&str]) -> Value {
+    json!({"type": "string", "enum": values})
+}
+
+fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|v| code(*v)).collect()
+}
+
+pub fn spec() -> Value {
+    use hikeshi_model::*;
+    let severity = enum_of(&codes(Severity::ALL, Severity::code));
+    let status = enum_of(&codes(CaseStatus::ALL, CaseStatus::code));
+    let tlp = enum_of(&codes(Tlp::ALL, Tlp::code));
+    let pap = enum_of(&codes(Pap::ALL, Pap::code));
+    let phase = enum_of(&codes(Phase::ALL, Phase::code));
+    let task_status = enum_of(&codes(TaskStatus::ALL, TaskStatus::code));
+    let obs_kind = enum_of(&codes(ObservableKind::ALL, ObservableKind::code));
+    let tl_kind = enum_of(&codes(TimelineKind::ALL, TimelineKind::code));
+
+    let mut list_cases = op(
+        "List cases, newest first",
+        "cases",
+        None,
+        ("200", "a page of cases"),
+    );
+    list_cases["parameters"] = json!([
+        query("status", status.clone()),
+        query("severity", severity.clone()),
+        query("category", json!({"type": "string"})),
+        query("assignee", json!({"type": "string"})),
+        query("tag", json!({"type": "string"})),
+        query(
+            "q",
+            json!({"type": "string", "description": "substring of number, title, description, tags; Japanese works"})
+        ),
+        query("page", json!({"type": "integer", "minimum": 1})),
+        query(
+            "per_page",
+            json!({"type": "integer", "minimum": 1, "maximum": 200})
+        )
+    ]);
+    let with_number = |mut v: Value| {
+        v["parameters"] = json!([number_param()]);
+        v
+    };
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "hikeshi API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Cases, tasks, timeline, observables, evidence and audit of hikeshi. Authenticate with `Authorization: Bearer <token>` (see `hikeshi token create`)."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v1/me": {"get": op("The calling user", "users", None, ("200", "the user"))},
+            "/api/v1/cases": {
+                "get": list_cases,
+                "post": op("Create a case, optionally from a template", "cases", Some("CreateCase"), ("201", "the new case"))
+            },
+            "/api/v1/cases/{number}": {
+                "get": with_number(op("A case with tasks, timeline, observables, links, evidence and comments", "cases", None, ("200", "the case"))),
+                "patch": with_number(op("Change a case; closing needs resolution_summary and lessons_learned", "cases", Some("UpdateCase"), ("200", "the changed case")))
+            },
+            "/api/v1/cases/{number}/tasks": {"post": with_number(op("Add a task", "tasks", Some("Task"), ("201", "the task")))},
+            "/api/v1/cases/{number}/tasks/{task_id}": {"patch": op("Change a task", "tasks", Some("TaskUpdate"), ("200", "the task"))},
+            "/api/v1/cases/{number}/timeline": {"post": with_number(op("Add a timeline entry", "timeline", Some("TimelineEntry"), ("201", "the entry")))},
+            "/api/v1/cases/{number}/timeline.csv": {"get": with_number(op("The timeline as CSV", "timeline", None, ("200", "text/csv")))},
+            "/api/v1/cases/{number}/observables": {"post": with_number(op("Add an observable (deduplicated per case; 200 if it existed)", "observables", Some("Observable"), ("201", "the observable")))},
+            "/api/v1/cases/{number}/observables/{id}": {"delete": op("Remove an observable", "observables", None, ("204", "removed"))},
+            "/api/v1/cases/{number}/comments": {"post": with_number(op("Add a comment", "cases", Some("Comment"), ("201", "the comment")))},
+            "/api/v1/cases/{number}/merge": {"post": with_number(op("Merge this case into another", "cases", Some("Merge"), ("200", "the surviving case")))},
+            "/api/v1/cases/{number}/evidence": {"post": {
+                "summary": "Upload evidence (multipart: file, description)", "tags": ["evidence"],
+                "parameters": [number_param()],
+                "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}, "description": {"type": "string"}}, "required": ["file"]}}}},
+                "responses": {"201": {"description": "the evidence record with its SHA-256"}, "413": error_response("file over the upload limit")}
+            }},
+            "/api/v1/evidence/{id}": {"get": op("Download evidence (recorded in the chain of custody)", "evidence", None, ("200", "the bytes"))},
+            "/api/v1/evidence/{id}/custody": {"get": op("Chain of custody of one piece of evidence", "evidence", None, ("200", "custody entries"))},
+            "/api/v1/categories": {
+                "get": op("Incident categories (JPCERT/CC and the team's own)", "settings", None, ("200", "categories")),
+                "post": op("Add a team-defined category (manager, admin)", "settings", Some("Category"), ("201", "the category"))
+            },
+            "/api/v1/templates": {"get": op("Case templates", "settings", None, ("200", "templates"))},
+            "/api/v1/users": {"get": op("Users (manager, admin)", "users", None, ("200", "users"))},
+            "/api/v1/audit": {"get": op("The audit log, newest first (admin); format=json|csv", "audit", None, ("200", "entries"))},
+            "/api/v1/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3"}}}}
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}, "required": ["code", "message"]}}},
+                "CreateCase": {"type": "object", "required": ["title"], "additionalProperties": false, "properties": {
+                    "title": {"type": "string", "maxLength": 300}, "description": {"type": "string", "description": "Markdown"},
+                    "category": {"type": "string"}, "severity": severity, "tlp": tlp, "pap": pap, "phase": phase,
+                    "assignee": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
+                    "affected_assets": {"type": "string"}, "template": {"type": "string"}}},
+                "UpdateCase": {"type": "object", "additionalProperties": false, "properties": {
+                    "title": {"type": "string"}, "description": {"type": "string"}, "category": {"type": "string"},
+                    "severity": {"$ref": "#/components/schemas/CreateCase/properties/severity"}, "status": status,
+                    "tlp": {"type": "string"}, "pap": {"type": "string"}, "phase": {"type": "string"},
+                    "assignee": {"type": "string", "description": "empty string unassigns"},
+                    "tags": {"type": "array", "items": {"type": "string"}}, "affected_assets": {"type": "string"},
+                    "resolution_summary": {"type": "string"}, "lessons_learned": {"type": "string"}}},
+                "Task": {"type": "object", "required": ["title"], "properties": {"title": {"type": "string"}, "assignee": {"type": "string"}, "due_at": {"type": "string", "format": "date-time"}}},
+                "TaskUpdate": {"type": "object", "properties": {"title": {"type": "string"}, "assignee": {"type": "string"}, "status": task_status, "due_at": {"type": "string", "format": "date-time"}}},
+                "TimelineEntry": {"type": "object", "required": ["kind", "text"], "properties": {"occurred_at": {"type": "string", "format": "date-time"}, "kind": tl_kind, "text": {"type": "string"}}},
+                "Observable": {"type": "object", "required": ["kind", "value"], "properties": {"kind": obs_kind, "value": {"type": "string"}, "description": {"type": "string"}, "tlp": {"type": "string"}, "ioc": {"type": "boolean"}}},
+                "Comment": {"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}}},
+                "Merge": {"type": "object", "required": ["into"], "properties": {"into": {"type": "string", "example": "2026-0001"}}},
+                "Category": {"type": "object", "required": ["code", "label_ja", "label_en"], "properties": {"code": {"type": "string"}, "label_ja": {"type": "string"}, "label_en": {"type": "string"}}}
+            }
+        }
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}

@@ -1,0 +1,44 @@
+//! Time shown to people and machines. Stored times are UTC milliseconds.
+
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+pub fn rfc3339_utc(ms: i64) -> String {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+pub fn parse_tz(name: &str) -> Option<Tz> {
+    name.parse().ok()
+}
+
+/// `2026-11-26 18:30 JST`, in the viewer's zone.
+pub fn local(ms: i64, tz: Tz) -> String {
+    let Some(t) = DateTime::<Utc>::from_timestamp_millis(ms) else {
+        return String::new();
+    };
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
+}
+
+/// The value for an `<input type="datetime-local">` in the viewer's zone.
+pub fn local_input(ms: i64, tz: Tz) -> String {
+    let Some(t) = DateTime::<Utc>::from_timestamp_millis(ms) else {
+        return String::new();
+    };
+    t.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// Remaining or overdue time against a due time, as hours and minutes.
+pub fn remaining(due_ms: i64, now_ms: i64) -> (bool, String) {
+    let diff = due_ms - now_ms;
+    let overdue = diff < 0;
+    let minutes = diff.abs() / 60_000;
+    let text = if minutes >= 48 * 60 {
+        format!("{}d {}h", minutes / 1440, (minutes % 1440) / 60)
+    } else {
+        format!("{}h {:02}m", minutes / 60, minutes % 60)
+    };
+    (overdue, text)
+}

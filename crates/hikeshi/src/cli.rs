@@ -1,0 +1,198 @@
+//! The verbs and their flags.
+
+use crate::config::{self, FileConfig};
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "hikeshi",
+    version,
+    about = "hikeshi (火消し): security operations platform for CSIRT and SOC teams"
+)]
+pub struct Cli {
+    /// TOML configuration file; its settings yield to environment variables and flags.
+    #[arg(long, global = true, env = "HIKESHI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Folder for the SQLite database and evidence files [default: ./hikeshi-data]
+    #[arg(long, global = true, env = "HIKESHI_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of SQLite, e.g. postgres://user@127.0.0.1:5432/hikeshi
+    #[arg(
+        long,
+        global = true,
+        env = "HIKESHI_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the web UI and REST API.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit (serve also does this at start).
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the version.
+    Version,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "HIKESHI_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Largest evidence upload in bytes [default: 104857600 (100 MiB)]
+    #[arg(long, env = "HIKESHI_MAX_UPLOAD_BYTES")]
+    pub max_upload_bytes: Option<u64>,
+    /// Send cookies without the Secure flag (only for plain-HTTP access from another host
+    /// during evaluation; browsers accept Secure cookies from 127.0.0.1 and localhost).
+    #[arg(long, env = "HIKESHI_INSECURE_COOKIES")]
+    pub insecure_cookies: bool,
+    /// Log format: text or json [default: text]
+    #[arg(long, env = "HIKESHI_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input when it is not a terminal.
+    Add {
+        name: String,
+        #[arg(long, value_parser = ["admin", "manager", "handler", "viewer"])]
+        role: String,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Disable a user and end their sessions.
+    Disable { name: String },
+    /// Enable a disabled user.
+    Enable { name: String },
+    /// Set a new password (read like `user add`).
+    ResetPassword { name: String },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it once.
+    Create {
+        #[arg(long)]
+        user: String,
+        /// What the token is for, e.g. "SOAR".
+        #[arg(long, default_value = "api")]
+        name: String,
+    },
+    /// Revoke a token by its id.
+    Revoke { id: String },
+    /// List tokens (ids and names, never the secrets).
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .or(file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("./hikeshi-data"));
+    let db = config::database(
+        cli.database_url.clone().or(file.database_url.clone()),
+        &data_dir,
+    );
+    match cli.command {
+        Command::Version => {
+            println!("hikeshi {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Migrate => {
+            init_logging(file.log_format.as_deref());
+            let store = config::open_store(&db).await?;
+            println!("database is up to date ({:?})", store.backend());
+            Ok(())
+        }
+        Command::Serve(args) => {
+            init_logging(args.log_format.as_deref().or(file.log_format.as_deref()));
+            let cfg = config::server_config(
+                &file,
+                args.listen,
+                data_dir,
+                args.max_upload_bytes,
+                args.insecure_cookies,
+            );
+            serve(cfg, &db).await
+        }
+        Command::User(cmd) => crate::users::user_command(cmd, &db).await,
+        Command::Token(cmd) => crate::users::token_command(cmd, &db).await,
+    }
+}
+
+fn init_logging(format: Option<&str>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HIKESHI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == Some("json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+async fn serve(cfg: hikeshi_server::ServerConfig, db: &config::Database) -> anyhow::Result<()> {
+    let store = config::open_store(db).await?;
+    if let config::Database::SqliteIn(dir) = db {
+        tracing::info!(data_dir = %dir.display(), "using SQLite");
+    }
+    if store.count_users().await? == 0 {
+        eprintln!(
+            "No users yet. Create the first administrator in another terminal:\n  \
+             cargo run --release -- user add admin --role admin\n\
+             ユーザーがまだいません。別の端末で最初の管理者を作成してください(上記コマンド)。"
+        );
+    }
+    let url = format!("http://{}", cfg.listen);
+    let state = hikeshi_server::AppState::new(store.clone(), cfg);
+    eprintln!("hikeshi is running at {url}/ (Ctrl-C to stop)");
+    hikeshi_server::serve(state, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,150 @@
+//! `hikeshi user …` and `hikeshi token …`.
+
+use crate::cli::{TokenCommand, UserCommand};
+use crate::config::{open_store, Database};
+use anyhow::{bail, Context};
+use hikeshi_server::auth::{check_password_policy, hash_password, new_api_token, token_digest};
+use hikeshi_store::{Actor, NewUser};
+use std::io::{BufRead, IsTerminal};
+
+/// Reads a password: prompted twice on a terminal, else the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password / パスワード: ")?;
+        let second = rpassword::prompt_password("Again / 再入力: ")?;
+        if first != second {
+            bail!("the two passwords differ / パスワードが一致しません");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    check_password_policy(&password).map_err(|m| anyhow::anyhow!(m))?;
+    Ok(password)
+}
+
+pub async fn user_command(cmd: UserCommand, db: &Database) -> anyhow::Result<()> {
+    let store = open_store(db).await?;
+    let actor = Actor::cli();
+    match cmd {
+        UserCommand::Add {
+            name,
+            role,
+            display_name,
+        } => {
+            let valid_name = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+            if !valid_name {
+                bail!("user names are 1-64 of A-Z a-z 0-9 . _ - @");
+            }
+            let password = read_password()?;
+            let hash = hash_password(&password).map_err(|m| anyhow::anyhow!(m))?;
+            let user = store
+                .create_user(
+                    &NewUser {
+                        display_name: display_name.unwrap_or_else(|| name.clone()),
+                        username: name,
+                        role,
+                        password_hash: hash,
+                    },
+                    &actor,
+                )
+                .await?;
+            println!("created user {} ({})", user.username, user.role);
+        }
+        UserCommand::List => {
+            println!("{:<24} {:<8} {:<9} display name", "user", "role", "state");
+            for u in store.list_users().await? {
+                let state = if u.is_disabled() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<24} {:<8} {:<9} {}",
+                    u.username, u.role, state, u.display_name
+                );
+            }
+        }
+        UserCommand::Disable { name } => {
+            store.set_user_disabled(&name, true, &actor).await?;
+            println!("disabled {name}; their sessions have ended");
+        }
+        UserCommand::Enable { name } => {
+            store.set_user_disabled(&name, false, &actor).await?;
+            println!("enabled {name}");
+        }
+        UserCommand::ResetPassword { name } => {
+            let password = read_password()?;
+            let hash = hash_password(&password).map_err(|m| anyhow::anyhow!(m))?;
+            store.set_user_password(&name, &hash, &actor).await?;
+            println!("password of {name} changed; their sessions have ended");
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+pub async fn token_command(cmd: TokenCommand, db: &Database) -> anyhow::Result<()> {
+    let store = open_store(db).await?;
+    let actor = Actor::cli();
+    match cmd {
+        TokenCommand::Create { user, name } => {
+            let owner = store
+                .user_by_name(&user)
+                .await?
+                .with_context(|| format!("no user `{user}`"))?;
+            let token = new_api_token();
+            let record = store
+                .create_api_token(&owner, &name, &token_digest(&token), &actor)
+                .await?;
+            eprintln!(
+                "token {} for {} (shown once; store it now):",
+                record.id, owner.username
+            );
+            println!("{token}");
+        }
+        TokenCommand::Revoke { id } => {
+            store.revoke_api_token(&id, &actor).await?;
+            println!("revoked {id}");
+        }
+        TokenCommand::List { user } => {
+            let owner = match user {
+                Some(u) => Some(
+                    store
+                        .user_by_name(&u)
+                        .await?
+                        .with_context(|| format!("no user `{u}`"))?,
+                ),
+                None => None,
+            };
+            let users = store.list_users().await?;
+            for t in store
+                .list_api_tokens(owner.as_ref().map(|u| u.id.as_str()))
+                .await?
+            {
+                let who = users
+                    .iter()
+                    .find(|u| u.id == t.user_id)
+                    .map(|u| u.username.as_str())
+                    .unwrap_or("?");
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!("{} {:<16} {:<8} {}", t.id, who, state, t.name);
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
