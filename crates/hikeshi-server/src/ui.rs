@@ -1,5 +1,0 @@
-use crate::state::AppState;
-use axum::Router;
-pub fn routes(_state: &AppState) -> Router<AppState> {
-    Router::new()
-}

@@ -1,0 +1,705 @@
+//! Case pages: the list with filters, the new-case form and the case page with its forms.
+
+use super::{error_page, render, see_other, Choice, I18n, Nav, SignedIn};
+use crate::api::{receive_evidence, CaseQuery};
+use crate::error::{ApiError, ApiResult};
+use crate::json::ApiQuery;
+use crate::service::{self, CaseDetail};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use hikeshi_model::{
+    case_templates, CaseStatus, ObservableKind, Pap, Phase, Severity, TaskStatus, TimelineKind, Tlp,
+};
+use hikeshi_store::{Case, Category, User};
+use serde::Deserialize;
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let upload_limit = state.config.max_upload_bytes as usize + 64 * 1024;
+    Router::new()
+        .route("/cases", get(list_page))
+        .route("/cases/new", get(new_page).post(new_submit))
+        .route("/cases/{number}", get(case_page))
+        .route("/cases/{number}/update", post(update_submit))
+        .route("/cases/{number}/tasks", post(task_submit))
+        .route("/cases/{number}/tasks/{task_id}", post(task_status_submit))
+        .route("/cases/{number}/timeline", post(timeline_submit))
+        .route("/cases/{number}/observables", post(observable_submit))
+        .route("/cases/{number}/comments", post(comment_submit))
+        .route("/cases/{number}/merge", post(merge_submit))
+        .route(
+            "/cases/{number}/evidence",
+            post(evidence_submit).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+}
+
+fn choices<T: Copy>(i: &I18n, prefix: &str, all: &[T], code: fn(T) -> &'static str) -> Vec<Choice> {
+    all.iter()
+        .map(|v| Choice {
+            code: code(*v).into(),
+            label: i.label(prefix, code(*v)),
+        })
+        .collect()
+}
+
+fn category_choices(i: &I18n, cats: &[Category]) -> Vec<Choice> {
+    cats.iter()
+        .map(|c| Choice {
+            code: c.code.clone(),
+            label: if i.lang == crate::i18n::Lang::Ja {
+                c.label_ja.clone()
+            } else {
+                c.label_en.clone()
+            },
+        })
+        .collect()
+}
+
+fn category_label(cats: &[Choice], code: &str) -> String {
+    cats.iter()
+        .find(|c| c.code == code)
+        .map(|c| c.label.clone())
+        .unwrap_or_else(|| code.to_string())
+}
+
+#[derive(Template)]
+#[template(path = "cases.html")]
+struct ListPage {
+    i: I18n,
+    nav: Option<Nav>,
+    q: CaseQueryView,
+    rows: Vec<CaseRow>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    prev_link: String,
+    next_link: String,
+    statuses: Vec<Choice>,
+    severities: Vec<Choice>,
+    categories: Vec<Choice>,
+}
+
+#[derive(Default)]
+struct CaseQueryView {
+    status: String,
+    severity: String,
+    category: String,
+    assignee: String,
+    tag: String,
+    q: String,
+}
+
+struct CaseRow {
+    number: String,
+    title: String,
+    category: String,
+    severity: String,
+    severity_label: String,
+    status_label: String,
+    assignee: String,
+    created: String,
+    sla: String,
+    sla_overdue: bool,
+}
+
+fn sla_text(i: &I18n, case: &Case) -> (String, bool) {
+    match case.sla_due_at {
+        Some(due)
+            if CaseStatus::parse(&case.status)
+                .map(|s| s.is_open())
+                .unwrap_or(false) =>
+        {
+            let (overdue, span) = crate::timefmt::remaining(due, hikeshi_store::now_ms());
+            let key = if overdue {
+                "sla.overdue"
+            } else {
+                "sla.remaining"
+            };
+            (format!("{} {span}", i.t(key)), overdue)
+        }
+        _ => (String::new(), false),
+    }
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    s: SignedIn,
+    q: Result<ApiQuery<CaseQuery>, ApiError>,
+) -> Response {
+    let i = s.viewer.i.clone();
+    let q = match q {
+        Ok(ApiQuery(q)) => q,
+        Err(e) => return error_page(&i, Some(s.nav), e),
+    };
+    let result: ApiResult<Response> = async {
+        let list = state.store.list_cases(&q.to_filter()).await?;
+        let cats = category_choices(&i, &state.store.categories().await?);
+        let rows = list
+            .items
+            .iter()
+            .map(|c| {
+                let (sla, sla_overdue) = sla_text(&i, c);
+                CaseRow {
+                    number: c.number.clone(),
+                    title: c.title.clone(),
+                    category: category_label(&cats, &c.category),
+                    severity: c.severity.clone(),
+                    severity_label: i.label("severity", &c.severity),
+                    status_label: i.label("status", &c.status),
+                    assignee: c.assignee.clone().unwrap_or_default(),
+                    created: i.time(c.created_at),
+                    sla,
+                    sla_overdue,
+                }
+            })
+            .collect();
+        let view = CaseQueryView {
+            status: q.status.map(|v| v.code().to_string()).unwrap_or_default(),
+            severity: q.severity.map(|v| v.code().to_string()).unwrap_or_default(),
+            category: q.category.clone().unwrap_or_default(),
+            assignee: q.assignee.clone().unwrap_or_default(),
+            tag: q.tag.clone().unwrap_or_default(),
+            q: q.q.clone().unwrap_or_default(),
+        };
+        let pages = ((list.total + q.per_page() - 1) / q.per_page()).max(1);
+        let link = |page: i64| {
+            let mut params = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in [
+                ("status", &view.status),
+                ("severity", &view.severity),
+                ("category", &view.category),
+                ("assignee", &view.assignee),
+                ("tag", &view.tag),
+                ("q", &view.q),
+            ] {
+                if !v.is_empty() {
+                    params.append_pair(k, v);
+                }
+            }
+            params.append_pair("page", &page.to_string());
+            format!("/cases?{}", params.finish())
+        };
+        let page = ListPage {
+            prev_link: if q.page() > 1 {
+                link(q.page() - 1)
+            } else {
+                String::new()
+            },
+            next_link: if q.page() < pages {
+                link(q.page() + 1)
+            } else {
+                String::new()
+            },
+            statuses: choices(&i, "status", CaseStatus::ALL, CaseStatus::code),
+            severities: choices(&i, "severity", Severity::ALL, Severity::code),
+            categories: cats,
+            rows,
+            total: list.total,
+            page: q.page(),
+            pages,
+            q: view,
+            nav: Some(s.nav.clone()),
+            i: i.clone(),
+        };
+        Ok(render(&page))
+    }
+    .await;
+    result.unwrap_or_else(|e| error_page(&i, Some(s.nav), e))
+}
+
+#[derive(Template)]
+#[template(path = "case_new.html")]
+struct NewPage {
+    i: I18n,
+    nav: Option<Nav>,
+    templates: Vec<Choice>,
+    categories: Vec<Choice>,
+    severities: Vec<Choice>,
+    tlps: Vec<Choice>,
+    paps: Vec<Choice>,
+    users: Vec<User>,
+}
+
+async fn new_page(State(state): State<AppState>, s: SignedIn) -> Response {
+    let i = s.viewer.i.clone();
+    let users = match state.store.list_users().await {
+        Ok(u) => u.into_iter().filter(|u| !u.is_disabled()).collect(),
+        Err(e) => return error_page(&i, Some(s.nav), e.into()),
+    };
+    let cats = match state.store.categories().await {
+        Ok(c) => category_choices(&i, &c),
+        Err(e) => return error_page(&i, Some(s.nav), e.into()),
+    };
+    render(&NewPage {
+        templates: case_templates()
+            .iter()
+            .map(|t| Choice {
+                code: t.code.clone(),
+                label: t.name(i.code()).to_string(),
+            })
+            .collect(),
+        categories: cats,
+        severities: choices(&i, "severity", Severity::ALL, Severity::code),
+        tlps: choices(&i, "tlp", Tlp::ALL, Tlp::code),
+        paps: choices(&i, "pap", Pap::ALL, Pap::code),
+        users,
+        nav: Some(s.nav),
+        i,
+    })
+}
+
+fn opt(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+fn parse_opt<T>(
+    v: &str,
+    parse: fn(&str) -> Result<T, hikeshi_model::UnknownValue>,
+) -> ApiResult<Option<T>> {
+    match opt(v) {
+        None => Ok(None),
+        Some(v) => Ok(Some(parse(&v)?)),
+    }
+}
+
+fn split_tags(tags: &str) -> Vec<String> {
+    tags.split([',', '、'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct NewForm {
+    csrf: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    template: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    tlp: String,
+    #[serde(default)]
+    pap: String,
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    affected_assets: String,
+}
+
+async fn new_submit(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Form(f): Form<NewForm>,
+) -> Response {
+    let i = s.viewer.i.clone();
+    let result: ApiResult<Case> = async {
+        s.who.check_csrf(Some(&f.csrf))?;
+        let input = service::CreateCaseInput {
+            title: f.title.clone(),
+            description: f.description.clone(),
+            category: opt(&f.category),
+            severity: parse_opt(&f.severity, Severity::parse)?,
+            tlp: parse_opt(&f.tlp, Tlp::parse)?,
+            pap: parse_opt(&f.pap, Pap::parse)?,
+            phase: None,
+            assignee: opt(&f.assignee),
+            tags: split_tags(&f.tags),
+            affected_assets: f.affected_assets.clone(),
+            template: opt(&f.template),
+        };
+        service::create_case(&state, &s.who, input, i.lang).await
+    }
+    .await;
+    match result {
+        Ok(case) => see_other(&format!("/cases/{}", case.number)),
+        Err(e) => error_page(&i, Some(s.nav), e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    i: I18n,
+    nav: Option<Nav>,
+    d: CaseDetail,
+    description_html: String,
+    category_label: String,
+    sla: String,
+    sla_overdue: bool,
+    linked_cases: Vec<(String, String, Vec<String>)>,
+    categories: Vec<Choice>,
+    statuses: Vec<Choice>,
+    phases: Vec<Choice>,
+    severities: Vec<Choice>,
+    tlps: Vec<Choice>,
+    paps: Vec<Choice>,
+    task_statuses: Vec<Choice>,
+    timeline_kinds: Vec<Choice>,
+    observable_kinds: Vec<Choice>,
+    users: Vec<User>,
+    tags: String,
+    now_local: String,
+    max_upload_mib: u64,
+}
+
+async fn case_page(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(number): Path<String>,
+) -> Response {
+    let i = s.viewer.i.clone();
+    let result: ApiResult<Response> = async {
+        let d = service::case_detail(&state, &number).await?;
+        let cats = category_choices(&i, &state.store.categories().await?);
+        let users = state
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|u| !u.is_disabled())
+            .collect();
+        // "Also seen in": one line per other case with the shared values.
+        let mut linked_cases: Vec<(String, String, Vec<String>)> = Vec::new();
+        for l in &d.linked {
+            let value = format!("{}: {}", i.label("observable_kind", &l.kind), l.value);
+            match linked_cases
+                .iter_mut()
+                .find(|(n, _, _)| *n == l.case_number)
+            {
+                Some(entry) => entry.2.push(value),
+                None => {
+                    linked_cases.push((l.case_number.clone(), l.case_title.clone(), vec![value]))
+                }
+            }
+        }
+        let (sla, sla_overdue) = sla_text(&i, &d.case);
+        let page = CasePage {
+            description_html: crate::markdown::render(&d.case.description),
+            category_label: category_label(&cats, &d.case.category),
+            tags: d.case.tags.join(", "),
+            sla,
+            sla_overdue,
+            linked_cases,
+            categories: cats,
+            statuses: choices(&i, "status", CaseStatus::ALL, CaseStatus::code),
+            phases: choices(&i, "phase", Phase::ALL, Phase::code),
+            severities: choices(&i, "severity", Severity::ALL, Severity::code),
+            tlps: choices(&i, "tlp", Tlp::ALL, Tlp::code),
+            paps: choices(&i, "pap", Pap::ALL, Pap::code),
+            task_statuses: choices(&i, "task_status", TaskStatus::ALL, TaskStatus::code),
+            timeline_kinds: choices(&i, "timeline_kind", TimelineKind::ALL, TimelineKind::code),
+            observable_kinds: choices(
+                &i,
+                "observable_kind",
+                ObservableKind::ALL,
+                ObservableKind::code,
+            ),
+            users,
+            now_local: crate::timefmt::local_input(hikeshi_store::now_ms(), i.tz),
+            max_upload_mib: state.config.max_upload_bytes / (1024 * 1024),
+            d,
+            nav: Some(s.nav.clone()),
+            i: i.clone(),
+        };
+        Ok(render(&page))
+    }
+    .await;
+    result.unwrap_or_else(|e| error_page(&i, Some(s.nav), e))
+}
+
+/// Runs a form action and redirects back to the case, or shows the error.
+async fn case_action<F, Fut, T>(
+    s: SignedIn,
+    number: &str,
+    csrf: &str,
+    anchor: &str,
+    action: F,
+) -> Response
+where
+    F: FnOnce(SignedInParts) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<T>>,
+{
+    let i = s.viewer.i.clone();
+    if let Err(e) = s.who.check_csrf(Some(csrf)) {
+        return error_page(&i, Some(s.nav), e);
+    }
+    let nav = s.nav.clone();
+    match action(SignedInParts {
+        who: s.who,
+        i: i.clone(),
+    })
+    .await
+    {
+        Ok(_) => see_other(&format!("/cases/{number}{anchor}")),
+        Err(e) => error_page(&i, Some(nav), e),
+    }
+}
+
+struct SignedInParts {
+    who: crate::auth::CurrentUser,
+    i: I18n,
+}
+
+#[derive(Deserialize)]
+struct UpdateForm {
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    phase: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    tlp: String,
+    #[serde(default)]
+    pap: String,
+    assignee: Option<String>,
+    tags: Option<String>,
+    #[serde(default)]
+    affected_assets: String,
+    #[serde(default)]
+    resolution_summary: String,
+    #[serde(default)]
+    lessons_learned: String,
+}
+
+async fn update_submit(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(number): Path<String>,
+    Form(f): Form<UpdateForm>,
+) -> Response {
+    let csrf = f.csrf.clone();
+    case_action(s, &number.clone(), &csrf, "", |p| async move {
+        let current = state
+            .store
+            .case_by_number(&service::parse_number(&number)?)
+            .await?;
+        let status =
+            parse_opt(&f.status, CaseStatus::parse)?.filter(|st| st.code() != current.status);
+        let input = service::UpdateCaseInput {
+            title: opt(&f.title),
+            description: Some(f.description.clone())
+                .filter(|d| *d != current.description && !f.title.is_empty()),
+            category: opt(&f.category),
+            severity: parse_opt(&f.severity, Severity::parse)?,
+            tlp: parse_opt(&f.tlp, Tlp::parse)?,
+            pap: parse_opt(&f.pap, Pap::parse)?,
+            status,
+            phase: parse_opt(&f.phase, Phase::parse)?,
+            assignee: f.assignee.clone(),
+            tags: f.tags.as_deref().map(split_tags),
+            affected_assets: Some(f.affected_assets.clone())
+                .filter(|a| *a != current.affected_assets && !f.title.is_empty()),
+            resolution_summary: opt(&f.resolution_summary),
+            lessons_learned: opt(&f.lessons_learned),
+        };
+        service::update_case(&state, &p.who, &number, input).await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct TaskForm {
+    csrf: String,
+    title: String,
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    due_at: String,
+}
+
+async fn task_submit(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(number): Path<String>,
+    Form(f): Form<TaskForm>,
+) -> Response {
+    let csrf = f.csrf.clone();
+    case_action(s, &number.clone(), &csrf, "#tasks", |p| async move {
+        let due = match opt(&f.due_at) {
+            Some(v) => Some(service::parse_local_time("due_at", &v, p.i.tz)?),
+            None => None,
+        };
+        let input = service::TaskInput {
+            title: f.title.clone(),
+            assignee: opt(&f.assignee),
+            due_at: None,
+        };
+        service::add_task(&state, &p.who, &number, input, due).await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct TaskStatusForm {
+    csrf: String,
+    status: String,
+}
+
+async fn task_status_submit(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path((number, task_id)): Path<(String, String)>,
+    Form(f): Form<TaskStatusForm>,
+) -> Response {
+    let csrf = f.csrf.clone();
+    case_action(s, &number.clone(), &csrf, "#tasks", |p| async move {
+        let input = service::TaskUpdateInput {
+            status: Some(TaskStatus::parse(&f.status)?),
+            ..Default::default()
+        };
+        service::update_task(&state, &p.who, &number, &task_id, input).await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct TimelineForm {
+    csrf: String,
+    #[serde(default)]
+    occurred_at: String,
+    kind: String,
+    text: String,
+}
+
+async fn timeline_submit(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(number): Path<String>,
+    Form(f): Form<TimelineForm>,
+) -> Response {
+    let csrf = f.csrf.clone();
+    case_action(s, &number.clone(), &csrf, "#timeline", |p| async move {
+        let at = match opt(&f.occurred_at) {
+            Some(v) => Some(service::parse_local_time("occurred_at", &v, p.i.tz)?),
+            None => None,
+        };
+        let input = service::TimelineInput {
+            occurred_at: None,
+            kind: TimelineKind::parse(&f.kind)?,
+            text: f.text.clone(),
+        };
+        service::add_timeline(&state, &p.who, &number, input, at).await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct ObservableForm {
+    csrf: String,
+    kind: String,
+    value: String,
+    #[serde(default)]
+    description: String,
+    ioc: Option<String>,
+}
+
+async fn observable_submit(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(number): Path<String>,
+    Form(f): Form<ObservableForm>,
+) -> Response {
+    let csrf = f.csrf.clone();
+    case_action(s, &number.clone(), &csrf, "#observables", |p| async move {
+        let input = service::ObservableInput {
+            kind: ObservableKind::parse(&f.kind)?,
+            value: f.value.clone(),
+            description: f.description.clone(),
+            tlp: None,
+            ioc: f.ioc.is_some(),
+        };
+        service::add_observable(&state, &p.who, &number, input).await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct CommentForm {
+    csrf: String,
+    body: String,
+}
+
+async fn comment_submit(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(number): Path<String>,
+    Form(f): Form<CommentForm>,
+) -> Response {
+    let csrf = f.csrf.clone();
+    case_action(s, &number.clone(), &csrf, "#comments", |p| async move {
+        service::add_comment(
+            &state,
+            &p.who,
+            &number,
+            service::CommentInput {
+                body: f.body.clone(),
+            },
+        )
+        .await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct MergeForm {
+    csrf: String,
+    into: String,
+}
+
+async fn merge_submit(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(number): Path<String>,
+    Form(f): Form<MergeForm>,
+) -> Response {
+    let csrf = f.csrf.clone();
+    let target = f.into.trim().to_string();
+    let i = s.viewer.i.clone();
+    let nav = s.nav.clone();
+    if let Err(e) = s.who.check_csrf(Some(&csrf)) {
+        return error_page(&i, Some(nav), e);
+    }
+    match service::merge_case(
+        &state,
+        &s.who,
+        &number,
+        service::MergeInput { into: target },
+    )
+    .await
+    {
+        Ok(survivor) => see_other(&format!("/cases/{}", survivor.number)),
+        Err(e) => error_page(&i, Some(nav), e),
+    }
+}
+
+async fn evidence_submit(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(number): Path<String>,
+    multipart: Multipart,
+) -> Response {
+    match receive_evidence(&state, &s.who, &number, multipart, true).await {
+        Ok(_) => see_other(&format!("/cases/{number}#evidence")),
+        Err(e) => error_page(&s.viewer.i, Some(s.nav), e),
+    }
+}

@@ -1,0 +1,245 @@
+//! Login, logout, language switch and personal settings.
+
+use super::{error_page, render, see_other, I18n, Nav, SignedIn, Viewer};
+use crate::auth::{self, LoginError, LANG_COOKIE, SESSION_COOKIE};
+use crate::i18n::Lang;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/lang", post(switch_lang))
+        .route("/settings", get(settings_page).post(settings_submit))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    i: I18n,
+    nav: Option<Nav>,
+    next: String,
+    error: String,
+    username: String,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only local paths are followed after login, never another site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/cases".to_string(),
+    }
+}
+
+async fn login_page(viewer: Viewer, Query(q): Query<NextQuery>) -> Response {
+    if viewer.user.is_some() {
+        return see_other(&safe_next(q.next.as_deref()));
+    }
+    render(&LoginPage {
+        i: viewer.i,
+        nav: None,
+        next: safe_next(q.next.as_deref()),
+        error: String::new(),
+        username: String::new(),
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let next = safe_next(form.next.as_deref());
+    let username: String = form.username.trim().chars().take(64).collect();
+    let failed = |key: &str, status: StatusCode| {
+        let page = LoginPage {
+            error: viewer.i.t(key),
+            i: viewer.i.clone(),
+            nav: None,
+            next: next.clone(),
+            username: username.clone(),
+        };
+        (status, render(&page)).into_response()
+    };
+    match auth::login(&state.store, &username, &form.password).await {
+        Ok(user) => {
+            match auth::start_session(&state.store, &user, state.config.session_hours).await {
+                Ok(token) => {
+                    let cookie = auth::session_cookie(
+                        &token,
+                        state.config.secure_cookies,
+                        state.config.session_hours * 3600,
+                    );
+                    ([(header::SET_COOKIE, cookie)], see_other(&next)).into_response()
+                }
+                Err(e) => error_page(&viewer.i, None, e),
+            }
+        }
+        Err(LoginError::Invalid) => failed("login.invalid", StatusCode::UNAUTHORIZED),
+        Err(LoginError::Locked { .. }) => failed("login.locked", StatusCode::TOO_MANY_REQUESTS),
+        Err(LoginError::Internal(e)) => {
+            error_page(&viewer.i, None, crate::error::ApiError::internal(e))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: Option<String>,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Some(who) = &viewer.user {
+        if let Err(e) = who.check_csrf(form.csrf.as_deref()) {
+            return error_page(&viewer.i, viewer.nav(), e);
+        }
+        if let Some(hash) = &who.session_hash {
+            if let Err(e) = state.store.delete_session(hash).await {
+                return error_page(&viewer.i, None, e.into());
+            }
+        }
+    }
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    ([(header::SET_COOKIE, clear)], see_other("/login")).into_response()
+}
+
+#[derive(Deserialize)]
+struct LangForm {
+    lang: String,
+    csrf: Option<String>,
+    next: Option<String>,
+}
+
+/// Switches the language: for signed-in users in their settings, for everyone in a cookie.
+async fn switch_lang(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<LangForm>,
+) -> Response {
+    let Some(lang) = Lang::parse(&form.lang) else {
+        return error_page(
+            &viewer.i,
+            viewer.nav(),
+            crate::error::ApiError::invalid("lang", "lang: expected ja or en"),
+        );
+    };
+    if let Some(who) = &viewer.user {
+        if let Err(e) = who.check_csrf(form.csrf.as_deref()) {
+            return error_page(&viewer.i, viewer.nav(), e);
+        }
+        let tz = who.user.time_zone.clone();
+        if let Err(e) = state
+            .store
+            .set_user_preferences(
+                &who.user.username,
+                Some(lang.code()),
+                tz.as_deref(),
+                &who.actor(),
+            )
+            .await
+        {
+            return error_page(&viewer.i, viewer.nav(), e.into());
+        }
+    }
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000",
+        lang.code()
+    );
+    (
+        [(header::SET_COOKIE, cookie)],
+        see_other(&safe_next(form.next.as_deref())),
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    i: I18n,
+    nav: Option<Nav>,
+    lang: String,
+    time_zone: String,
+    zones: Vec<&'static str>,
+}
+
+const ZONES: &[&str] = &[
+    "Asia/Tokyo",
+    "UTC",
+    "Asia/Seoul",
+    "Asia/Shanghai",
+    "Asia/Singapore",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+];
+
+async fn settings_page(s: SignedIn) -> Response {
+    render(&SettingsPage {
+        lang: s.who.user.lang.clone().unwrap_or_default(),
+        time_zone: s.viewer.i.tz_name(),
+        zones: ZONES.to_vec(),
+        i: s.viewer.i,
+        nav: Some(s.nav),
+    })
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    csrf: String,
+    lang: String,
+    time_zone: String,
+}
+
+async fn settings_submit(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Form(form): Form<SettingsForm>,
+) -> Response {
+    if let Err(e) = s.who.check_csrf(Some(&form.csrf)) {
+        return error_page(&s.viewer.i, Some(s.nav), e);
+    }
+    let lang = Lang::parse(&form.lang).map(|l| l.code());
+    let tz = crate::timefmt::parse_tz(&form.time_zone).map(|t| t.name().to_string());
+    if tz.is_none() && !form.time_zone.is_empty() {
+        return error_page(
+            &s.viewer.i,
+            Some(s.nav),
+            crate::error::ApiError::invalid(
+                "time_zone",
+                format!("time_zone: unknown zone `{}`", form.time_zone),
+            ),
+        );
+    }
+    match state
+        .store
+        .set_user_preferences(&s.who.user.username, lang, tz.as_deref(), &s.who.actor())
+        .await
+    {
+        Ok(_) => see_other("/settings"),
+        Err(e) => error_page(&s.viewer.i, Some(s.nav), e.into()),
+    }
+}

@@ -1,0 +1,221 @@
+//! The server-rendered web UI. Pages call the same service layer as the API; forms carry the
+//! session's CSRF token; every string comes from the locale files.
+
+mod admin;
+mod cases;
+mod login;
+
+use crate::auth::{cookie_value, resolve_user, CurrentUser, LANG_COOKIE};
+use crate::error::ApiError;
+use crate::i18n::{text, Lang};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono_tz::Tz;
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/cases") }))
+        .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
+        .merge(login::routes())
+        .merge(cases::routes(state))
+        .merge(admin::routes())
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        include_str!("../../static/app.css"),
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        include_str!("../../static/app.js"),
+    )
+}
+
+/// One option of a `<select>`: the wire code and its label in the viewer's language.
+pub struct Choice {
+    pub code: String,
+    pub label: String,
+}
+
+/// Language and time zone of the viewer, and the translation helpers templates call.
+#[derive(Clone)]
+pub struct I18n {
+    pub lang: Lang,
+    pub tz: Tz,
+}
+
+impl I18n {
+    pub fn t(&self, key: &str) -> String {
+        text(self.lang, key)
+    }
+    /// Label of a closed-set value, e.g. `label("severity", "high")`.
+    pub fn label(&self, prefix: &str, code: &str) -> String {
+        text(self.lang, &format!("{prefix}.{code}"))
+    }
+    /// Askama hands fields over by value or by reference; both are accepted.
+    pub fn time(&self, ms: impl std::borrow::Borrow<i64>) -> String {
+        crate::timefmt::local(*ms.borrow(), self.tz)
+    }
+    pub fn opt_time(&self, ms: impl std::borrow::Borrow<Option<i64>>) -> String {
+        ms.borrow()
+            .map(|m| crate::timefmt::local(m, self.tz))
+            .unwrap_or_default()
+    }
+    pub fn code(&self) -> &'static str {
+        self.lang.code()
+    }
+    pub fn tz_name(&self) -> String {
+        self.tz.name().to_string()
+    }
+}
+
+/// The signed-in user as the page header needs it.
+#[derive(Clone)]
+pub struct Nav {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub csrf: String,
+    pub is_admin: bool,
+    pub can_edit: bool,
+    pub can_command: bool,
+}
+
+/// A page request: who is asking (if anyone) and in which language.
+pub struct Viewer {
+    pub user: Option<CurrentUser>,
+    pub i: I18n,
+}
+
+impl Viewer {
+    pub fn nav(&self) -> Option<Nav> {
+        self.user.as_ref().map(|u| Nav {
+            username: u.user.username.clone(),
+            display_name: u.user.display_name.clone(),
+            role: u.role.code().into(),
+            csrf: u.csrf_token.clone().unwrap_or_default(),
+            is_admin: u.role.is_admin(),
+            can_edit: u.role.can_edit_cases(),
+            can_command: u.role.can_command(),
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        // A bad bearer header on a page is treated as no login rather than an API error.
+        let user = resolve_user(parts, state).await.ok().flatten();
+        let lang = user
+            .as_ref()
+            .and_then(|u| u.user.lang.as_deref())
+            .and_then(Lang::parse)
+            .or_else(|| cookie_value(parts, LANG_COOKIE).and_then(Lang::parse))
+            .unwrap_or_else(|| {
+                let header = parts
+                    .headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                Lang::from_accept_language(header)
+            });
+        let tz = user
+            .as_ref()
+            .and_then(|u| u.user.time_zone.as_deref())
+            .and_then(crate::timefmt::parse_tz)
+            .or_else(|| crate::timefmt::parse_tz(lang.default_time_zone()))
+            .unwrap_or(chrono_tz::UTC);
+        Ok(Viewer {
+            user,
+            i: I18n { lang, tz },
+        })
+    }
+}
+
+/// A viewer who must be signed in; others are sent to the login page.
+pub struct SignedIn {
+    pub who: CurrentUser,
+    pub viewer: Viewer,
+    pub nav: Nav,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let viewer = Viewer::from_request_parts(parts, state).await?;
+        match (viewer.user.clone(), viewer.nav()) {
+            (Some(who), Some(nav)) => Ok(SignedIn { who, viewer, nav }),
+            _ => {
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/cases");
+                Err(
+                    Redirect::to(&format!("/login?next={}", urlencoding::encode(next)))
+                        .into_response(),
+                )
+            }
+        }
+    }
+}
+
+pub fn render<T: Template>(page: &T) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => ApiError::internal(format!("template: {e}")).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub i: I18n,
+    pub nav: Option<Nav>,
+    pub title: String,
+    pub message: String,
+    pub field: String,
+}
+
+/// Shows a service error as a page in the viewer's language, with the same status as the API.
+pub fn error_page(i: &I18n, nav: Option<Nav>, err: ApiError) -> Response {
+    let title = match err.status {
+        StatusCode::NOT_FOUND => i.t("error.not_found"),
+        StatusCode::FORBIDDEN => i.t("error.forbidden"),
+        StatusCode::PAYLOAD_TOO_LARGE => i.t("error.too_large"),
+        s if s.is_client_error() => i.t("error.invalid"),
+        _ => i.t("error.internal"),
+    };
+    let page = ErrorPage {
+        i: i.clone(),
+        nav,
+        title,
+        message: err.message,
+        field: err.field.map(|f| i.label("field", &f)).unwrap_or_default(),
+    };
+    (err.status, render(&page)).into_response()
+}
+
+/// The post-redirect-get answer to a successful form.
+pub fn see_other(path: &str) -> Response {
+    Redirect::to(path).into_response()
+}
