@@ -75,7 +75,12 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Sortable unique identifiers: ULIDs, lower-case.
+/// Sortable unique identifiers: ULIDs, lower-case, and monotonic within the process so that
+/// rows created in the same millisecond (a template's tasks) keep their order.
 pub fn new_id() -> String {
-    ulid::Ulid::new().to_string().to_ascii_lowercase()
+    static GENERATOR: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
+    let mut guard = GENERATOR.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let generator = guard.get_or_insert_with(ulid::Generator::new);
+    let id = generator.generate().unwrap_or_else(|_| ulid::Ulid::new());
+    id.to_string().to_ascii_lowercase()
 }

@@ -1,0 +1,135 @@
+// Browser test: a CSIRT lead logs in, opens a case from a template, records an observable,
+// uploads evidence and sees its SHA-256, switches language and back, and logs out.
+// Runs the real binary (HIKESHI_BIN) and Debian's Chromium (CHROMIUM, default /usr/bin/chromium).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+const BIN = resolve(process.env.HIKESHI_BIN ?? '../../target/debug/hikeshi');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS = resolve('artifacts');
+const PASSWORD = 'browser-test-password';
+
+let server, browser, base, dataDir;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => ok(port)); });
+    srv.on('error', fail);
+  });
+}
+
+async function waitReady(url) {
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(url)).ok) return; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`hikeshi did not become ready at ${url}`);
+}
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'hikeshi-browser-'));
+  const add = spawnSync(BIN, ['user', 'add', 'lead', '--role', 'manager', '--display-name', '山田 花子', '--data-dir', dataDir], { input: `${PASSWORD}\n` });
+  assert.equal(add.status, 0, `user add failed: ${add.stderr}`);
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, HIKESHI_LOG: 'warn' } });
+  await waitReady(`${base}/readyz`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (server) { server.kill('SIGTERM'); await new Promise((r) => server.once('exit', r)); }
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('a case from login to logout in the browser', async () => {
+  const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
+  const shot = (name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+  // Anonymous visitors land on the login page, in Japanese because the browser asks for it.
+  await page.goto(`${base}/cases`);
+  assert.match(page.url(), /\/login\?next=/);
+  assert.equal(await page.locator('h1').innerText(), 'ログイン');
+  await shot('01-login');
+
+  await page.fill('#username', 'lead');
+  await page.fill('#password', 'wrong-password');
+  await page.click('#login-submit');
+  assert.equal(await page.locator('#login-error').isVisible(), true);
+
+  await page.fill('#username', 'lead');
+  await page.fill('#password', PASSWORD);
+  await page.click('#login-submit');
+  await page.waitForURL(/\/cases$/);
+  assert.equal(await page.locator('#nav-cases').innerText(), '事案一覧');
+  assert.match(await page.locator('#who').innerText(), /山田 花子/);
+
+  // A new case from the phishing template.
+  await page.click('#nav-new-case');
+  await page.selectOption('#new-template', 'phishing');
+  await page.fill('#new-title', '標的型メール攻撃の疑い(経理部)');
+  await page.fill('#new-description', '経理部の3名が不審な請求書メールを受信。\n\n<script>alert(1)</script>');
+  await shot('02-new-case');
+  await page.click('#new-submit');
+  await page.waitForURL(/\/cases\/\d{4}-\d{4}$/);
+  const number = await page.locator('#case-number').innerText();
+  assert.match(number, /^\d{4}-0001$/);
+  assert.equal(await page.locator('#task-table tbody tr').count(), 7, 'template tasks were created');
+  assert.match(await page.locator("#task-table tbody tr").first().innerText(), /報告メールのヘッダーと本文を保全する/, "template order kept");
+  assert.match(await page.locator('#case-description').innerText(), /<script>alert\(1\)<\/script>/, 'markup shown as text');
+
+  // An observable, validated and shown.
+  await page.selectOption('#observable-kind', 'ip');
+  await page.fill('#observable-value', '198.51.100.23');
+  await page.click('#observable-submit');
+  await page.waitForURL(/#observables$/);
+  assert.match(await page.locator('#observable-table').innerText(), /198\.51\.100\.23/);
+
+  // Evidence: the page shows the same SHA-256 we compute here.
+  const content = Buffer.from('Received: from attacker.example\r\nSubject: 請求書\r\n\r\nbody\r\n');
+  const expected = createHash('sha256').update(content).digest('hex');
+  await page.setInputFiles('#evidence-file', { name: 'suspicious.eml', mimeType: 'message/rfc822', buffer: content });
+  await page.click('#evidence-submit');
+  await page.waitForURL(/#evidence$/);
+  assert.equal(await page.locator('#evidence-table .sha256').first().innerText(), expected);
+  await shot('03-case-ja');
+
+  // English and back.
+  await page.click('#lang-switch');
+  await page.waitForLoadState();
+  assert.equal(await page.locator('#nav-cases').innerText(), 'Cases');
+  assert.match(page.url(), new RegExp(`/cases/${number}`), 'the switch stays on the page');
+  assert.match(await page.locator('#tasks h2').innerText(), /^Tasks/);
+  await shot('04-case-en');
+  await page.click('#lang-switch');
+  await page.waitForLoadState();
+  assert.equal(await page.locator('#nav-cases').innerText(), '事案一覧');
+
+  // The list finds the case by a Japanese word.
+  await page.goto(`${base}/cases`);
+  await page.fill('#filter-q', '標的型');
+  await page.click('#filter-submit');
+  assert.match(await page.locator('#case-table').innerText(), new RegExp(number));
+  await shot('05-list');
+
+  await page.click('#logout');
+  await page.waitForURL(/\/login$/);
+  await page.goto(`${base}/cases/${number}`);
+  assert.match(page.url(), /\/login/, 'logged out for real');
+  await context.close();
+});
