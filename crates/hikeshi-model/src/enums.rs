@@ -132,15 +132,15 @@ impl CaseStatus {
         if self == next {
             return true;
         }
-        match (self, next) {
-            (New, Triage | InProgress | Rejected) => true,
-            (Triage, InProgress | Rejected | New) => true,
-            (InProgress, Resolved | Rejected | Triage) => true,
-            (Resolved, Closed | InProgress) => true,
-            (Closed, InProgress) => true,
-            (Rejected, Triage) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (New, Triage | InProgress | Rejected)
+                | (Triage, InProgress | Rejected | New)
+                | (InProgress, Resolved | Rejected | Triage)
+                | (Resolved, Closed | InProgress)
+                | (Closed, InProgress)
+                | (Rejected, Triage)
+        )
     }
 
     pub fn is_open(self) -> bool {

@@ -291,7 +291,7 @@ pub async fn receive_evidence(
     let case = service::case_for_evidence(state, who, number).await?;
     let limit = state.config.max_upload_bytes;
     let mut description = String::new();
-    let mut stored: Option<(String, u64, String, String)> = None;
+    let mut stored: Option<service::ReceivedFile> = None;
     let mut csrf_ok = !csrf_from_form;
     let multipart_err = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -343,12 +343,8 @@ pub async fn receive_evidence(
                         }
                     }
                 }
-                let (sha, size) = state
-                    .evidence
-                    .commit(incoming)
-                    .await
-                    .map_err(ApiError::internal)?;
-                stored = Some((sha, size, filename, content_type));
+                let (sha256, size) = state.evidence.commit(incoming).await.map_err(ApiError::internal)?;
+                stored = Some(service::ReceivedFile { sha256, size, filename, content_type });
             }
             _ => {}
         }
@@ -356,19 +352,8 @@ pub async fn receive_evidence(
     if !csrf_ok {
         who.check_csrf(None)?;
     }
-    let (sha, size, filename, content_type) =
-        stored.ok_or_else(|| ApiError::invalid("file", "the upload has no `file` part"))?;
-    service::record_evidence(
-        state,
-        who,
-        &case,
-        sha,
-        size,
-        &filename,
-        &content_type,
-        &description,
-    )
-    .await
+    let file = stored.ok_or_else(|| ApiError::invalid("file", "the upload has no `file` part"))?;
+    service::record_evidence(state, who, &case, file, &description).await
 }
 
 async fn upload_evidence(

@@ -556,22 +556,21 @@ pub async fn merge_case(
         .await?)
 }
 
+/// A file received and stored on disk, waiting for its record.
+pub struct ReceivedFile {
+    pub sha256: String,
+    pub size: u64,
+    pub filename: String,
+    pub content_type: String,
+}
+
 /// Evidence metadata after the bytes are safely on disk.
-pub async fn record_evidence(
-    state: &AppState,
-    who: &CurrentUser,
-    case: &Case,
-    sha256: String,
-    size: u64,
-    filename: &str,
-    content_type: &str,
-    description: &str,
-) -> ApiResult<Evidence> {
+pub async fn record_evidence(state: &AppState, who: &CurrentUser, case: &Case, file: ReceivedFile, description: &str) -> ApiResult<Evidence> {
     let new = hikeshi_store::NewEvidence {
-        sha256,
-        filename: sanitize_filename(filename),
-        content_type: content_type.chars().take(200).collect(),
-        size_bytes: size as i64,
+        sha256: file.sha256,
+        filename: sanitize_filename(&file.filename),
+        content_type: file.content_type.chars().take(200).collect(),
+        size_bytes: file.size as i64,
         description: text_field("description", description, false, 10_000)?,
     };
     Ok(state

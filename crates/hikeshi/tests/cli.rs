@@ -53,7 +53,7 @@ fn flags_override_environment_which_overrides_the_file() {
     .expect("write config");
     let cfg = ("HIKESHI_CONFIG", config.display().to_string());
     assert_eq!(
-        answering_port(&ports, &[cfg.clone()], &[]),
+        answering_port(&ports, std::slice::from_ref(&cfg), &[]),
         Some(file_port),
         "file alone"
     );
