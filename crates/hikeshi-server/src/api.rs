@@ -114,6 +114,8 @@ impl CaseQuery {
 struct Page<T> {
     items: Vec<T>,
     total: i64,
+    /// True when more than `total` cases match (counting stops at 1,000).
+    total_capped: bool,
     page: i64,
     per_page: i64,
 }
@@ -127,6 +129,7 @@ async fn list_cases(
     Ok(Json(Page {
         items: list.items,
         total: list.total,
+        total_capped: list.total_capped,
         page: q.page(),
         per_page: q.per_page(),
     }))
@@ -343,8 +346,17 @@ pub async fn receive_evidence(
                         }
                     }
                 }
-                let (sha256, size) = state.evidence.commit(incoming).await.map_err(ApiError::internal)?;
-                stored = Some(service::ReceivedFile { sha256, size, filename, content_type });
+                let (sha256, size) = state
+                    .evidence
+                    .commit(incoming)
+                    .await
+                    .map_err(ApiError::internal)?;
+                stored = Some(service::ReceivedFile {
+                    sha256,
+                    size,
+                    filename,
+                    content_type,
+                });
             }
             _ => {}
         }

@@ -61,7 +61,10 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
     ) -> Result<Self, ApiError> {
         // An empty value means "not given": filter forms submit every field.
         let query = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).filter(|(_, v)| !v.is_empty()))
+            .extend_pairs(
+                form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                    .filter(|(_, v)| !v.is_empty()),
+            )
             .finish();
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)

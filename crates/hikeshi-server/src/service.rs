@@ -565,7 +565,13 @@ pub struct ReceivedFile {
 }
 
 /// Evidence metadata after the bytes are safely on disk.
-pub async fn record_evidence(state: &AppState, who: &CurrentUser, case: &Case, file: ReceivedFile, description: &str) -> ApiResult<Evidence> {
+pub async fn record_evidence(
+    state: &AppState,
+    who: &CurrentUser,
+    case: &Case,
+    file: ReceivedFile,
+    description: &str,
+) -> ApiResult<Evidence> {
     let new = hikeshi_store::NewEvidence {
         sha256: file.sha256,
         filename: sanitize_filename(&file.filename),

@@ -86,12 +86,15 @@ CREATE INDEX cases_severity_created ON cases(severity, created_at);
 CREATE INDEX cases_category_created ON cases(category, created_at);
 CREATE INDEX cases_assignee_created ON cases(assignee, created_at);
 
+-- created_at repeats the case's creation time so a tag filter can walk (tag, created_at)
+-- newest first instead of sorting every case with the tag.
 CREATE TABLE case_tags (
     case_id TEXT NOT NULL REFERENCES cases(id),
     tag TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
     PRIMARY KEY (case_id, tag)
 );
-CREATE INDEX case_tags_tag ON case_tags(tag);
+CREATE INDEX case_tags_tag_created ON case_tags(tag, created_at);
 
 CREATE TABLE tasks (
     id TEXT PRIMARY KEY,

@@ -33,7 +33,8 @@ pub struct Case {
     pub closed_at: Option<i64>,
 }
 
-const CASE_COLUMNS: &str = "id, number, title, description, category, severity, tlp, pap, status, phase, assignee, affected_assets, resolution_summary, lessons_learned, merged_into, sla_due_at, created_by, created_at, updated_at, closed_at";
+// Qualified: the tag filter joins a table that also has `created_at`.
+const CASE_COLUMNS: &str = "cases.id, cases.number, cases.title, cases.description, cases.category, cases.severity, cases.tlp, cases.pap, cases.status, cases.phase, cases.assignee, cases.affected_assets, cases.resolution_summary, cases.lessons_learned, cases.merged_into, cases.sla_due_at, cases.created_by, cases.created_at, cases.updated_at, cases.closed_at";
 
 #[derive(Debug, Clone)]
 pub struct NewCase {
@@ -88,9 +89,15 @@ pub struct CaseFilter {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseList {
+    /// Matching cases, counted up to [`COUNT_CAP`]; `total_capped` says the real number is larger.
     pub total: i64,
+    pub total_capped: bool,
     pub items: Vec<Case>,
 }
+
+/// Counting stops here: an exact count of a broad filter over a long history costs a scan,
+/// while nobody pages through more than this.
+pub const COUNT_CAP: i64 = 1000;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Category {
@@ -163,15 +170,21 @@ async fn load_tags(conn: &mut AnyConnection, case_id: &str) -> Result<Vec<String
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
-async fn write_tags(conn: &mut AnyConnection, case_id: &str, tags: &[String]) -> Result<()> {
+async fn write_tags(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    created_at: i64,
+    tags: &[String],
+) -> Result<()> {
     sqlx::query("DELETE FROM case_tags WHERE case_id = $1")
         .bind(case_id)
         .execute(&mut *conn)
         .await?;
     for tag in tags {
-        sqlx::query("INSERT INTO case_tags (case_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        sqlx::query("INSERT INTO case_tags (case_id, tag, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(case_id)
             .bind(tag)
+            .bind(created_at)
             .execute(&mut *conn)
             .await?;
     }
@@ -305,7 +318,7 @@ impl Store {
         .bind(case.updated_at)
         .execute(&mut *tx)
         .await?;
-        write_tags(&mut tx, &case.id, &case.tags).await?;
+        write_tags(&mut tx, &case.id, case.created_at, &case.tags).await?;
         for title in &new.tasks {
             crate::tasks::insert_task(&mut tx, &case.id, title, None, None, actor).await?;
         }
@@ -330,18 +343,30 @@ impl Store {
 
     pub async fn list_cases(&self, f: &CaseFilter) -> Result<CaseList> {
         let mut count_params = Params::default();
-        let filter = case_where(f, &mut count_params);
-        let count_sql = format!("SELECT COUNT(*) FROM cases {filter}");
-        let (total,): (i64,) =
+        let filter = case_source(f, &mut count_params);
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM {filter} LIMIT {}) AS capped",
+            COUNT_CAP + 1
+        );
+        let (counted,): (i64,) =
             sqlx::query_as_with(AssertSqlSafe(count_sql), count_params.into_args())
                 .fetch_one(&self.reader)
                 .await?;
+        let total_capped = counted > COUNT_CAP;
+        let total = counted.min(COUNT_CAP);
         let mut p = Params::default();
-        let filter = case_where(f, &mut p);
+        let filter = case_source(f, &mut p);
         let limit = p.int(f.limit.clamp(1, 500));
         let offset = p.int(f.offset.max(0));
+        // With a tag filter the tag table's copy of created_at lets the (tag, created_at) index
+        // give the order; the case id equals case_tags.case_id, so the order is the same.
+        let order = if f.tag.is_some() {
+            "case_tags.created_at DESC, case_tags.case_id DESC"
+        } else {
+            "created_at DESC, id DESC"
+        };
         let sql = format!(
-            "SELECT {CASE_COLUMNS} FROM cases {filter} ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET {offset}"
+            "SELECT {CASE_COLUMNS} FROM {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
         );
         let mut items: Vec<Case> = sqlx::query_as_with(AssertSqlSafe(sql), p.into_args())
             .fetch_all(&self.reader)
@@ -349,7 +374,11 @@ impl Store {
         if !items.is_empty() {
             self.attach_tags(&mut items).await?;
         }
-        Ok(CaseList { total, items })
+        Ok(CaseList {
+            total,
+            total_capped,
+            items,
+        })
     }
 
     async fn attach_tags(&self, items: &mut [Case]) -> Result<()> {
@@ -436,7 +465,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if patch.tags.is_some() {
-            write_tags(&mut tx, &after.id, &after.tags).await?;
+            write_tags(&mut tx, &after.id, after.created_at, &after.tags).await?;
         }
         record(
             &mut tx,
@@ -597,7 +626,7 @@ impl Store {
         merged_tags.extend(src.tags.iter().cloned());
         merged_tags.sort();
         merged_tags.dedup();
-        write_tags(&mut tx, &dst.id, &merged_tags).await?;
+        write_tags(&mut tx, &dst.id, dst.created_at, &merged_tags).await?;
         let now = now_ms();
         sqlx::query(
             "UPDATE cases SET merged_into = $1, status = 'closed', closed_at = $2, updated_at = $2,
@@ -637,9 +666,17 @@ impl Store {
     }
 }
 
-/// The WHERE clause for a case filter, its values bound into `p`.
-fn case_where(f: &CaseFilter, p: &mut Params) -> String {
+/// FROM and WHERE for a case filter, its values bound into `p`. A tag filter joins the tag
+/// table (one row per case and tag) so the planner can start from the tag's index.
+fn case_source(f: &CaseFilter, p: &mut Params) -> String {
     let mut clauses = Vec::new();
+    let from = match &f.tag {
+        Some(tag) => format!(
+            "cases JOIN case_tags ON case_tags.case_id = cases.id AND case_tags.tag = {}",
+            p.text(tag.clone())
+        ),
+        None => "cases".to_string(),
+    };
     for (column, value) in [
         ("status", &f.status),
         ("severity", &f.severity),
@@ -650,12 +687,6 @@ fn case_where(f: &CaseFilter, p: &mut Params) -> String {
             clauses.push(format!("{column} = {}", p.text(v.clone())));
         }
     }
-    if let Some(tag) = &f.tag {
-        clauses.push(format!(
-            "id IN (SELECT case_id FROM case_tags WHERE tag = {})",
-            p.text(tag.clone())
-        ));
-    }
     if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         clauses.push(format!(
             "search_text LIKE {} ESCAPE '\\'",
@@ -663,8 +694,8 @@ fn case_where(f: &CaseFilter, p: &mut Params) -> String {
         ));
     }
     if clauses.is_empty() {
-        String::new()
+        from
     } else {
-        format!("WHERE {}", clauses.join(" AND "))
+        format!("{from} WHERE {}", clauses.join(" AND "))
     }
 }

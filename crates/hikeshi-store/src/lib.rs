@@ -10,13 +10,14 @@ mod migrate;
 mod observables;
 mod params;
 pub mod scratch;
+mod seed;
 mod tasks;
 mod users;
 
 pub use audit::{AuditEntry, AuditQuery};
 pub use cases::{
     Case, CaseFilter, CaseList, CasePatch, Category, Comment, NewCase, NewTimelineEntry,
-    TimelineEntry,
+    TimelineEntry, COUNT_CAP,
 };
 pub use db::{Backend, Store};
 pub use evidence::{CustodyEntry, Evidence, NewEvidence};
@@ -79,7 +80,9 @@ pub fn now_ms() -> i64 {
 /// rows created in the same millisecond (a template's tasks) keep their order.
 pub fn new_id() -> String {
     static GENERATOR: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
-    let mut guard = GENERATOR.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut guard = GENERATOR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let generator = guard.get_or_insert_with(ulid::Generator::new);
     let id = generator.generate().unwrap_or_else(|_| ulid::Ulid::new());
     id.to_string().to_ascii_lowercase()

@@ -44,6 +44,29 @@ pub enum Command {
     Token(TokenCommand),
     /// Print the version.
     Version,
+    /// Benchmarks (figures, not tests).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// API latency for create-case and list/filter with a large case history.
+    Api {
+        /// Cases to seed before measuring.
+        #[arg(long, default_value_t = 100_000)]
+        cases: u64,
+        /// Requests per scenario.
+        #[arg(long, default_value_t = 2_000)]
+        requests: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Run against a scratch database on this PostgreSQL server instead of SQLite,
+        /// e.g. postgres://postgres@127.0.0.1:5432/postgres
+        #[arg(long)]
+        postgres: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -137,6 +160,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => crate::users::user_command(cmd, &db).await,
         Command::Token(cmd) => crate::users::token_command(cmd, &db).await,
+        Command::Bench(BenchCommand::Api {
+            cases,
+            requests,
+            concurrency,
+            postgres,
+        }) => {
+            init_logging(Some("text"));
+            crate::bench::run(crate::bench::ApiBench {
+                cases,
+                requests,
+                concurrency,
+                postgres_admin_url: postgres,
+            })
+            .await
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `hikeshi` binary: command-line verbs wiring the crates together.
 
+mod bench;
 mod cli;
 mod config;
 mod users;

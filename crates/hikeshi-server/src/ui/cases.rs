@@ -72,7 +72,7 @@ struct ListPage {
     nav: Option<Nav>,
     q: CaseQueryView,
     rows: Vec<CaseRow>,
-    total: i64,
+    total: String,
     page: i64,
     pages: i64,
     prev_link: String,
@@ -164,7 +164,8 @@ async fn list_page(
             tag: q.tag.clone().unwrap_or_default(),
             q: q.q.clone().unwrap_or_default(),
         };
-        let pages = ((list.total + q.per_page() - 1) / q.per_page()).max(1);
+        let pages =
+            ((list.total + q.per_page() - 1) / q.per_page()).max(1) + i64::from(list.total_capped);
         let link = |page: i64| {
             let mut params = form_urlencoded::Serializer::new(String::new());
             for (k, v) in [
@@ -197,7 +198,11 @@ async fn list_page(
             severities: choices(&i, "severity", Severity::ALL, Severity::code),
             categories: cats,
             rows,
-            total: list.total,
+            total: if list.total_capped {
+                format!("{}+", list.total)
+            } else {
+                list.total.to_string()
+            },
             page: q.page(),
             pages,
             q: view,
