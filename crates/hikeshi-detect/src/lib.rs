@@ -1,0 +1,41 @@
+//! hikeshi's detection engine: Sigma rules parsed, compiled once and evaluated over events.
+//! A pure library: it reads no files and writes nothing; callers hand it rule texts and events.
+
+mod condition;
+pub mod event;
+mod pattern;
+mod rule;
+mod value;
+
+pub use condition::{parse_condition, Cond};
+pub use event::{Event, FieldValue, JsonEvent};
+pub use rule::{parse_rule_documents, CompiledRule, Level, LogSource, RuleDocument};
+pub use value::{compile_item, FieldTest};
+
+/// Why a rule cannot be used. The variants group failures for the coverage report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("YAML: {0}")]
+    Yaml(String),
+    #[error("missing or malformed `{0}`")]
+    Structure(String),
+    #[error("condition: {0}")]
+    Condition(String),
+    #[error("value: {0}")]
+    Value(String),
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+}
+
+impl RuleError {
+    /// A short reason for grouping, without the rule-specific details.
+    pub fn group(&self) -> String {
+        match self {
+            RuleError::Yaml(_) => "YAML syntax".into(),
+            RuleError::Structure(what) => format!("missing or malformed `{what}`"),
+            RuleError::Condition(_) => "invalid condition".into(),
+            RuleError::Value(_) => "invalid value".into(),
+            RuleError::Unsupported(what) => format!("unsupported: {what}"),
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Sigma rule documents: the metadata we show and the detection we compile.
+
+use crate::condition::{parse_condition, Cond};
+use crate::event::Event;
+use crate::value::{compile_item, FieldTest};
+use crate::RuleError;
+use serde::Deserialize;
+use yaml_serde::Value as Yaml;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Level {
+    pub fn parse(text: &str) -> Option<Level> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "informational" | "info" => Some(Level::Informational),
+            "low" => Some(Level::Low),
+            "medium" => Some(Level::Medium),
+            "high" => Some(Level::High),
+            "critical" => Some(Level::Critical),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Informational => "informational",
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct LogSource {
+    pub product: Option<String>,
+    pub category: Option<String>,
+    pub service: Option<String>,
+}
+
+/// One YAML document of a rule file, by kind.
+#[derive(Debug)]
+pub enum RuleDocument {
+    Detection(Box<CompiledRule>),
+    /// Correlation and filter rules are recognised; evaluating them is a later step.
+    Correlation {
+        id: Option<String>,
+        title: String,
+    },
+    Filter {
+        id: Option<String>,
+        title: String,
+    },
+}
+
+/// A detection rule ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    pub id: Option<String>,
+    pub title: String,
+    pub level: Level,
+    pub status: Option<String>,
+    pub tags: Vec<String>,
+    pub logsource: LogSource,
+    pub author: Option<String>,
+    pub references: Vec<String>,
+    pub selection_names: Vec<String>,
+    /// Per selection: alternatives (OR) of groups of field tests (AND).
+    pub selections: Vec<Vec<Vec<FieldTest>>>,
+    pub condition: Cond,
+}
+
+fn text(map: &yaml_serde::Mapping, key: &str) -> Option<String> {
+    map.get(key).and_then(|v| match v {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+fn texts(map: &yaml_serde::Mapping, key: &str) -> Vec<String> {
+    match map.get(key) {
+        Some(Yaml::Sequence(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        Some(Yaml::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// One selection: a map (AND of items), a list of maps (OR), or a list of keywords.
+fn compile_selection(name: &str, value: &Yaml) -> Result<Vec<Vec<FieldTest>>, RuleError> {
+    match value {
+        Yaml::Mapping(map) => Ok(vec![compile_map(name, map)?]),
+        Yaml::Sequence(items)
+            if items.iter().all(|i| matches!(i, Yaml::Mapping(_))) && !items.is_empty() =>
+        {
+            items
+                .iter()
+                .map(|i| match i {
+                    Yaml::Mapping(m) => compile_map(name, m),
+                    _ => Err(RuleError::Structure(format!("detection.{name}"))),
+                })
+                .collect()
+        }
+        // Keywords: any of the values anywhere in the event.
+        Yaml::Sequence(items) if !items.is_empty() => Ok(vec![vec![compile_item("", value)
+            .map_err(|e| match e {
+                RuleError::Value(m) => RuleError::Value(format!("{name}: {m}")),
+                other => other,
+            })?]]),
+        Yaml::String(_) | Yaml::Number(_) => Ok(vec![vec![compile_item("", value)?]]),
+        _ => Err(RuleError::Structure(format!("detection.{name}"))),
+    }
+}
+
+fn compile_map(name: &str, map: &yaml_serde::Mapping) -> Result<Vec<FieldTest>, RuleError> {
+    map.iter()
+        .map(|(k, v)| {
+            let key = match k {
+                Yaml::String(s) => s.clone(),
+                Yaml::Number(n) => n.to_string(),
+                _ => return Err(RuleError::Structure(format!("detection.{name} key"))),
+            };
+            compile_item(&key, v)
+        })
+        .collect()
+}
+
+fn compile_detection(doc: &yaml_serde::Mapping) -> Result<CompiledRule, RuleError> {
+    let title = text(doc, "title").ok_or_else(|| RuleError::Structure("title".into()))?;
+    let detection = match doc.get("detection") {
+        Some(Yaml::Mapping(m)) => m,
+        _ => return Err(RuleError::Structure("detection".into())),
+    };
+    let mut names = Vec::new();
+    let mut selections = Vec::new();
+    let mut condition_texts = Vec::new();
+    for (k, v) in detection {
+        let key = k
+            .as_str()
+            .ok_or_else(|| RuleError::Structure("detection key".into()))?;
+        match key {
+            "condition" => match v {
+                Yaml::String(s) => condition_texts.push(s.clone()),
+                Yaml::Sequence(items) => condition_texts
+                    .extend(items.iter().filter_map(|i| i.as_str().map(str::to_string))),
+                _ => return Err(RuleError::Structure("detection.condition".into())),
+            },
+            "timeframe" => {
+                return Err(RuleError::Unsupported(
+                    "`timeframe` in a detection: use a correlation rule".into(),
+                ))
+            }
+            _ => {
+                names.push(key.to_string());
+                selections.push(compile_selection(key, v)?);
+            }
+        }
+    }
+    if condition_texts.is_empty() {
+        return Err(RuleError::Structure("detection.condition".into()));
+    }
+    // Several conditions are alternatives.
+    let mut conds = condition_texts
+        .iter()
+        .map(|c| parse_condition(c, &names))
+        .collect::<Result<Vec<_>, _>>()?;
+    let condition = if conds.len() == 1 {
+        conds.remove(0)
+    } else {
+        Cond::Or(conds)
+    };
+    let logsource = match doc.get("logsource") {
+        Some(v) => yaml_serde::from_value(v.clone()).unwrap_or_default(),
+        None => LogSource::default(),
+    };
+    Ok(CompiledRule {
+        id: text(doc, "id"),
+        title,
+        level: text(doc, "level")
+            .and_then(|l| Level::parse(&l))
+            .unwrap_or(Level::Medium),
+        status: text(doc, "status"),
+        tags: texts(doc, "tags"),
+        logsource,
+        author: text(doc, "author"),
+        references: texts(doc, "references"),
+        selection_names: names,
+        selections,
+        condition,
+    })
+}
+
+/// Parses every YAML document of a rule file. Each document compiles or fails on its own.
+pub fn parse_rule_documents(source: &str) -> Vec<Result<RuleDocument, RuleError>> {
+    let mut out = Vec::new();
+    for doc in yaml_serde::Deserializer::from_str(source) {
+        let value = match Yaml::deserialize(doc) {
+            Ok(v) => v,
+            Err(e) => {
+                out.push(Err(RuleError::Yaml(e.to_string())));
+                // The parser cannot resynchronise after an error.
+                break;
+            }
+        };
+        let map = match value {
+            Yaml::Mapping(m) => m,
+            Yaml::Null => continue,
+            _ => {
+                out.push(Err(RuleError::Structure("document (not a mapping)".into())));
+                continue;
+            }
+        };
+        let title = text(&map, "title").unwrap_or_default();
+        let id = text(&map, "id");
+        if map.contains_key("correlation") {
+            out.push(Ok(RuleDocument::Correlation { id, title }));
+        } else if map.contains_key("filter") {
+            out.push(Ok(RuleDocument::Filter { id, title }));
+        } else {
+            out.push(compile_detection(&map).map(|r| RuleDocument::Detection(Box::new(r))));
+        }
+    }
+    out
+}
+
+impl CompiledRule {
+    fn selection_matches(&self, index: usize, event: &dyn Event) -> bool {
+        self.selections[index]
+            .iter()
+            .any(|group| group.iter().all(|t| t.matches(event)))
+    }
+
+    fn eval(&self, cond: &Cond, event: &dyn Event) -> bool {
+        match cond {
+            Cond::Sel(i) => self.selection_matches(*i, event),
+            Cond::And(parts) => parts.iter().all(|c| self.eval(c, event)),
+            Cond::Or(parts) => parts.iter().any(|c| self.eval(c, event)),
+            Cond::Not(inner) => !self.eval(inner, event),
+            Cond::AnyOf(sels) => sels.iter().any(|i| self.selection_matches(*i, event)),
+            Cond::AllOf(sels) => sels.iter().all(|i| self.selection_matches(*i, event)),
+        }
+    }
+
+    /// Whether the event matches the rule's detection (log source selection is the caller's).
+    pub fn matches(&self, event: &dyn Event) -> bool {
+        self.eval(&self.condition, event)
+    }
+}
