@@ -2,13 +2,17 @@
 //! A pure library: it reads no files and writes nothing; callers hand it rule texts and events.
 
 mod condition;
+mod detector;
 pub mod event;
+pub mod logsource;
 mod pattern;
 mod rule;
 mod value;
 
 pub use condition::{parse_condition, Cond};
+pub use detector::Detector;
 pub use event::{Event, FieldValue, JsonEvent};
+pub use logsource::WindowsMapping;
 pub use rule::{parse_rule_documents, CompiledRule, Level, LogSource, RuleDocument};
 pub use value::{compile_item, FieldTest};
 

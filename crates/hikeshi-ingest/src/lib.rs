@@ -1,0 +1,6 @@
+//! Log parsers for hikeshi: each turns raw records into flat JSON objects (field name → value)
+//! that the detection engine reads.
+
+pub mod evtx_file;
+
+pub use evtx_file::{flatten_evtx, read_evtx, EvtxRecord};
