@@ -29,6 +29,29 @@ impl Detector {
             })
     }
 
+    /// Indices of the rules for a product/service pair (`aws`/`cloudtrail`) that fire on an event
+    /// of that source. Rules naming a category are left to the Windows path.
+    pub fn detect_source(
+        &self,
+        product: &str,
+        service: &str,
+        event: &dyn Event,
+        hits: &mut Vec<usize>,
+    ) {
+        for (index, rule) in self.rules.iter().enumerate() {
+            let ls = &rule.logsource;
+            let same = |a: &Option<String>, b: &str| {
+                a.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(b))
+            };
+            if same(&ls.product, product)
+                && (ls.service.is_none() || same(&ls.service, service))
+                && rule.matches(event)
+            {
+                hits.push(index);
+            }
+        }
+    }
+
     /// Indices of the rules that fire on a Windows event (`Channel`, `EventID` fields).
     pub fn detect_windows(&self, event: &dyn Event, hits: &mut Vec<usize>) {
         let channel = event

@@ -126,7 +126,8 @@ pub fn windows_scope(ls: &LogSource, mapping: &WindowsMapping) -> WindowsScope {
                 conditions: Vec::new(),
                 renames: empty,
             }]),
-            None => WindowsScope::Unmapped(format!("service `{service}`")),
+            None if product.is_some() => WindowsScope::Unmapped(format!("service `{service}`")),
+            None => WindowsScope::NotWindows,
         },
         (None, None) => WindowsScope::Alternatives(vec![WindowsAlternative {
             channels: Vec::new(),

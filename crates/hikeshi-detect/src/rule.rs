@@ -235,6 +235,20 @@ pub fn parse_rule_documents(source: &str) -> Vec<Result<RuleDocument, RuleError>
 }
 
 impl CompiledRule {
+    /// The field names the rule looks at, for showing what matched.
+    pub fn field_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .selections
+            .iter()
+            .flatten()
+            .flatten()
+            .filter_map(|t| t.field.as_deref())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     fn selection_matches(&self, index: usize, event: &dyn Event) -> bool {
         self.selections[index]
             .iter()

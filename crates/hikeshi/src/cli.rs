@@ -44,9 +44,39 @@ pub enum Command {
     Token(TokenCommand),
     /// Print the version.
     Version,
+    /// Run Sigma rules over log files (EVTX, JSON lines, CloudTrail) and print the detections.
+    Hunt {
+        /// Files or folders to read.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Folder (or file) of Sigma rules; repeat for more.
+        #[arg(long = "rules", required = true)]
+        rules: Vec<PathBuf>,
+        /// Extra Windows log-source mapping file; repeat for more.
+        #[arg(long = "mapping")]
+        mappings: Vec<PathBuf>,
+        /// Lowest rule level to show: informational, low, medium, high, critical.
+        #[arg(long, default_value = "informational")]
+        min_level: String,
+        /// Output: table, csv or jsonl.
+        #[arg(long, default_value = "table", value_parser = ["table", "csv", "jsonl"])]
+        format: String,
+        /// Worker threads [default: all cores]
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Check Sigma rule folders: how many rules parse and compile, and why the others do not.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Benchmarks (figures, not tests).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+pub enum RulesCommand {
+    /// Parse and compile every rule under the folders and report failures grouped by reason.
+    Check { dirs: Vec<PathBuf> },
 }
 
 #[derive(Subcommand)]
@@ -160,6 +190,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => crate::users::user_command(cmd, &db).await,
         Command::Token(cmd) => crate::users::token_command(cmd, &db).await,
+        Command::Hunt {
+            paths,
+            rules,
+            mappings,
+            min_level,
+            format,
+            threads,
+        } => {
+            let min_level = hikeshi_detect::Level::parse(&min_level)
+                .ok_or_else(|| anyhow::anyhow!("--min-level: unknown level `{min_level}`"))?;
+            let threads = threads.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            });
+            let skipped = crate::hunt::run(crate::hunt::HuntArgs {
+                paths,
+                rules,
+                mappings,
+                min_level,
+                format,
+                threads,
+            })?;
+            if skipped {
+                // Distinct from failure (1): the hunt ran, but some input or rules were left out.
+                std::process::exit(3);
+            }
+            Ok(())
+        }
+        Command::Rules(RulesCommand::Check { dirs }) => {
+            if crate::rules_load::check(&dirs)? {
+                Ok(())
+            } else {
+                std::process::exit(3);
+            }
+        }
         Command::Bench(BenchCommand::Api {
             cases,
             requests,

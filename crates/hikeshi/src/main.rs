@@ -3,6 +3,8 @@
 mod bench;
 mod cli;
 mod config;
+mod hunt;
+mod rules_load;
 mod users;
 
 use clap::Parser;

@@ -1,0 +1,373 @@
+//! `hikeshi hunt`: run the Sigma rules over log files (EVTX, JSON lines, CloudTrail) and print a
+//! timeline of detections. Files are spread over all cores.
+
+use crate::rules_load::{load, walk};
+use hikeshi_detect::Level;
+use hikeshi_detect::{CompiledRule, Detector, Event, JsonEvent, WindowsMapping};
+use serde_json::{Map, Value};
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+pub struct HuntArgs {
+    pub paths: Vec<PathBuf>,
+    pub rules: Vec<PathBuf>,
+    pub mappings: Vec<PathBuf>,
+    pub min_level: Level,
+    pub format: String,
+    pub threads: usize,
+}
+
+/// Lines longer than this are skipped and reported, not parsed.
+const MAX_LINE: usize = 16 * 1024 * 1024;
+
+struct Detection {
+    time: String,
+    host: String,
+    rule: usize,
+    fields: Vec<(String, String)>,
+    file: String,
+}
+
+#[derive(Default)]
+struct Tally {
+    events: u64,
+    bytes: u64,
+    skipped: Vec<String>,
+    detections: Vec<Detection>,
+}
+
+enum Format {
+    Evtx,
+    CloudTrail,
+    JsonLines,
+}
+
+fn sniff(path: &Path) -> Result<Format, String> {
+    let mut head = [0u8; 8];
+    let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let n = f
+        .read(&mut head)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if n == 8 && &head == b"ElfFile\0" {
+        return Ok(Format::Evtx);
+    }
+    let first = head[..n].iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        Some(b'{') => {
+            // CloudTrail delivers one JSON object with a `Records` array per file.
+            let mut start = String::new();
+            let _ = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_string(&mut start));
+            if start
+                .trim_start()
+                .trim_start_matches('{')
+                .trim_start()
+                .starts_with("\"Records\"")
+            {
+                Ok(Format::CloudTrail)
+            } else {
+                Ok(Format::JsonLines)
+            }
+        }
+        _ => Err(format!("{}: not EVTX or JSON", path.display())),
+    }
+}
+
+fn text(map: &Map<String, Value>, keys: &[&str]) -> String {
+    keys.iter()
+        .find_map(|k| map.get(*k).and_then(|v| v.as_str().map(str::to_string)))
+        .unwrap_or_default()
+}
+
+fn record(
+    detector: &Detector,
+    rules_min: Level,
+    event: Map<String, Value>,
+    cloudtrail: bool,
+    file: &str,
+    tally: &mut Tally,
+) {
+    tally.events += 1;
+    let event = JsonEvent(event);
+    let mut hits = Vec::new();
+    if cloudtrail {
+        detector.detect_source("aws", "cloudtrail", &event, &mut hits);
+    } else {
+        detector.detect_windows(&event, &mut hits);
+    }
+    for rule in hits {
+        let r = &detector.rules[rule];
+        if r.level < rules_min {
+            continue;
+        }
+        let fields = r
+            .field_names()
+            .into_iter()
+            .filter_map(|f| {
+                event
+                    .field(f)
+                    .map(|v| (f.to_string(), v.as_text().chars().take(200).collect()))
+            })
+            .collect();
+        tally.detections.push(Detection {
+            time: text(
+                &event.0,
+                &[
+                    "TimeCreated",
+                    "eventTime",
+                    "@timestamp",
+                    "UtcTime",
+                    "EventTime",
+                ],
+            ),
+            host: text(
+                &event.0,
+                &["Computer", "Hostname", "recipientAccountId", "host"],
+            ),
+            rule,
+            fields,
+            file: file.to_string(),
+        });
+    }
+}
+
+fn hunt_file(detector: &Detector, min: Level, path: &Path, tally: &mut Tally) {
+    let name = path.display().to_string();
+    tally.bytes += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    match sniff(path) {
+        Err(e) => tally.skipped.push(e),
+        Ok(Format::Evtx) => match hikeshi_ingest::read_evtx(path) {
+            Err(e) => tally.skipped.push(e),
+            Ok(records) => {
+                for r in records {
+                    match r {
+                        Ok(ev) => record(detector, min, ev, false, &name, tally),
+                        Err(e) => tally.skipped.push(format!("record skipped: {e}")),
+                    }
+                }
+            }
+        },
+        Ok(Format::CloudTrail) => {
+            let parsed: Result<Value, _> = std::fs::File::open(path)
+                .map_err(|e| e.to_string())
+                .and_then(|f| {
+                    serde_json::from_reader(std::io::BufReader::new(f)).map_err(|e| e.to_string())
+                });
+            match parsed {
+                Ok(Value::Object(mut o)) => match o.remove("Records") {
+                    Some(Value::Array(records)) => {
+                        for r in records {
+                            if let Value::Object(m) = r {
+                                record(detector, min, m, true, &name, tally);
+                            }
+                        }
+                    }
+                    _ => tally.skipped.push(format!("{name}: no Records array")),
+                },
+                Ok(_) => tally.skipped.push(format!("{name}: not a JSON object")),
+                Err(e) => tally.skipped.push(format!("{name}: invalid JSON: {e}")),
+            }
+        }
+        Ok(Format::JsonLines) => {
+            let Ok(file) = std::fs::File::open(path) else {
+                tally.skipped.push(format!("{name}: unreadable"));
+                return;
+            };
+            let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+            let mut line = Vec::new();
+            let mut number = 0u64;
+            loop {
+                line.clear();
+                number += 1;
+                match reader
+                    .by_ref()
+                    .take(MAX_LINE as u64 + 1)
+                    .read_until(b'\n', &mut line)
+                {
+                    Ok(0) => break,
+                    Ok(_) if line.len() > MAX_LINE && !line.ends_with(b"\n") => {
+                        tally.skipped.push(format!(
+                            "{name}:{number}: line longer than {MAX_LINE} bytes"
+                        ));
+                        // Skip the rest of the long line.
+                        let mut sink = Vec::new();
+                        let _ = reader.read_until(b'\n', &mut sink);
+                    }
+                    Ok(_) => {
+                        let trimmed = line.trim_ascii();
+                        if trimmed.is_empty() {
+                            continue;
+                        }
+                        match serde_json::from_slice::<Map<String, Value>>(trimmed) {
+                            Ok(ev) => record(detector, min, ev, false, &name, tally),
+                            Err(e) => tally
+                                .skipped
+                                .push(format!("{name}:{number}: invalid JSON: {e}")),
+                        }
+                    }
+                    Err(e) => {
+                        tally.skipped.push(format!("{name}:{number}: {e}"));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn tags(rule: &CompiledRule) -> String {
+    rule.tags
+        .iter()
+        .filter(|t| t.starts_with("attack."))
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Returns whether anything was skipped (files, records, rules).
+pub fn run(args: HuntArgs) -> anyhow::Result<bool> {
+    let started = std::time::Instant::now();
+    let loaded = load(&args.rules);
+    let mut mapping = WindowsMapping::builtin();
+    for m in &args.mappings {
+        let text =
+            std::fs::read_to_string(m).map_err(|e| anyhow::anyhow!("{}: {e}", m.display()))?;
+        mapping.extend(
+            WindowsMapping::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", m.display()))?,
+        );
+    }
+    let rules_failed = loaded.failures.len();
+    for (file, err) in &loaded.failures {
+        eprintln!("rule not used: {}: {err}", file.display());
+    }
+    let detector = Detector::new(loaded.rules, &mapping);
+    let load_secs = started.elapsed().as_secs_f64();
+    let mut files = Vec::new();
+    for p in &args.paths {
+        walk(p, &|f| f.is_file(), &mut files);
+    }
+    let next = AtomicUsize::new(0);
+    let total = Mutex::new(Tally::default());
+    let scan = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..args.threads.max(1) {
+            s.spawn(|| {
+                let mut tally = Tally::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = files.get(i) else { break };
+                    hunt_file(&detector, args.min_level, path, &mut tally);
+                }
+                if let Ok(mut t) = total.lock() {
+                    t.events += tally.events;
+                    t.bytes += tally.bytes;
+                    t.skipped.extend(tally.skipped);
+                    t.detections.extend(tally.detections);
+                }
+            });
+        }
+    });
+    let scan_secs = scan.elapsed().as_secs_f64();
+    let mut tally = total.into_inner().unwrap_or_default();
+    tally
+        .detections
+        .sort_by(|a, b| a.time.cmp(&b.time).then(a.rule.cmp(&b.rule)));
+    let mut out = std::io::stdout().lock();
+    use std::io::Write;
+    match args.format.as_str() {
+        "jsonl" => {
+            for d in &tally.detections {
+                let r = &detector.rules[d.rule];
+                let line = serde_json::json!({
+                    "time": d.time, "host": d.host, "rule_id": r.id, "rule_title": r.title, "level": r.level.as_str(),
+                    "tags": r.tags, "fields": d.fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<Map<String, Value>>(), "file": d.file,
+                });
+                writeln!(out, "{line}")?;
+            }
+        }
+        "csv" => {
+            writeln!(
+                out,
+                "time,host,level,rule_title,rule_id,attack_tags,fields,file"
+            )?;
+            for d in &tally.detections {
+                let r = &detector.rules[d.rule];
+                let fields = d
+                    .fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ¦ ");
+                writeln!(
+                    out,
+                    "{},{},{},{},{},{},{},{}",
+                    csv_cell(&d.time),
+                    csv_cell(&d.host),
+                    r.level.as_str(),
+                    csv_cell(&r.title),
+                    r.id.as_deref().unwrap_or(""),
+                    csv_cell(&tags(r)),
+                    csv_cell(&fields),
+                    csv_cell(&d.file)
+                )?;
+            }
+        }
+        _ => {
+            for d in &tally.detections {
+                let r = &detector.rules[d.rule];
+                let fields = d
+                    .fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ¦ ");
+                writeln!(
+                    out,
+                    "{} {} [{}] {} ({}) {} | {}",
+                    d.time,
+                    d.host,
+                    r.level.as_str(),
+                    r.title,
+                    r.id.as_deref().unwrap_or("-"),
+                    tags(r),
+                    fields
+                )?;
+            }
+        }
+    }
+    let mut by_level = std::collections::BTreeMap::new();
+    for d in &tally.detections {
+        *by_level
+            .entry(std::cmp::Reverse(detector.rules[d.rule].level))
+            .or_insert(0u64) += 1;
+    }
+    eprintln!("\n{} files, {} events, {:.1} MB in {scan_secs:.2} s ({:.0} events/s, {:.1} MB/s; rules loaded in {load_secs:.2} s)",
+        files.len(), tally.events, tally.bytes as f64 / 1e6, tally.events as f64 / scan_secs.max(1e-9), tally.bytes as f64 / 1e6 / scan_secs.max(1e-9));
+    eprintln!("{} rules in use, {rules_failed} not usable, {} correlation/filter documents not evaluated yet",
+        detector.rules.len(), loaded.deferred.len());
+    let levels: Vec<String> = by_level
+        .iter()
+        .map(|(l, n)| format!("{}: {n}", l.0.as_str()))
+        .collect();
+    eprintln!(
+        "{} detections ({})",
+        tally.detections.len(),
+        levels.join(", ")
+    );
+    for s in tally.skipped.iter().take(50) {
+        eprintln!("skipped: {s}");
+    }
+    if tally.skipped.len() > 50 {
+        eprintln!("skipped: … and {} more", tally.skipped.len() - 50);
+    }
+    Ok(!tally.skipped.is_empty() || rules_failed > 0)
+}

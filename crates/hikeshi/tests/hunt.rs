@@ -1,0 +1,141 @@
+//! `hikeshi hunt` and `hikeshi rules check` through the command line.
+
+mod common;
+
+use common::{bin, temp_dir};
+use std::path::Path;
+use std::process::Command;
+
+const RULE: &str = r"title: Mimikatz Command Line
+id: 11111111-2222-3333-4444-555555555555
+status: test
+level: high
+tags:
+    - attack.credential-access
+    - attack.t1003.001
+logsource:
+    category: process_creation
+    product: windows
+detection:
+    selection:
+        CommandLine|contains: 'sekurlsa::'
+    condition: selection
+";
+
+fn sigma() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/sigma")
+}
+
+#[test]
+fn hunt_reports_detections_and_skipped_input() {
+    let dir = temp_dir("hunt");
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).expect("rules dir");
+    std::fs::write(rules.join("mimikatz.yml"), RULE).expect("rule");
+    std::fs::write(rules.join("broken.yml"), "title: [unclosed\n").expect("rule");
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).expect("logs dir");
+    let sysmon = |cmd: &str| {
+        format!("{{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"Hostname\":\"pc1\",\"@timestamp\":\"2026-11-26T01:00:00Z\",\"CommandLine\":\"{cmd}\"}}\n")
+    };
+    let mut lines = sysmon("mimikatz.exe sekurlsa::logonpasswords");
+    lines.push_str(&sysmon("notepad.exe"));
+    lines.push_str("{not json\n");
+    // Security 4688 with the field names of that event: the mapping renames for the rule.
+    lines.push_str("{\"Channel\":\"Security\",\"EventID\":4688,\"CommandLine\":\"x SEKURLSA::pth\",\"NewProcessName\":\"C:\\\\m.exe\"}\n");
+    std::fs::write(logs.join("events.jsonl"), lines).expect("logs");
+
+    let out = Command::new(bin())
+        .args(["hunt", "--format", "jsonl", "--rules"])
+        .arg(&rules)
+        .arg(&logs)
+        .output()
+        .expect("run hunt");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "skipped input gives exit code 3\n{stderr}"
+    );
+    let detections: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("jsonl line"))
+        .collect();
+    assert_eq!(detections.len(), 2, "{stdout}");
+    assert!(detections
+        .iter()
+        .all(|d| d["rule_id"] == "11111111-2222-3333-4444-555555555555"));
+    assert_eq!(detections[0]["level"], "high");
+    assert!(stderr.contains("events.jsonl:3: invalid JSON"), "{stderr}");
+    assert!(
+        stderr.contains("broken.yml"),
+        "the unusable rule is named: {stderr}"
+    );
+    assert!(
+        stderr.contains("3 events"),
+        "three valid events read: {stderr}"
+    );
+
+    let high_only = Command::new(bin())
+        .args(["hunt", "--min-level", "critical", "--rules"])
+        .arg(&rules)
+        .arg(&logs)
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&high_only.stdout).trim().is_empty(),
+        "below --min-level is not shown"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn hunt_finds_a_regression_sample_in_evtx() {
+    let root = sigma();
+    let evtx = root.join("regression_data/rules-threat-hunting/windows/image_load/image_load_win_werfaultsecure_dbgcore_dbghelp_load/8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b.evtx");
+    let out = Command::new(bin())
+        .args(["hunt", "--format", "csv", "--rules"])
+        .arg(root.join("rules-threat-hunting"))
+        .arg(&evtx)
+        .output()
+        .expect("run hunt");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("time,host,level,rule_title,rule_id"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn rules_check_counts_and_groups_failures() {
+    let dir = temp_dir("rulescheck");
+    std::fs::write(dir.join("good.yml"), RULE).expect("rule");
+    std::fs::write(
+        dir.join("bad_modifier.yml"),
+        RULE.replace("CommandLine|contains", "CommandLine|nosuchmod"),
+    )
+    .expect("rule");
+    let out = Command::new(bin())
+        .args(["rules", "check"])
+        .arg(&dir)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stdout.contains("2 files: 1 detection rules compiled"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("unsupported: modifier `nosuchmod`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("bad_modifier.yml"), "{stdout}");
+    let _ = std::fs::remove_dir_all(dir);
+}
