@@ -138,29 +138,6 @@ pub fn windows_scope(ls: &LogSource, mapping: &WindowsMapping) -> WindowsScope {
     }
 }
 
-impl WindowsAlternative {
-    pub fn admits(&self, channel: &str, event_id: Option<i64>, event: &dyn Event) -> bool {
-        if !self.channels.is_empty()
-            && !self
-                .channels
-                .iter()
-                .any(|c| c.eq_ignore_ascii_case(channel))
-        {
-            return false;
-        }
-        if let Some(ids) = &self.event_ids {
-            if !event_id.is_some_and(|id| ids.contains(&id)) {
-                return false;
-            }
-        }
-        self.conditions.iter().all(|(k, v)| {
-            event
-                .field(k)
-                .is_some_and(|f| f.as_text().eq_ignore_ascii_case(v))
-        })
-    }
-}
-
 /// An event seen through a rule's field renames.
 pub struct Renamed<'a> {
     pub inner: &'a dyn Event,
