@@ -2,6 +2,9 @@
 //! list its string values for keyword searches.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldValue<'a> {
@@ -39,12 +42,31 @@ pub trait Event {
     fn field(&self, name: &str) -> Option<FieldValue<'_>>;
     /// Calls `visit` with every string value until it returns true; returns whether it did.
     fn any_value(&self, visit: &mut dyn FnMut(&str) -> bool) -> bool;
+    /// The field's text folded to lower case. Many rules test the same field of one event, so
+    /// events that can should fold once and keep the result.
+    fn folded(&self, name: &str) -> Option<Rc<str>> {
+        self.field(name)
+            .filter(|v| !matches!(v, FieldValue::Null))
+            .map(|v| Rc::from(v.as_text().to_lowercase()))
+    }
 }
 
 /// An event held as a flat JSON object: nested objects are reached with dotted names
 /// (`user.name`), and a name present literally at the top level wins.
-#[derive(Debug, Clone)]
-pub struct JsonEvent(pub serde_json::Map<String, serde_json::Value>);
+#[derive(Debug, Clone, Default)]
+pub struct JsonEvent {
+    pub map: serde_json::Map<String, serde_json::Value>,
+    folded: RefCell<HashMap<String, Option<Rc<str>>>>,
+}
+
+impl JsonEvent {
+    pub fn new(map: serde_json::Map<String, serde_json::Value>) -> JsonEvent {
+        JsonEvent {
+            map,
+            folded: RefCell::default(),
+        }
+    }
+}
 
 fn to_field(v: &serde_json::Value) -> FieldValue<'_> {
     match v {
@@ -62,11 +84,11 @@ fn to_field(v: &serde_json::Value) -> FieldValue<'_> {
 
 impl Event for JsonEvent {
     fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        if let Some(v) = self.0.get(name) {
+        if let Some(v) = self.map.get(name) {
             return Some(to_field(v));
         }
         let mut parts = name.split('.');
-        let mut current = self.0.get(parts.next()?)?;
+        let mut current = self.map.get(parts.next()?)?;
         for part in parts {
             current = current.get(part)?;
         }
@@ -83,6 +105,20 @@ impl Event for JsonEvent {
                 _ => false,
             }
         }
-        self.0.values().any(|v| walk(v, visit))
+        self.map.values().any(|v| walk(v, visit))
+    }
+
+    fn folded(&self, name: &str) -> Option<Rc<str>> {
+        if let Some(hit) = self.folded.borrow().get(name) {
+            return hit.clone();
+        }
+        let value = self
+            .field(name)
+            .filter(|v| !matches!(v, FieldValue::Null))
+            .map(|v| Rc::from(v.as_text().to_lowercase()));
+        self.folded
+            .borrow_mut()
+            .insert(name.to_string(), value.clone());
+        value
     }
 }

@@ -155,4 +155,9 @@ impl Event for Renamed<'_> {
     fn any_value(&self, visit: &mut dyn FnMut(&str) -> bool) -> bool {
         self.inner.any_value(visit)
     }
+
+    fn folded(&self, name: &str) -> Option<std::rc::Rc<str>> {
+        self.inner
+            .folded(self.renames.get(name).map(String::as_str).unwrap_or(name))
+    }
 }

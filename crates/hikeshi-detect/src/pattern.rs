@@ -67,14 +67,23 @@ pub enum StrMatch {
     Equals(String),
     StartsWith(String),
     EndsWith(String),
-    Contains(String),
+    /// The needle and its precompiled substring searcher.
+    Contains(String, memchr::memmem::Finder<'static>),
     Glob(Vec<Piece>),
+}
+
+fn contains(needle: String) -> StrMatch {
+    let finder = memchr::memmem::Finder::new(needle.as_bytes()).into_owned();
+    StrMatch::Contains(needle, finder)
 }
 
 #[derive(Debug, Clone)]
 pub struct StringMatcher {
     pub kind: StrMatch,
     pub cased: bool,
+    /// All needle text is ASCII: byte-wise ASCII folding is then exact on any UTF-8 haystack,
+    /// because no byte of a multi-byte character equals an ASCII byte.
+    ascii: bool,
 }
 
 fn fold(s: &str, cased: bool) -> String {
@@ -102,7 +111,7 @@ impl StringMatcher {
                 StrMatch::EndsWith(text(b).unwrap_or_default())
             }
             [Piece::AnyMany, m, Piece::AnyMany] if text(m).is_some() => {
-                StrMatch::Contains(text(m).unwrap_or_default())
+                contains(text(m).unwrap_or_default())
             }
             _ => StrMatch::Glob(
                 pieces
@@ -114,12 +123,21 @@ impl StringMatcher {
                     .collect(),
             ),
         };
-        StringMatcher { kind, cased }
+        let ascii = match &kind {
+            StrMatch::Equals(n)
+            | StrMatch::StartsWith(n)
+            | StrMatch::EndsWith(n)
+            | StrMatch::Contains(n, _) => n.is_ascii(),
+            StrMatch::Glob(p) => p.iter().all(|x| {
+                matches!(x, Piece::Text(t) if t.is_ascii()) || !matches!(x, Piece::Text(_))
+            }),
+        };
+        StringMatcher { kind, cased, ascii }
     }
 
     pub fn matches(&self, haystack: &str) -> bool {
-        // ASCII haystacks, the common case, are compared without allocating.
-        if !self.cased && !haystack.is_ascii() {
+        // ASCII needles, the common case, are compared without allocating.
+        if !self.cased && !self.ascii {
             return self.matches_folded(&haystack.to_lowercase());
         }
         if self.cased {
@@ -136,17 +154,23 @@ impl StringMatcher {
                     && haystack.as_bytes()[haystack.len() - n.len()..]
                         .eq_ignore_ascii_case(n.as_bytes())
             }
-            StrMatch::Contains(n) => contains_ascii_ci(haystack.as_bytes(), n.as_bytes()),
+            StrMatch::Contains(n, _) => contains_ascii_ci(haystack.as_bytes(), n.as_bytes()),
             StrMatch::Glob(p) => glob(p, &haystack.to_ascii_lowercase()),
         }
     }
 
-    fn matches_folded(&self, h: &str) -> bool {
+    /// Whether this matcher can take a haystack already folded to lower case.
+    pub fn takes_folded(&self) -> bool {
+        !self.cased
+    }
+
+    /// Matches a haystack already folded to lower case (see [`Event::folded`](crate::Event::folded)).
+    pub fn matches_folded(&self, h: &str) -> bool {
         match &self.kind {
             StrMatch::Equals(n) => h == n,
             StrMatch::StartsWith(n) => h.starts_with(n.as_str()),
             StrMatch::EndsWith(n) => h.ends_with(n.as_str()),
-            StrMatch::Contains(n) => h.contains(n.as_str()),
+            StrMatch::Contains(_, finder) => finder.find(h.as_bytes()).is_some(),
             StrMatch::Glob(p) => glob(p, h),
         }
     }

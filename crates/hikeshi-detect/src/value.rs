@@ -566,6 +566,25 @@ impl FieldTest {
     pub fn matches(&self, event: &dyn Event) -> bool {
         match &self.field {
             Some(name) => {
+                // Case-insensitive string tests share one folded copy of the field.
+                if self
+                    .tests
+                    .iter()
+                    .all(|t| matches!(t, ValueTest::Str(m) if m.takes_folded()))
+                {
+                    let Some(folded) = event.folded(name) else {
+                        return false;
+                    };
+                    let mut results = self.tests.iter().map(|t| match t {
+                        ValueTest::Str(m) => m.matches_folded(&folded),
+                        _ => false,
+                    });
+                    return if self.all {
+                        results.all(|r| r)
+                    } else {
+                        results.any(|r| r)
+                    };
+                }
                 let value = event.field(name);
                 let mut results = self.tests.iter().map(|t| t.check(value.as_ref(), event));
                 if self.all {

@@ -15,7 +15,7 @@ fn rule(detection: &str) -> CompiledRule {
 
 fn event(v: serde_json::Value) -> JsonEvent {
     match v {
-        serde_json::Value::Object(m) => JsonEvent(m),
+        serde_json::Value::Object(m) => JsonEvent::new(m),
         _ => panic!("event must be an object"),
     }
 }

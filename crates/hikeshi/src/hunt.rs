@@ -89,7 +89,7 @@ fn record(
     tally: &mut Tally,
 ) {
     tally.events += 1;
-    let event = JsonEvent(event);
+    let event = JsonEvent::new(event);
     let mut hits = Vec::new();
     if cloudtrail {
         detector.detect_source("aws", "cloudtrail", &event, &mut hits);
@@ -112,7 +112,7 @@ fn record(
             .collect();
         tally.detections.push(Detection {
             time: text(
-                &event.0,
+                &event.map,
                 &[
                     "TimeCreated",
                     "eventTime",
@@ -122,7 +122,7 @@ fn record(
                 ],
             ),
             host: text(
-                &event.0,
+                &event.map,
                 &["Computer", "Hostname", "recipientAccountId", "host"],
             ),
             rule,

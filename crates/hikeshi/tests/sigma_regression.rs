@@ -75,7 +75,7 @@ fn sigmahq_regression_samples_fire() {
             Ok(records) => {
                 for record in records.flatten() {
                     let mut hits = Vec::new();
-                    detector.detect_windows(&JsonEvent(record), &mut hits);
+                    detector.detect_windows(&JsonEvent::new(record), &mut hits);
                     fired |= !hits.is_empty();
                 }
             }
