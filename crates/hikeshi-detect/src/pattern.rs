@@ -68,12 +68,12 @@ pub enum StrMatch {
     StartsWith(String),
     EndsWith(String),
     /// The needle and its precompiled substring searcher.
-    Contains(String, memchr::memmem::Finder<'static>),
+    Contains(String, Box<memchr::memmem::Finder<'static>>),
     Glob(Vec<Piece>),
 }
 
 fn contains(needle: String) -> StrMatch {
-    let finder = memchr::memmem::Finder::new(needle.as_bytes()).into_owned();
+    let finder = Box::new(memchr::memmem::Finder::new(needle.as_bytes()).into_owned());
     StrMatch::Contains(needle, finder)
 }
 
