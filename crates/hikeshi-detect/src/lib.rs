@@ -4,6 +4,7 @@
 mod condition;
 mod detector;
 pub mod event;
+pub mod ioc;
 pub mod logsource;
 mod pattern;
 mod rule;
@@ -12,6 +13,7 @@ mod value;
 pub use condition::{parse_condition, Cond};
 pub use detector::Detector;
 pub use event::{Event, FieldValue, JsonEvent};
+pub use ioc::{IndicatorKind, IndicatorSet, IocHit};
 pub use logsource::WindowsMapping;
 pub use rule::{parse_rule_documents, CompiledRule, Level, LogSource, RuleDocument};
 pub use value::{compile_item, FieldTest};

@@ -50,11 +50,14 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// Folder (or file) of Sigma rules; repeat for more.
-        #[arg(long = "rules", required = true)]
+        #[arg(long = "rules", required_unless_present = "iocs")]
         rules: Vec<PathBuf>,
         /// Extra Windows log-source mapping file; repeat for more.
         #[arg(long = "mapping")]
         mappings: Vec<PathBuf>,
+        /// Indicator list (one value per line, or CSV with `value` and `type` columns); repeat for more.
+        #[arg(long = "iocs")]
+        iocs: Vec<PathBuf>,
         /// Lowest rule level to show: informational, low, medium, high, critical.
         #[arg(long, default_value = "informational")]
         min_level: String,
@@ -194,6 +197,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             paths,
             rules,
             mappings,
+            iocs,
             min_level,
             format,
             threads,
@@ -209,6 +213,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 paths,
                 rules,
                 mappings,
+                iocs,
                 min_level,
                 format,
                 threads,

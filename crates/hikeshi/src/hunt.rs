@@ -3,7 +3,7 @@
 
 use crate::rules_load::{load, walk};
 use hikeshi_detect::Level;
-use hikeshi_detect::{CompiledRule, Detector, Event, JsonEvent, WindowsMapping};
+use hikeshi_detect::{Detector, Event, IndicatorSet, JsonEvent, WindowsMapping};
 use serde_json::{Map, Value};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ pub struct HuntArgs {
     pub paths: Vec<PathBuf>,
     pub rules: Vec<PathBuf>,
     pub mappings: Vec<PathBuf>,
+    pub iocs: Vec<PathBuf>,
     pub min_level: Level,
     pub format: String,
     pub threads: usize,
@@ -22,10 +23,57 @@ pub struct HuntArgs {
 /// Lines longer than this are skipped and reported, not parsed.
 const MAX_LINE: usize = 16 * 1024 * 1024;
 
+/// What fired: a rule, or an indicator from a list.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    Rule(usize),
+    Indicator(usize),
+}
+
+/// Rules and indicators, shared by the worker threads.
+struct Engines {
+    detector: Detector,
+    indicators: IndicatorSet,
+}
+
+/// How one detection is shown, whatever fired it.
+struct Shown {
+    title: String,
+    id: String,
+    level: Level,
+    tags: Vec<String>,
+}
+
+impl Engines {
+    fn show(&self, s: Source) -> Shown {
+        match s {
+            Source::Rule(r) => {
+                let rule = &self.detector.rules[r];
+                Shown {
+                    title: rule.title.clone(),
+                    id: rule.id.clone().unwrap_or_default(),
+                    level: rule.level,
+                    tags: rule.tags.clone(),
+                }
+            }
+            // Indicator hits are `high`: somebody put them on a list for a reason.
+            Source::Indicator(i) => {
+                let ind = &self.indicators.indicators[i];
+                Shown {
+                    title: format!("Indicator match: {} {}", ind.kind.as_str(), ind.value),
+                    id: format!("ioc:{}", ind.source),
+                    level: Level::High,
+                    tags: Vec::new(),
+                }
+            }
+        }
+    }
+}
+
 struct Detection {
     time: String,
     host: String,
-    rule: usize,
+    rule: Source,
     fields: Vec<(String, String)>,
     file: String,
 }
@@ -81,8 +129,8 @@ fn text(map: &Map<String, Value>, keys: &[&str]) -> String {
 }
 
 fn record(
-    detector: &Detector,
-    rules_min: Level,
+    engines: &Engines,
+    min: Level,
     event: Map<String, Value>,
     cloudtrail: bool,
     file: &str,
@@ -90,15 +138,34 @@ fn record(
 ) {
     tally.events += 1;
     let event = JsonEvent::new(event);
+    let detector = &engines.detector;
     let mut hits = Vec::new();
     if cloudtrail {
         detector.detect_source("aws", "cloudtrail", &event, &mut hits);
     } else {
         detector.detect_windows(&event, &mut hits);
     }
+    let time = || {
+        text(
+            &event.map,
+            &[
+                "TimeCreated",
+                "eventTime",
+                "@timestamp",
+                "UtcTime",
+                "EventTime",
+            ],
+        )
+    };
+    let host = || {
+        text(
+            &event.map,
+            &["Computer", "Hostname", "recipientAccountId", "host"],
+        )
+    };
     for rule in hits {
         let r = &detector.rules[rule];
-        if r.level < rules_min {
+        if r.level < min {
             continue;
         }
         let fields = r
@@ -111,28 +178,31 @@ fn record(
             })
             .collect();
         tally.detections.push(Detection {
-            time: text(
-                &event.map,
-                &[
-                    "TimeCreated",
-                    "eventTime",
-                    "@timestamp",
-                    "UtcTime",
-                    "EventTime",
-                ],
-            ),
-            host: text(
-                &event.map,
-                &["Computer", "Hostname", "recipientAccountId", "host"],
-            ),
-            rule,
+            time: time(),
+            host: host(),
+            rule: Source::Rule(rule),
             fields,
             file: file.to_string(),
         });
     }
+    if !engines.indicators.is_empty() && Level::High >= min {
+        for hit in engines.indicators.scan_event(&event) {
+            let fields = vec![(
+                "matched".to_string(),
+                hit.matched.chars().take(200).collect(),
+            )];
+            tally.detections.push(Detection {
+                time: time(),
+                host: host(),
+                rule: Source::Indicator(hit.indicator),
+                fields,
+                file: file.to_string(),
+            });
+        }
+    }
 }
 
-fn hunt_file(detector: &Detector, min: Level, path: &Path, tally: &mut Tally) {
+fn hunt_file(detector: &Engines, min: Level, path: &Path, tally: &mut Tally) {
     let name = path.display().to_string();
     tally.bytes += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     match sniff(path) {
@@ -216,9 +286,8 @@ fn hunt_file(detector: &Detector, min: Level, path: &Path, tally: &mut Tally) {
     }
 }
 
-fn tags(rule: &CompiledRule) -> String {
-    rule.tags
-        .iter()
+fn attack_tags(tags: &[String]) -> String {
+    tags.iter()
         .filter(|t| t.starts_with("attack."))
         .cloned()
         .collect::<Vec<_>>()
@@ -249,7 +318,24 @@ pub fn run(args: HuntArgs) -> anyhow::Result<bool> {
     for (file, err) in &loaded.failures {
         eprintln!("rule not used: {}: {err}", file.display());
     }
-    let detector = Detector::new(loaded.rules, &mapping);
+    let mut indicators = IndicatorSet::default();
+    let mut ioc_problems = Vec::new();
+    for f in &args.iocs {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for e in indicators.add_list(&text, &name) {
+            ioc_problems.push(format!("{}:{}: {}", f.display(), e.line, e.message));
+        }
+    }
+    let engines = Engines {
+        detector: Detector::new(loaded.rules, &mapping),
+        indicators,
+    };
+    let detector = &engines.detector;
     let load_secs = started.elapsed().as_secs_f64();
     let mut files = Vec::new();
     for p in &args.paths {
@@ -265,7 +351,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<bool> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
-                    hunt_file(&detector, args.min_level, path, &mut tally);
+                    hunt_file(&engines, args.min_level, path, &mut tally);
                 }
                 if let Ok(mut t) = total.lock() {
                     t.events += tally.events;
@@ -281,74 +367,63 @@ pub fn run(args: HuntArgs) -> anyhow::Result<bool> {
     tally
         .detections
         .sort_by(|a, b| a.time.cmp(&b.time).then(a.rule.cmp(&b.rule)));
+    tally.skipped.extend(ioc_problems);
     let mut out = std::io::stdout().lock();
     use std::io::Write;
-    match args.format.as_str() {
-        "jsonl" => {
-            for d in &tally.detections {
-                let r = &detector.rules[d.rule];
-                let line = serde_json::json!({
-                    "time": d.time, "host": d.host, "rule_id": r.id, "rule_title": r.title, "level": r.level.as_str(),
-                    "tags": r.tags, "fields": d.fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<Map<String, Value>>(), "file": d.file,
-                });
-                writeln!(out, "{line}")?;
-            }
-        }
-        "csv" => {
-            writeln!(
-                out,
-                "time,host,level,rule_title,rule_id,attack_tags,fields,file"
-            )?;
-            for d in &tally.detections {
-                let r = &detector.rules[d.rule];
-                let fields = d
-                    .fields
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ¦ ");
-                writeln!(
-                    out,
-                    "{},{},{},{},{},{},{},{}",
-                    csv_cell(&d.time),
-                    csv_cell(&d.host),
-                    r.level.as_str(),
-                    csv_cell(&r.title),
-                    r.id.as_deref().unwrap_or(""),
-                    csv_cell(&tags(r)),
-                    csv_cell(&fields),
-                    csv_cell(&d.file)
-                )?;
-            }
-        }
-        _ => {
-            for d in &tally.detections {
-                let r = &detector.rules[d.rule];
-                let fields = d
-                    .fields
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ¦ ");
-                writeln!(
-                    out,
-                    "{} {} [{}] {} ({}) {} | {}",
-                    d.time,
-                    d.host,
-                    r.level.as_str(),
-                    r.title,
-                    r.id.as_deref().unwrap_or("-"),
-                    tags(r),
-                    fields
-                )?;
-            }
-        }
+    if args.format == "csv" {
+        writeln!(
+            out,
+            "time,host,level,rule_title,rule_id,attack_tags,fields,file"
+        )?;
     }
     let mut by_level = std::collections::BTreeMap::new();
     for d in &tally.detections {
+        let shown = engines.show(d.rule);
         *by_level
-            .entry(std::cmp::Reverse(detector.rules[d.rule].level))
+            .entry(std::cmp::Reverse(shown.level))
             .or_insert(0u64) += 1;
+        let fields = d
+            .fields
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ¦ ");
+        match args.format.as_str() {
+            "jsonl" => {
+                let field_map: Map<String, Value> = d
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                let line = serde_json::json!({
+                    "time": d.time, "host": d.host, "rule_id": shown.id, "rule_title": shown.title,
+                    "level": shown.level.as_str(), "tags": shown.tags, "fields": field_map, "file": d.file,
+                });
+                writeln!(out, "{line}")?;
+            }
+            "csv" => writeln!(
+                out,
+                "{},{},{},{},{},{},{},{}",
+                csv_cell(&d.time),
+                csv_cell(&d.host),
+                shown.level.as_str(),
+                csv_cell(&shown.title),
+                csv_cell(&shown.id),
+                csv_cell(&attack_tags(&shown.tags)),
+                csv_cell(&fields),
+                csv_cell(&d.file)
+            )?,
+            _ => writeln!(
+                out,
+                "{} {} [{}] {} ({}) {} | {fields}",
+                d.time,
+                d.host,
+                shown.level.as_str(),
+                shown.title,
+                shown.id,
+                attack_tags(&shown.tags)
+            )?,
+        }
     }
     eprintln!("\n{} files, {} events, {:.1} MB in {scan_secs:.2} s ({:.0} events/s, {:.1} MB/s; rules loaded in {load_secs:.2} s)",
         files.len(), tally.events, tally.bytes as f64 / 1e6, tally.events as f64 / scan_secs.max(1e-9), tally.bytes as f64 / 1e6 / scan_secs.max(1e-9));

@@ -139,3 +139,49 @@ fn rules_check_counts_and_groups_failures() {
     assert!(stdout.contains("bad_modifier.yml"), "{stdout}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn hunt_matches_indicator_lists() {
+    let dir = temp_dir("iocs");
+    std::fs::write(
+        dir.join("iocs.txt"),
+        "# C2 and payloads\n198.51.100.23\n10.66.0.0/16\nevil.example\nd41d8cd98f00b204e9800998ecf8427e\nthis is not an indicator\n",
+    )
+    .expect("iocs");
+    std::fs::write(
+        dir.join("events.jsonl"),
+        concat!(
+            "{\"Hostname\":\"pc1\",\"@timestamp\":\"2026-11-26T01:00:00Z\",\"DestinationIp\":\"198.51.100.23\"}\n",
+            "{\"Hostname\":\"pc2\",\"@timestamp\":\"2026-11-26T01:01:00Z\",\"QueryName\":\"cdn.EVIL.example\"}\n",
+            "{\"Hostname\":\"pc3\",\"@timestamp\":\"2026-11-26T01:02:00Z\",\"Hashes\":\"MD5=D41D8CD98F00B204E9800998ECF8427E\"}\n",
+            "{\"Hostname\":\"pc4\",\"@timestamp\":\"2026-11-26T01:03:00Z\",\"SourceIp\":\"10.66.4.5\"}\n",
+            "{\"Hostname\":\"pc5\",\"@timestamp\":\"2026-11-26T01:04:00Z\",\"QueryName\":\"notevil.example\",\"DestinationIp\":\"198.51.100.230\"}\n",
+        ),
+    )
+    .expect("events");
+    let out = Command::new(bin())
+        .args(["hunt", "--format", "jsonl", "--iocs"])
+        .arg(dir.join("iocs.txt"))
+        .arg(dir.join("events.jsonl"))
+        .output()
+        .expect("run hunt");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let hosts: Vec<String> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("jsonl")["host"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(hosts, vec!["pc1", "pc2", "pc3", "pc4"], "{stdout}");
+    assert!(stdout.contains("\"rule_id\":\"ioc:iocs.txt\""), "{stdout}");
+    assert!(
+        stderr.contains("iocs.txt:6:"),
+        "the bad indicator line is reported: {stderr}"
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let _ = std::fs::remove_dir_all(dir);
+}
