@@ -18,6 +18,20 @@ pub struct HuntArgs {
     pub min_level: Level,
     pub format: String,
     pub threads: usize,
+    /// Print detections and the summary (false for benchmarks).
+    pub print: bool,
+}
+
+/// What a hunt did, for the summary and for benchmarks.
+pub struct HuntStats {
+    pub files: usize,
+    pub events: u64,
+    pub bytes: u64,
+    pub scan_secs: f64,
+    pub load_secs: f64,
+    pub detections: usize,
+    /// Something (file, record, line, rule, indicator) was left out.
+    pub skipped: bool,
 }
 
 /// Lines longer than this are skipped and reported, not parsed.
@@ -303,7 +317,7 @@ fn csv_cell(s: &str) -> String {
 }
 
 /// Returns whether anything was skipped (files, records, rules).
-pub fn run(args: HuntArgs) -> anyhow::Result<bool> {
+pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
     let started = std::time::Instant::now();
     let loaded = load(&args.rules);
     let mut mapping = WindowsMapping::builtin();
@@ -368,6 +382,18 @@ pub fn run(args: HuntArgs) -> anyhow::Result<bool> {
         .detections
         .sort_by(|a, b| a.time.cmp(&b.time).then(a.rule.cmp(&b.rule)));
     tally.skipped.extend(ioc_problems);
+    let stats = HuntStats {
+        files: files.len(),
+        events: tally.events,
+        bytes: tally.bytes,
+        scan_secs,
+        load_secs,
+        detections: tally.detections.len(),
+        skipped: !tally.skipped.is_empty() || rules_failed > 0,
+    };
+    if !args.print {
+        return Ok(stats);
+    }
     let mut out = std::io::stdout().lock();
     use std::io::Write;
     if args.format == "csv" {
@@ -444,5 +470,65 @@ pub fn run(args: HuntArgs) -> anyhow::Result<bool> {
     if tally.skipped.len() > 50 {
         eprintln!("skipped: … and {} more", tally.skipped.len() - 50);
     }
-    Ok(!tally.skipped.is_empty() || rules_failed > 0)
+    Ok(stats)
+}
+
+/// Peak resident memory of this process so far, from Linux's /proc (None elsewhere).
+fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// `hikeshi bench detect`: one pass with one thread, one with every core.
+pub fn bench(paths: Vec<PathBuf>, rules: Vec<PathBuf>) -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!(
+        "{:<8} {:>6} {:>10} {:>9} {:>8} {:>11} {:>8} {:>10} {:>10}",
+        "threads",
+        "files",
+        "events",
+        "MB",
+        "seconds",
+        "events/s",
+        "MB/s",
+        "rule load",
+        "detections"
+    );
+    let mut counts = vec![1];
+    if cores > 1 {
+        counts.push(cores);
+    }
+    for threads in counts {
+        let stats = run(HuntArgs {
+            paths: paths.clone(),
+            rules: rules.clone(),
+            mappings: Vec::new(),
+            iocs: Vec::new(),
+            min_level: Level::Informational,
+            format: "table".into(),
+            threads,
+            print: false,
+        })?;
+        let secs = stats.scan_secs.max(1e-9);
+        println!(
+            "{:<8} {:>6} {:>10} {:>9.1} {:>8.2} {:>11.0} {:>8.1} {:>9.2}s {:>10}",
+            threads,
+            stats.files,
+            stats.events,
+            stats.bytes as f64 / 1e6,
+            stats.scan_secs,
+            stats.events as f64 / secs,
+            stats.bytes as f64 / 1e6 / secs,
+            stats.load_secs,
+            stats.detections
+        );
+    }
+    if let Some(mb) = peak_memory_mb() {
+        println!("peak memory: {mb:.0} MB");
+    }
+    Ok(())
 }
