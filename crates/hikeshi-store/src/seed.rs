@@ -2,26 +2,8 @@
 //! per-change audit that normal writes do. Never called by the server.
 
 use crate::{new_id, now_ms, Result, Store};
+use hikeshi_model::{CaseStatus, Severity, BUILTIN_CATEGORIES};
 
-const STATUSES: &[&str] = &[
-    "new",
-    "triage",
-    "in_progress",
-    "resolved",
-    "closed",
-    "rejected",
-];
-const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info"];
-const CATEGORIES: &[&str] = &[
-    "phishing_site",
-    "web_defacement",
-    "malware_site",
-    "scan",
-    "dos",
-    "control_system",
-    "targeted_attack",
-    "other",
-];
 const WORDS: &[&str] = &[
     "標的型メール",
     "ランサムウェア",
@@ -77,9 +59,9 @@ impl Store {
                 .bind(&number)
                 .bind(&title)
                 .bind(&description)
-                .bind(CATEGORIES[k % CATEGORIES.len()])
-                .bind(SEVERITIES[(k / 7) % SEVERITIES.len()])
-                .bind(STATUSES[(k / 3) % STATUSES.len()])
+                .bind(BUILTIN_CATEGORIES[k % BUILTIN_CATEGORIES.len()])
+                .bind(Severity::ALL[(k / 7) % Severity::ALL.len()].code())
+                .bind(CaseStatus::ALL[(k / 3) % CaseStatus::ALL.len()].code())
                 .bind(&search)
                 .bind(created)
                 .execute(&mut *tx)

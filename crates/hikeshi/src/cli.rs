@@ -213,11 +213,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let min_level = hikeshi_detect::Level::parse(&min_level)
                 .ok_or_else(|| anyhow::anyhow!("--min-level: unknown level `{min_level}`"))?;
-            let threads = threads.unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1)
-            });
+            let threads = threads.unwrap_or_else(crate::hunt::all_cores);
             let skipped = crate::hunt::run(crate::hunt::HuntArgs {
                 paths,
                 rules,

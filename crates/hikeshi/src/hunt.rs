@@ -482,10 +482,15 @@ fn peak_memory_mb() -> Option<f64> {
 }
 
 /// `hikeshi bench detect`: one pass with one thread, one with every core.
-pub fn bench(paths: Vec<PathBuf>, rules: Vec<PathBuf>) -> anyhow::Result<()> {
-    let cores = std::thread::available_parallelism()
+/// Every core the process may use.
+pub fn all_cores() -> usize {
+    std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1);
+        .unwrap_or(1)
+}
+
+pub fn bench(paths: Vec<PathBuf>, rules: Vec<PathBuf>) -> anyhow::Result<()> {
+    let cores = all_cores();
     println!(
         "{:<8} {:>6} {:>10} {:>9} {:>8} {:>11} {:>8} {:>10} {:>10}",
         "threads",
