@@ -253,48 +253,122 @@ fn hunt_file(detector: &Engines, min: Level, path: &Path, tally: &mut Tally) {
                 Err(e) => tally.skipped.push(format!("{name}: invalid JSON: {e}")),
             }
         }
-        Ok(Format::JsonLines) => {
-            let Ok(file) = std::fs::File::open(path) else {
-                tally.skipped.push(format!("{name}: unreadable"));
+        Ok(Format::JsonLines) => hunt_json_lines(detector, min, path, None, tally),
+    }
+}
+
+/// JSON-lines files above this size are split into chunks of this size for the worker threads.
+const CHUNK: u64 = 8 * 1024 * 1024;
+
+/// One piece of work: a whole file, or a byte range of a JSON-lines file.
+struct Work {
+    path: PathBuf,
+    range: Option<(u64, u64)>,
+}
+
+fn plan(files: Vec<PathBuf>) -> Vec<Work> {
+    let mut work = Vec::new();
+    for path in files {
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if size > CHUNK && matches!(sniff(&path), Ok(Format::JsonLines)) {
+            let mut start = 0;
+            while start < size {
+                work.push(Work {
+                    path: path.clone(),
+                    range: Some((start, (start + CHUNK).min(size))),
+                });
+                start += CHUNK;
+            }
+        } else {
+            work.push(Work { path, range: None });
+        }
+    }
+    work
+}
+
+fn hunt_work(engines: &Engines, min: Level, work: &Work, tally: &mut Tally) {
+    match work.range {
+        None => hunt_file(engines, min, &work.path, tally),
+        Some(range) => hunt_json_lines(engines, min, &work.path, Some(range), tally),
+    }
+}
+
+/// Reads JSON lines: the whole file, or the lines that start inside `range` (a line that
+/// crosses the end belongs to the chunk it starts in). Problems name the line number, or the
+/// byte offset inside a chunk.
+fn hunt_json_lines(
+    engines: &Engines,
+    min: Level,
+    path: &Path,
+    range: Option<(u64, u64)>,
+    tally: &mut Tally,
+) {
+    use std::io::{Seek, SeekFrom};
+    let name = path.display().to_string();
+    let Ok(mut file) = std::fs::File::open(path) else {
+        tally.skipped.push(format!("{name}: unreadable"));
+        return;
+    };
+    let (start, end) = range.unwrap_or((0, u64::MAX));
+    if range.is_some() {
+        tally.bytes += end - start;
+    }
+    let mut pos = start.saturating_sub(1);
+    if file.seek(SeekFrom::Start(pos)).is_err() {
+        tally
+            .skipped
+            .push(format!("{name}: cannot seek to byte {pos}"));
+        return;
+    }
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = Vec::new();
+    if start > 0 {
+        // Finish the line that started before this chunk; the previous chunk reads it.
+        match reader.read_until(b'\n', &mut line) {
+            Ok(n) => pos += n as u64,
+            Err(e) => {
+                tally.skipped.push(format!("{name}@{pos}: {e}"));
                 return;
-            };
-            let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-            let mut line = Vec::new();
-            let mut number = 0u64;
-            loop {
-                line.clear();
-                number += 1;
-                match reader
-                    .by_ref()
-                    .take(MAX_LINE as u64 + 1)
-                    .read_until(b'\n', &mut line)
-                {
-                    Ok(0) => break,
-                    Ok(_) if line.len() > MAX_LINE && !line.ends_with(b"\n") => {
-                        tally.skipped.push(format!(
-                            "{name}:{number}: line longer than {MAX_LINE} bytes"
-                        ));
-                        // Skip the rest of the long line.
-                        let mut sink = Vec::new();
-                        let _ = reader.read_until(b'\n', &mut sink);
-                    }
-                    Ok(_) => {
-                        let trimmed = line.trim_ascii();
-                        if trimmed.is_empty() {
-                            continue;
-                        }
-                        match serde_json::from_slice::<Map<String, Value>>(trimmed) {
-                            Ok(ev) => record(detector, min, ev, false, &name, tally),
-                            Err(e) => tally
-                                .skipped
-                                .push(format!("{name}:{number}: invalid JSON: {e}")),
-                        }
-                    }
-                    Err(e) => {
-                        tally.skipped.push(format!("{name}:{number}: {e}"));
-                        break;
-                    }
+            }
+        }
+    }
+    let mut number = 0u64;
+    while pos < end {
+        line.clear();
+        number += 1;
+        let at = if range.is_some() {
+            format!("{name}@{pos}")
+        } else {
+            format!("{name}:{number}")
+        };
+        match reader
+            .by_ref()
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)
+        {
+            Ok(0) => break,
+            Ok(n) if line.len() > MAX_LINE && !line.ends_with(b"\n") => {
+                tally
+                    .skipped
+                    .push(format!("{at}: line longer than {MAX_LINE} bytes"));
+                let mut sink = Vec::new();
+                let rest = reader.read_until(b'\n', &mut sink).unwrap_or(0);
+                pos += (n + rest) as u64;
+            }
+            Ok(n) => {
+                pos += n as u64;
+                let trimmed = line.trim_ascii();
+                if trimmed.is_empty() {
+                    continue;
                 }
+                match serde_json::from_slice::<Map<String, Value>>(trimmed) {
+                    Ok(ev) => record(engines, min, ev, false, &name, tally),
+                    Err(e) => tally.skipped.push(format!("{at}: invalid JSON: {e}")),
+                }
+            }
+            Err(e) => {
+                tally.skipped.push(format!("{at}: {e}"));
+                break;
             }
         }
     }
@@ -355,6 +429,8 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
     for p in &args.paths {
         walk(p, &|f| f.is_file(), &mut files);
     }
+    let file_count = files.len();
+    let work = plan(files);
     let next = AtomicUsize::new(0);
     let total = Mutex::new(Tally::default());
     let scan = std::time::Instant::now();
@@ -364,8 +440,8 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
                 let mut tally = Tally::default();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = files.get(i) else { break };
-                    hunt_file(&engines, args.min_level, path, &mut tally);
+                    let Some(item) = work.get(i) else { break };
+                    hunt_work(&engines, args.min_level, item, &mut tally);
                 }
                 if let Ok(mut t) = total.lock() {
                     t.events += tally.events;
@@ -383,7 +459,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
         .sort_by(|a, b| a.time.cmp(&b.time).then(a.rule.cmp(&b.rule)));
     tally.skipped.extend(ioc_problems);
     let stats = HuntStats {
-        files: files.len(),
+        files: file_count,
         events: tally.events,
         bytes: tally.bytes,
         scan_secs,
@@ -452,7 +528,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
         }
     }
     eprintln!("\n{} files, {} events, {:.1} MB in {scan_secs:.2} s ({:.0} events/s, {:.1} MB/s; rules loaded in {load_secs:.2} s)",
-        files.len(), tally.events, tally.bytes as f64 / 1e6, tally.events as f64 / scan_secs.max(1e-9), tally.bytes as f64 / 1e6 / scan_secs.max(1e-9));
+        file_count, tally.events, tally.bytes as f64 / 1e6, tally.events as f64 / scan_secs.max(1e-9), tally.bytes as f64 / 1e6 / scan_secs.max(1e-9));
     eprintln!("{} rules in use, {rules_failed} not usable, {} correlation/filter documents not evaluated yet",
         detector.rules.len(), loaded.deferred.len());
     let levels: Vec<String> = by_level

@@ -185,3 +185,41 @@ fn hunt_matches_indicator_lists() {
     assert_eq!(out.status.code(), Some(3));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_large_json_lines_file_is_split_across_threads_without_losing_lines() {
+    let dir = temp_dir("chunks");
+    std::fs::write(dir.join("rule.yml"), RULE).expect("rule");
+    // About 10 MB: more than one 8 MiB chunk, so two workers share the file.
+    let mut text = String::new();
+    let padding = "x".repeat(200);
+    for i in 0..40_000 {
+        let cmd = if i % 1000 == 0 {
+            "mimikatz sekurlsa::logonpasswords"
+        } else {
+            "notepad.exe"
+        };
+        text.push_str(&format!(
+            "{{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"n\":{i},\"pad\":\"{padding}\",\"CommandLine\":\"{cmd}\"}}\n"
+        ));
+    }
+    std::fs::write(dir.join("big.jsonl"), &text).expect("logs");
+    let out = Command::new(bin())
+        .args(["hunt", "--threads", "2", "--format", "jsonl", "--rules"])
+        .arg(dir.join("rule.yml"))
+        .arg(dir.join("big.jsonl"))
+        .output()
+        .expect("run hunt");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("40000 events"),
+        "every line read exactly once: {stderr}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        40,
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
