@@ -15,7 +15,9 @@ pub use detector::Detector;
 pub use event::{Event, FieldValue, JsonEvent};
 pub use ioc::{IndicatorKind, IndicatorSet, IocHit};
 pub use logsource::WindowsMapping;
-pub use rule::{parse_rule_documents, CompiledRule, Level, LogSource, RuleDocument};
+pub use rule::{
+    apply_filters, parse_rule_documents, CompiledRule, Level, LogSource, RuleDocument, SigmaFilter,
+};
 pub use value::{compile_item, FieldTest};
 
 /// Why a rule cannot be used. The variants group failures for the coverage report.

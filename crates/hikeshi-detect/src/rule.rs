@@ -46,19 +46,29 @@ pub struct LogSource {
     pub service: Option<String>,
 }
 
+/// A Sigma filter: extra conditions ANDed onto the named rules of the same log source.
+#[derive(Debug, Clone)]
+pub struct SigmaFilter {
+    pub id: Option<String>,
+    pub title: String,
+    /// Rule ids (or titles) the filter applies to.
+    pub rules: Vec<String>,
+    pub logsource: LogSource,
+    pub selection_names: Vec<String>,
+    pub selections: Vec<Vec<Vec<FieldTest>>>,
+    pub condition: Cond,
+}
+
 /// One YAML document of a rule file, by kind.
 #[derive(Debug)]
 pub enum RuleDocument {
     Detection(Box<CompiledRule>),
-    /// Correlation and filter rules are recognised; evaluating them is a later step.
+    /// Correlation rules are recognised; evaluating them is a later step.
     Correlation {
         id: Option<String>,
         title: String,
     },
-    Filter {
-        id: Option<String>,
-        title: String,
-    },
+    Filter(Box<SigmaFilter>),
 }
 
 /// A detection rule ready to evaluate.
@@ -136,31 +146,34 @@ fn compile_map(name: &str, map: &yaml_serde::Mapping) -> Result<Vec<FieldTest>, 
         .collect()
 }
 
-fn compile_detection(doc: &yaml_serde::Mapping) -> Result<CompiledRule, RuleError> {
-    let title = text(doc, "title").ok_or_else(|| RuleError::Structure("title".into()))?;
-    let detection = match doc.get("detection") {
-        Some(Yaml::Mapping(m)) => m,
-        _ => return Err(RuleError::Structure("detection".into())),
-    };
+/// Selections and condition of a `detection` (or `filter`) block.
+type Block = (Vec<String>, Vec<Vec<Vec<FieldTest>>>, Cond);
+
+fn compile_block(
+    block: &yaml_serde::Mapping,
+    what: &str,
+    skip: &[&str],
+) -> Result<Block, RuleError> {
     let mut names = Vec::new();
     let mut selections = Vec::new();
     let mut condition_texts = Vec::new();
-    for (k, v) in detection {
+    for (k, v) in block {
         let key = k
             .as_str()
-            .ok_or_else(|| RuleError::Structure("detection key".into()))?;
+            .ok_or_else(|| RuleError::Structure(format!("{what} key")))?;
         match key {
             "condition" => match v {
                 Yaml::String(s) => condition_texts.push(s.clone()),
                 Yaml::Sequence(items) => condition_texts
                     .extend(items.iter().filter_map(|i| i.as_str().map(str::to_string))),
-                _ => return Err(RuleError::Structure("detection.condition".into())),
+                _ => return Err(RuleError::Structure(format!("{what}.condition"))),
             },
             "timeframe" => {
                 return Err(RuleError::Unsupported(
                     "`timeframe` in a detection: use a correlation rule".into(),
                 ))
             }
+            k if skip.contains(&k) => {}
             _ => {
                 names.push(key.to_string());
                 selections.push(compile_selection(key, v)?);
@@ -168,7 +181,7 @@ fn compile_detection(doc: &yaml_serde::Mapping) -> Result<CompiledRule, RuleErro
         }
     }
     if condition_texts.is_empty() {
-        return Err(RuleError::Structure("detection.condition".into()));
+        return Err(RuleError::Structure(format!("{what}.condition")));
     }
     // Several conditions are alternatives.
     let mut conds = condition_texts
@@ -180,10 +193,99 @@ fn compile_detection(doc: &yaml_serde::Mapping) -> Result<CompiledRule, RuleErro
     } else {
         Cond::Or(conds)
     };
-    let logsource = match doc.get("logsource") {
+    Ok((names, selections, condition))
+}
+
+fn logsource_of(doc: &yaml_serde::Mapping) -> LogSource {
+    match doc.get("logsource") {
         Some(v) => yaml_serde::from_value(v.clone()).unwrap_or_default(),
         None => LogSource::default(),
+    }
+}
+
+fn compile_filter(doc: &yaml_serde::Mapping) -> Result<SigmaFilter, RuleError> {
+    let block = match doc.get("filter") {
+        Some(Yaml::Mapping(m)) => m,
+        _ => return Err(RuleError::Structure("filter".into())),
     };
+    let rules = match block.get("rules") {
+        Some(Yaml::Sequence(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        Some(Yaml::String(one)) => vec![one.clone()],
+        _ => return Err(RuleError::Structure("filter.rules".into())),
+    };
+    let (selection_names, selections, condition) = compile_block(block, "filter", &["rules"])?;
+    Ok(SigmaFilter {
+        id: text(doc, "id"),
+        title: text(doc, "title").unwrap_or_default(),
+        rules,
+        logsource: logsource_of(doc),
+        selection_names,
+        selections,
+        condition,
+    })
+}
+
+fn shift(cond: &Cond, offset: usize) -> Cond {
+    match cond {
+        Cond::Sel(i) => Cond::Sel(i + offset),
+        Cond::And(parts) => Cond::And(parts.iter().map(|c| shift(c, offset)).collect()),
+        Cond::Or(parts) => Cond::Or(parts.iter().map(|c| shift(c, offset)).collect()),
+        Cond::Not(inner) => Cond::Not(Box::new(shift(inner, offset))),
+        Cond::AnyOf(s) => Cond::AnyOf(s.iter().map(|i| i + offset).collect()),
+        Cond::AllOf(s) => Cond::AllOf(s.iter().map(|i| i + offset).collect()),
+    }
+}
+
+/// A filter's log source fields, where given, must equal the rule's.
+fn same_logsource(filter: &LogSource, rule: &LogSource) -> bool {
+    let ok = |f: &Option<String>, r: &Option<String>| match f {
+        None => true,
+        Some(f) => r.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(f)),
+    };
+    ok(&filter.product, &rule.product)
+        && ok(&filter.category, &rule.category)
+        && ok(&filter.service, &rule.service)
+}
+
+/// ANDs each filter's condition onto the rules it names; returns how many rules were changed.
+pub fn apply_filters(rules: &mut [CompiledRule], filters: &[SigmaFilter]) -> usize {
+    let mut changed = 0;
+    for filter in filters {
+        for rule in rules.iter_mut() {
+            let named = filter
+                .rules
+                .iter()
+                .any(|r| rule.id.as_deref() == Some(r.as_str()) || rule.title == *r);
+            if !named || !same_logsource(&filter.logsource, &rule.logsource) {
+                continue;
+            }
+            let offset = rule.selections.len();
+            rule.selection_names.extend(
+                filter
+                    .selection_names
+                    .iter()
+                    .map(|n| format!("{}:{n}", filter.title)),
+            );
+            rule.selections.extend(filter.selections.iter().cloned());
+            let old = std::mem::replace(&mut rule.condition, Cond::And(Vec::new()));
+            rule.condition = Cond::And(vec![old, shift(&filter.condition, offset)]);
+            changed += 1;
+        }
+    }
+    changed
+}
+
+fn compile_detection(doc: &yaml_serde::Mapping) -> Result<CompiledRule, RuleError> {
+    let title = text(doc, "title").ok_or_else(|| RuleError::Structure("title".into()))?;
+    let detection = match doc.get("detection") {
+        Some(Yaml::Mapping(m)) => m,
+        _ => return Err(RuleError::Structure("detection".into())),
+    };
+    let (names, selections, condition) = compile_block(detection, "detection", &[])?;
+    let logsource = logsource_of(doc);
     Ok(CompiledRule {
         id: text(doc, "id"),
         title,
@@ -226,7 +328,7 @@ pub fn parse_rule_documents(source: &str) -> Vec<Result<RuleDocument, RuleError>
         if map.contains_key("correlation") {
             out.push(Ok(RuleDocument::Correlation { id, title }));
         } else if map.contains_key("filter") {
-            out.push(Ok(RuleDocument::Filter { id, title }));
+            out.push(compile_filter(&map).map(|f| RuleDocument::Filter(Box::new(f))));
         } else {
             out.push(compile_detection(&map).map(|r| RuleDocument::Detection(Box::new(r))));
         }

@@ -309,3 +309,46 @@ fn bad_rules_say_why() {
         Some(Err(hikeshi_detect::RuleError::Yaml(_)))
     ));
 }
+
+#[test]
+fn filters_and_their_condition_onto_the_named_rules() {
+    let text = "title: Rar compression\nid: 6f3e2987-db24-4c78-a860-b4f4095a7095\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: '\\rar.exe'\n  condition: sel\n---\ntitle: Other rule\nid: 00000000-0000-0000-0000-000000000001\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: '\\rar.exe'\n  condition: sel\n";
+    let filter = "title: Admins may compress\nlogsource:\n  product: windows\n  category: process_creation\nfilter:\n  rules:\n    - 6f3e2987-db24-4c78-a860-b4f4095a7095\n  selection:\n    User|startswith: 'adm_'\n  condition: not selection\n";
+    let mut rules: Vec<CompiledRule> = parse_rule_documents(text)
+        .into_iter()
+        .map(|d| match d {
+            Ok(RuleDocument::Detection(r)) => *r,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let filters: Vec<hikeshi_detect::SigmaFilter> = parse_rule_documents(filter)
+        .into_iter()
+        .map(|d| match d {
+            Ok(RuleDocument::Filter(f)) => *f,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        hikeshi_detect::apply_filters(&mut rules, &filters),
+        1,
+        "only the named rule"
+    );
+    let admin = json!({"Image": "c:\\tools\\rar.exe", "User": "adm_taro"});
+    let user = json!({"Image": "c:\\tools\\rar.exe", "User": "hanako"});
+    assert!(!hits(&rules[0], admin.clone()), "filtered out");
+    assert!(hits(&rules[0], user));
+    assert!(hits(&rules[1], admin), "unnamed rules are untouched");
+    let wrong_source = filter.replace("category: process_creation", "category: file_event");
+    let other: Vec<_> = parse_rule_documents(&wrong_source)
+        .into_iter()
+        .filter_map(|d| match d {
+            Ok(RuleDocument::Filter(f)) => Some(*f),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        hikeshi_detect::apply_filters(&mut rules, &other),
+        0,
+        "log source must match"
+    );
+}

@@ -529,8 +529,8 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
     }
     eprintln!("\n{} files, {} events, {:.1} MB in {scan_secs:.2} s ({:.0} events/s, {:.1} MB/s; rules loaded in {load_secs:.2} s)",
         file_count, tally.events, tally.bytes as f64 / 1e6, tally.events as f64 / scan_secs.max(1e-9), tally.bytes as f64 / 1e6 / scan_secs.max(1e-9));
-    eprintln!("{} rules in use, {rules_failed} not usable, {} correlation/filter documents not evaluated yet",
-        detector.rules.len(), loaded.deferred.len());
+    eprintln!("{} rules in use, {rules_failed} not usable, {} filters applied to {} rules, {} correlation documents not evaluated yet",
+        detector.rules.len(), loaded.filters, loaded.filters_applied, loaded.deferred.len());
     let levels: Vec<String> = by_level
         .iter()
         .map(|(l, n)| format!("{}: {n}", l.0.as_str()))

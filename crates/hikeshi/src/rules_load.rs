@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 pub struct LoadedRules {
     pub files: usize,
     pub rules: Vec<CompiledRule>,
-    /// Correlation and filter documents: recognised, not evaluated yet.
+    /// Correlation documents: recognised, not evaluated yet.
     pub deferred: Vec<(PathBuf, String)>,
+    /// Filter documents read, and how many rules they changed.
+    pub filters: usize,
+    pub filters_applied: usize,
     pub failures: Vec<(PathBuf, hikeshi_detect::RuleError)>,
 }
 
@@ -46,7 +49,10 @@ pub fn load(dirs: &[PathBuf]) -> LoadedRules {
         rules: Vec::new(),
         deferred: Vec::new(),
         failures: Vec::new(),
+        filters: 0,
+        filters_applied: 0,
     };
+    let mut filters = Vec::new();
     for file in files {
         let text = match std::fs::metadata(&file) {
             Ok(m) if m.len() > MAX_RULE_BYTES => {
@@ -75,13 +81,13 @@ pub fn load(dirs: &[PathBuf]) -> LoadedRules {
                 Ok(RuleDocument::Correlation { title, .. }) => loaded
                     .deferred
                     .push((file.clone(), format!("correlation rule `{title}`"))),
-                Ok(RuleDocument::Filter { title, .. }) => loaded
-                    .deferred
-                    .push((file.clone(), format!("filter rule `{title}`"))),
+                Ok(RuleDocument::Filter(f)) => filters.push(*f),
                 Err(e) => loaded.failures.push((file.clone(), e)),
             }
         }
     }
+    loaded.filters_applied = hikeshi_detect::apply_filters(&mut loaded.rules, &filters);
+    loaded.filters = filters.len();
     loaded
 }
 
@@ -89,8 +95,8 @@ pub fn load(dirs: &[PathBuf]) -> LoadedRules {
 pub fn check(dirs: &[PathBuf]) -> anyhow::Result<bool> {
     let started = std::time::Instant::now();
     let loaded = load(dirs);
-    println!("{} files: {} detection rules compiled, {} correlation/filter documents not yet evaluated, {} failed ({:.2} s)",
-        loaded.files, loaded.rules.len(), loaded.deferred.len(), loaded.failures.len(), started.elapsed().as_secs_f64());
+    println!("{} files: {} detection rules compiled, {} filters (applied to {} rules), {} correlation documents not yet evaluated, {} failed ({:.2} s)",
+        loaded.files, loaded.rules.len(), loaded.filters, loaded.filters_applied, loaded.deferred.len(), loaded.failures.len(), started.elapsed().as_secs_f64());
     let mut groups: std::collections::BTreeMap<String, Vec<String>> =
         std::collections::BTreeMap::new();
     for (file, err) in &loaded.failures {
