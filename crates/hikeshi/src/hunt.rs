@@ -5,7 +5,7 @@ use crate::rules_load::{load, walk};
 use hikeshi_detect::Level;
 use hikeshi_detect::{Detector, Event, IndicatorSet, JsonEvent, WindowsMapping};
 use serde_json::{Map, Value};
-use std::io::{BufRead, Read};
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -257,6 +257,40 @@ fn hunt_file(detector: &Engines, min: Level, path: &Path, tally: &mut Tally) {
     }
 }
 
+/// Live counters for the progress line on a terminal.
+#[derive(Default)]
+struct Progress {
+    items: AtomicUsize,
+    events: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    fn done(&self, events: u64, bytes: u64) {
+        self.items.fetch_add(1, Ordering::Relaxed);
+        self.events.fetch_add(events, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Redraws one status line on standard error until the workers are done.
+    fn report(&self, total_items: usize, workers_left: &AtomicUsize, started: std::time::Instant) {
+        while workers_left.load(Ordering::Relaxed) > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+            let secs = started.elapsed().as_secs_f64().max(1e-9);
+            let events = self.events.load(Ordering::Relaxed);
+            eprint!(
+                "\r{}/{} files and chunks, {} events, {:.1} MB, {:.0} events/s   ",
+                self.items.load(Ordering::Relaxed),
+                total_items,
+                events,
+                self.bytes.load(Ordering::Relaxed) as f64 / 1e6,
+                events as f64 / secs
+            );
+        }
+        eprint!("\r{:70}\r", "");
+    }
+}
+
 /// JSON-lines files above this size are split into chunks of this size for the worker threads.
 const CHUNK: u64 = 8 * 1024 * 1024;
 
@@ -433,16 +467,24 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
     let work = plan(files);
     let next = AtomicUsize::new(0);
     let total = Mutex::new(Tally::default());
+    let progress = Progress::default();
+    let workers_left = AtomicUsize::new(args.threads.max(1));
     let scan = std::time::Instant::now();
     std::thread::scope(|s| {
+        if args.print && std::io::stderr().is_terminal() {
+            s.spawn(|| progress.report(work.len(), &workers_left, scan));
+        }
         for _ in 0..args.threads.max(1) {
             s.spawn(|| {
                 let mut tally = Tally::default();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(item) = work.get(i) else { break };
+                    let (events, bytes) = (tally.events, tally.bytes);
                     hunt_work(&engines, args.min_level, item, &mut tally);
+                    progress.done(tally.events - events, tally.bytes - bytes);
                 }
+                workers_left.fetch_sub(1, Ordering::Relaxed);
                 if let Ok(mut t) = total.lock() {
                     t.events += tally.events;
                     t.bytes += tally.bytes;
