@@ -3,6 +3,7 @@
 
 use crate::event::Event;
 use crate::logsource::{windows_scope, Renamed, WindowsMapping, WindowsScope};
+use crate::prefilter::Prefilter;
 use crate::rule::CompiledRule;
 use std::collections::HashMap;
 
@@ -16,6 +17,9 @@ pub struct Detector {
     by_channel: HashMap<(String, Option<i64>), Candidates>,
     /// Rules for any Windows event (product only).
     any_windows: Candidates,
+    /// Non-Windows rules by lower-cased product, with their service if they name one.
+    by_product: HashMap<String, Vec<(usize, Option<String>)>>,
+    prefilter: Prefilter,
 }
 
 impl Detector {
@@ -53,12 +57,49 @@ impl Detector {
                 }
             }
         }
+        let mut by_product: HashMap<String, Vec<(usize, Option<String>)>> = HashMap::new();
+        for (index, rule) in rules.iter().enumerate() {
+            if let Some(product) = &rule.logsource.product {
+                by_product
+                    .entry(product.to_ascii_lowercase())
+                    .or_default()
+                    .push((
+                        index,
+                        rule.logsource
+                            .service
+                            .as_ref()
+                            .map(|s| s.to_ascii_lowercase()),
+                    ));
+            }
+        }
+        let mut aliases: HashMap<String, Vec<String>> = HashMap::new();
+        for scope in &windows {
+            if let WindowsScope::Alternatives(alts) = scope {
+                for (from, to) in alts.iter().flat_map(|a| a.renames.iter()) {
+                    let targets = aliases.entry(from.clone()).or_default();
+                    if !targets.contains(to) {
+                        targets.push(to.clone());
+                    }
+                }
+            }
+        }
+        let prefilter = Prefilter::new(&rules, &aliases);
         Detector {
             rules,
             windows,
             by_channel,
             any_windows,
+            by_product,
+            prefilter,
         }
+    }
+
+    /// How many distinct literals the cross-rule index holds, and how many rules it can skip.
+    pub fn prefilter_size(&self) -> (usize, usize) {
+        (
+            self.prefilter.needle_count(),
+            self.prefilter.filtered_rules(),
+        )
     }
 
     /// Rules whose Windows log source is not in the mapping, with the reason.
@@ -81,16 +122,18 @@ impl Detector {
         event: &dyn Event,
         hits: &mut Vec<usize>,
     ) {
-        for (index, rule) in self.rules.iter().enumerate() {
-            let ls = &rule.logsource;
-            let same = |a: &Option<String>, b: &str| {
-                a.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(b))
-            };
-            if same(&ls.product, product)
-                && (ls.service.is_none() || same(&ls.service, service))
-                && rule.matches(event)
+        let Some(candidates) = self.by_product.get(&product.to_ascii_lowercase()) else {
+            return;
+        };
+        let mut present = self.prefilter.scan(event);
+        for (index, wanted) in candidates {
+            if wanted
+                .as_deref()
+                .is_none_or(|w| w.eq_ignore_ascii_case(service))
+                && self.prefilter.admits(*index, &mut present, event)
+                && self.rules[*index].matches(event)
             {
-                hits.push(index);
+                hits.push(*index);
             }
         }
     }
@@ -112,8 +155,10 @@ impl Detector {
             .chain(whole)
             .flatten()
             .chain(self.any_windows.iter());
+        let mut present = self.prefilter.scan(event);
         for &(rule_index, alt_index) in candidates {
-            if hits.contains(&rule_index) {
+            if hits.contains(&rule_index) || !self.prefilter.admits(rule_index, &mut present, event)
+            {
                 continue;
             }
             let WindowsScope::Alternatives(alts) = &self.windows[rule_index] else {

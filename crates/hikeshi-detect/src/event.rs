@@ -42,6 +42,15 @@ pub trait Event {
     fn field(&self, name: &str) -> Option<FieldValue<'_>>;
     /// Calls `visit` with every string value until it returns true; returns whether it did.
     fn any_value(&self, visit: &mut dyn FnMut(&str) -> bool) -> bool;
+    /// Calls `visit` with the top-level field name and the text of every value under it,
+    /// numbers and booleans included: the literal prefilter must see everything a field test
+    /// could compare with. An empty name means "unknown" and is always scanned.
+    fn each_text(&self, visit: &mut dyn FnMut(&str, &str)) {
+        self.any_value(&mut |s| {
+            visit("", s);
+            false
+        });
+    }
     /// The field's text folded to lower case. Many rules test the same field of one event, so
     /// events that can should fold once and keep the result.
     fn folded(&self, name: &str) -> Option<Rc<str>> {
@@ -106,6 +115,28 @@ impl Event for JsonEvent {
             }
         }
         self.map.values().any(|v| walk(v, visit))
+    }
+
+    fn each_text(&self, visit: &mut dyn FnMut(&str, &str)) {
+        fn walk(v: &serde_json::Value, visit: &mut dyn FnMut(&str), buf: &mut String) {
+            match v {
+                serde_json::Value::String(s) => visit(s),
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, visit, buf)),
+                serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, visit, buf)),
+                serde_json::Value::Number(n) => {
+                    use std::fmt::Write;
+                    buf.clear();
+                    let _ = write!(buf, "{n}");
+                    visit(buf);
+                }
+                serde_json::Value::Bool(b) => visit(if *b { "true" } else { "false" }),
+                serde_json::Value::Null => {}
+            }
+        }
+        let mut buf = String::new();
+        for (name, v) in &self.map {
+            walk(v, &mut |text| visit(name, text), &mut buf);
+        }
     }
 
     fn folded(&self, name: &str) -> Option<Rc<str>> {

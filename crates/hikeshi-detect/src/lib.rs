@@ -7,6 +7,7 @@ pub mod event;
 pub mod ioc;
 pub mod logsource;
 mod pattern;
+mod prefilter;
 mod rule;
 mod value;
 

@@ -156,6 +156,10 @@ impl Event for Renamed<'_> {
         self.inner.any_value(visit)
     }
 
+    fn each_text(&self, visit: &mut dyn FnMut(&str, &str)) {
+        self.inner.each_text(visit)
+    }
+
     fn folded(&self, name: &str) -> Option<std::rc::Rc<str>> {
         self.inner
             .folded(self.renames.get(name).map(String::as_str).unwrap_or(name))

@@ -650,8 +650,53 @@ pub fn bench(paths: Vec<PathBuf>, rules: Vec<PathBuf>) -> anyhow::Result<()> {
             stats.detections
         );
     }
+    if let Some((events, bytes, secs)) = parse_baseline(&paths) {
+        println!(
+            "parse only (serde_json DOM, 1 thread, JSON lines): {events} events in {secs:.2} s, {:.0} events/s, {:.1} MB/s",
+            events as f64 / secs.max(1e-9),
+            bytes as f64 / 1e6 / secs.max(1e-9)
+        );
+    }
     if let Some(mb) = peak_memory_mb() {
         println!("peak memory: {mb:.0} MB");
     }
     Ok(())
+}
+
+/// The floor the brief measures against: parsing every JSON line into a DOM and nothing else,
+/// on one thread, over the JSON-lines files among `paths`.
+fn parse_baseline(paths: &[PathBuf]) -> Option<(u64, u64, f64)> {
+    let mut files = Vec::new();
+    for p in paths {
+        walk(p, &|f| f.is_file(), &mut files);
+    }
+    let json_files: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|f| matches!(sniff(f), Ok(Format::JsonLines)))
+        .collect();
+    if json_files.is_empty() {
+        return None;
+    }
+    let (mut events, mut bytes, mut secs) = (0u64, 0u64, 0f64);
+    for f in json_files {
+        let Ok(file) = std::fs::File::open(&f) else {
+            continue;
+        };
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut line = Vec::new();
+        let started = std::time::Instant::now();
+        loop {
+            line.clear();
+            match std::io::BufRead::read_until(&mut reader, b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => bytes += n as u64,
+            }
+            if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&line) {
+                std::hint::black_box(&map);
+                events += 1;
+            }
+        }
+        secs += started.elapsed().as_secs_f64();
+    }
+    Some((events, bytes, secs))
 }
