@@ -2,6 +2,7 @@
 //! A pure library: it reads no files and writes nothing; callers hand it rule texts and events.
 
 mod condition;
+pub mod correlation;
 mod detector;
 pub mod event;
 pub mod ioc;
@@ -12,6 +13,7 @@ mod rule;
 mod value;
 
 pub use condition::{parse_condition, Cond};
+pub use correlation::{CorrelationHit, CorrelationRule, Correlator, Source};
 pub use detector::Detector;
 pub use event::{Event, FieldValue, JsonEvent};
 pub use ioc::{IndicatorKind, IndicatorSet, IocHit};

@@ -63,11 +63,7 @@ pub struct SigmaFilter {
 #[derive(Debug)]
 pub enum RuleDocument {
     Detection(Box<CompiledRule>),
-    /// Correlation rules are recognised; evaluating them is a later step.
-    Correlation {
-        id: Option<String>,
-        title: String,
-    },
+    Correlation(Box<crate::correlation::CorrelationRule>),
     Filter(Box<SigmaFilter>),
 }
 
@@ -75,6 +71,8 @@ pub enum RuleDocument {
 #[derive(Debug, Clone)]
 pub struct CompiledRule {
     pub id: Option<String>,
+    /// The `name` correlation rules may refer to it by.
+    pub name: Option<String>,
     pub title: String,
     pub level: Level,
     pub status: Option<String>,
@@ -288,6 +286,7 @@ fn compile_detection(doc: &yaml_serde::Mapping) -> Result<CompiledRule, RuleErro
     let logsource = logsource_of(doc);
     Ok(CompiledRule {
         id: text(doc, "id"),
+        name: text(doc, "name"),
         title,
         level: text(doc, "level")
             .and_then(|l| Level::parse(&l))
@@ -323,10 +322,11 @@ pub fn parse_rule_documents(source: &str) -> Vec<Result<RuleDocument, RuleError>
                 continue;
             }
         };
-        let title = text(&map, "title").unwrap_or_default();
-        let id = text(&map, "id");
         if map.contains_key("correlation") {
-            out.push(Ok(RuleDocument::Correlation { id, title }));
+            out.push(
+                crate::correlation::compile_correlation(&map)
+                    .map(|c| RuleDocument::Correlation(Box::new(c))),
+            );
         } else if map.contains_key("filter") {
             out.push(compile_filter(&map).map(|f| RuleDocument::Filter(Box::new(f))));
         } else {

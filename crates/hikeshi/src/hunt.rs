@@ -1,9 +1,12 @@
 //! `hikeshi hunt`: run the Sigma rules over log files (EVTX, JSON lines, CloudTrail) and print a
 //! timeline of detections. Files are spread over all cores.
 
-use crate::rules_load::{load, walk};
+use crate::rules_load::{self, load, walk};
 use hikeshi_detect::Level;
-use hikeshi_detect::{Detector, Event, IndicatorSet, JsonEvent, WindowsMapping};
+use hikeshi_detect::{
+    Correlator, Detector, Event, IndicatorSet, JsonEvent, Source as CorrelationSource,
+    WindowsMapping,
+};
 use serde_json::{Map, Value};
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -42,12 +45,42 @@ const MAX_LINE: usize = 16 * 1024 * 1024;
 enum Source {
     Rule(usize),
     Indicator(usize),
+    Correlation(usize),
 }
 
 /// Rules and indicators, shared by the worker threads.
 struct Engines {
     detector: Detector,
     indicators: IndicatorSet,
+    /// Fed after the scan, in time order, with the matches of the rules it uses.
+    correlator: Mutex<Correlator>,
+    /// Per rule: the fields its matches must keep for correlations (`None`: not used by any).
+    correlation_fields: Vec<Option<Vec<String>>>,
+    /// Per rule: whether its matches are shown on their own (see `generate`).
+    reports_alone: Vec<bool>,
+}
+
+/// A match kept for the correlation pass.
+struct CorrelationInput {
+    rule: usize,
+    time_ms: i64,
+    time: String,
+    host: String,
+    file: String,
+    fields: Map<String, Value>,
+}
+
+/// Event times as the formats we read write them: RFC 3339 (`2026-11-26T09:30:00.123Z`) or
+/// `2026-11-26 09:30:00.123` taken as UTC.
+fn time_ms(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Some(dt.timestamp_millis());
+    }
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
+        .map(|n| n.and_utc().timestamp_millis())
 }
 
 /// How one detection is shown, whatever fired it.
@@ -63,6 +96,16 @@ impl Engines {
         match s {
             Source::Rule(r) => {
                 let rule = &self.detector.rules[r];
+                Shown {
+                    title: rule.title.clone(),
+                    id: rule.id.clone().unwrap_or_default(),
+                    level: rule.level,
+                    tags: rule.tags.clone(),
+                }
+            }
+            Source::Correlation(c) => {
+                let correlator = self.correlator.lock().unwrap_or_else(|e| e.into_inner());
+                let rule = correlator.rule(c);
                 Shown {
                     title: rule.title.clone(),
                     id: rule.id.clone().unwrap_or_default(),
@@ -98,6 +141,7 @@ struct Tally {
     bytes: u64,
     skipped: Vec<String>,
     detections: Vec<Detection>,
+    correlation_inputs: Vec<CorrelationInput>,
 }
 
 enum Format {
@@ -179,7 +223,30 @@ fn record(
     };
     for rule in hits {
         let r = &detector.rules[rule];
-        if r.level < min {
+        if let Some(needed) = &engines.correlation_fields[rule] {
+            let when = time();
+            match time_ms(&when) {
+                Some(ms) => tally.correlation_inputs.push(CorrelationInput {
+                    rule,
+                    time_ms: ms,
+                    time: when,
+                    host: host(),
+                    file: file.to_string(),
+                    fields: needed
+                        .iter()
+                        .filter_map(|f| {
+                            let v = event.field(f)?;
+                            Some((f.clone(), Value::String(v.as_text().into_owned())))
+                        })
+                        .collect(),
+                }),
+                None => tally.skipped.push(format!(
+                    "{file}: a match of `{}` has no readable time (`{when}`); it cannot count towards correlations",
+                    r.title
+                )),
+            }
+        }
+        if r.level < min || !engines.reports_alone[rule] {
             continue;
         }
         let fields = r
@@ -453,9 +520,29 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
             ioc_problems.push(format!("{}:{}: {}", f.display(), e.line, e.message));
         }
     }
+    let (correlator, refused) = rules_load::correlator(&loaded);
+    for (file, err) in &refused {
+        eprintln!("rule not used: {}: {err}", file.display());
+    }
+    let rules_failed = rules_failed + refused.len();
+    let correlation_count = correlator.len();
+    let rule_count = loaded.rules.len();
+    let correlation_fields = (0..rule_count)
+        .map(|r| {
+            correlator
+                .uses_rule(r)
+                .then(|| correlator.fields_for_rule(r))
+        })
+        .collect();
+    let reports_alone = (0..rule_count)
+        .map(|r| correlator.rule_reports_alone(r))
+        .collect();
     let engines = Engines {
         detector: Detector::new(loaded.rules, &mapping),
         indicators,
+        correlator: Mutex::new(correlator),
+        correlation_fields,
+        reports_alone,
     };
     let detector = &engines.detector;
     let load_secs = started.elapsed().as_secs_f64();
@@ -490,12 +577,14 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
                     t.bytes += tally.bytes;
                     t.skipped.extend(tally.skipped);
                     t.detections.extend(tally.detections);
+                    t.correlation_inputs.extend(tally.correlation_inputs);
                 }
             });
         }
     });
-    let scan_secs = scan.elapsed().as_secs_f64();
     let mut tally = total.into_inner().unwrap_or_default();
+    correlate(&engines, args.min_level, &mut tally);
+    let scan_secs = scan.elapsed().as_secs_f64();
     tally
         .detections
         .sort_by(|a, b| a.time.cmp(&b.time).then(a.rule.cmp(&b.rule)));
@@ -571,8 +660,8 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
     }
     eprintln!("\n{} files, {} events, {:.1} MB in {scan_secs:.2} s ({:.0} events/s, {:.1} MB/s; rules loaded in {load_secs:.2} s)",
         file_count, tally.events, tally.bytes as f64 / 1e6, tally.events as f64 / scan_secs.max(1e-9), tally.bytes as f64 / 1e6 / scan_secs.max(1e-9));
-    eprintln!("{} rules in use, {rules_failed} not usable, {} filters applied to {} rules, {} correlation documents not evaluated yet",
-        detector.rules.len(), loaded.filters, loaded.filters_applied, loaded.deferred.len());
+    eprintln!("{} rules and {correlation_count} correlation rules in use, {rules_failed} not usable, {} filters applied to {} rules",
+        detector.rules.len(), loaded.filters, loaded.filters_applied);
     let levels: Vec<String> = by_level
         .iter()
         .map(|(l, n)| format!("{}: {n}", l.0.as_str()))
@@ -589,6 +678,45 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
         eprintln!("skipped: … and {} more", tally.skipped.len() - 50);
     }
     Ok(stats)
+}
+
+/// Runs the correlation rules over the kept matches, in time order (the scan reads files and
+/// chunks in parallel, so matches arrive out of order).
+fn correlate(engines: &Engines, min: Level, tally: &mut Tally) {
+    let mut inputs = std::mem::take(&mut tally.correlation_inputs);
+    if inputs.is_empty() {
+        return;
+    }
+    inputs.sort_by_key(|i| (i.time_ms, i.rule));
+    let mut correlator = engines.correlator.lock().unwrap_or_else(|e| e.into_inner());
+    let mut fired = Vec::new();
+    for input in &inputs {
+        let event = JsonEvent::new(input.fields.clone());
+        for hit in correlator.observe(CorrelationSource::Rule(input.rule), input.time_ms, &event) {
+            fired.push((hit, Some(input)));
+        }
+    }
+    fired.extend(correlator.finish().into_iter().map(|h| (h, None)));
+    for (hit, input) in fired {
+        if correlator.rule(hit.correlation).level < min {
+            continue;
+        }
+        let mut fields: Vec<(String, String)> = hit.group.clone();
+        fields.push(("correlation_value".into(), hit.value.to_string()));
+        let time = match input {
+            Some(i) => i.time.clone(),
+            None => chrono::DateTime::from_timestamp_millis(hit.last_ms)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .unwrap_or_default(),
+        };
+        tally.detections.push(Detection {
+            time,
+            host: input.map(|i| i.host.clone()).unwrap_or_default(),
+            rule: Source::Correlation(hit.correlation),
+            fields,
+            file: input.map(|i| i.file.clone()).unwrap_or_default(),
+        });
+    }
 }
 
 /// Peak resident memory of this process so far, from Linux's /proc (None elsewhere).

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 pub struct LoadedRules {
     pub files: usize,
     pub rules: Vec<CompiledRule>,
-    /// Correlation documents: recognised, not evaluated yet.
-    pub deferred: Vec<(PathBuf, String)>,
+    /// Correlation documents, with the file each came from.
+    pub correlations: Vec<(PathBuf, hikeshi_detect::CorrelationRule)>,
     /// Filter documents read, and how many rules they changed.
     pub filters: usize,
     pub filters_applied: usize,
@@ -47,7 +47,7 @@ pub fn load(dirs: &[PathBuf]) -> LoadedRules {
     let mut loaded = LoadedRules {
         files: files.len(),
         rules: Vec::new(),
-        deferred: Vec::new(),
+        correlations: Vec::new(),
         failures: Vec::new(),
         filters: 0,
         filters_applied: 0,
@@ -78,9 +78,7 @@ pub fn load(dirs: &[PathBuf]) -> LoadedRules {
         for doc in parse_rule_documents(&text) {
             match doc {
                 Ok(RuleDocument::Detection(r)) => loaded.rules.push(*r),
-                Ok(RuleDocument::Correlation { title, .. }) => loaded
-                    .deferred
-                    .push((file.clone(), format!("correlation rule `{title}`"))),
+                Ok(RuleDocument::Correlation(c)) => loaded.correlations.push((file.clone(), *c)),
                 Ok(RuleDocument::Filter(f)) => filters.push(*f),
                 Err(e) => loaded.failures.push((file.clone(), e)),
             }
@@ -94,9 +92,13 @@ pub fn load(dirs: &[PathBuf]) -> LoadedRules {
 /// `hikeshi rules check DIR...`
 pub fn check(dirs: &[PathBuf]) -> anyhow::Result<bool> {
     let started = std::time::Instant::now();
-    let loaded = load(dirs);
-    println!("{} files: {} detection rules compiled, {} filters (applied to {} rules), {} correlation documents not yet evaluated, {} failed ({:.2} s)",
-        loaded.files, loaded.rules.len(), loaded.filters, loaded.filters_applied, loaded.deferred.len(), loaded.failures.len(), started.elapsed().as_secs_f64());
+    let mut loaded = load(dirs);
+    let (correlator, refused) = correlator(&loaded);
+    for (file, err) in refused {
+        loaded.failures.push((file, err));
+    }
+    println!("{} files: {} detection rules compiled, {} filters (applied to {} rules), {} correlation rules usable, {} failed ({:.2} s)",
+        loaded.files, loaded.rules.len(), loaded.filters, loaded.filters_applied, correlator.len(), loaded.failures.len(), started.elapsed().as_secs_f64());
     let mut groups: std::collections::BTreeMap<String, Vec<String>> =
         std::collections::BTreeMap::new();
     for (file, err) in &loaded.failures {
@@ -128,4 +130,29 @@ pub fn check(dirs: &[PathBuf]) -> anyhow::Result<bool> {
         }
     }
     Ok(groups.is_empty())
+}
+
+/// Resolves the loaded correlation rules against the detection rules; the ones that cannot be
+/// used come back with their file and reason.
+pub fn correlator(
+    loaded: &LoadedRules,
+) -> (
+    hikeshi_detect::Correlator,
+    Vec<(PathBuf, hikeshi_detect::RuleError)>,
+) {
+    let rules: Vec<_> = loaded.correlations.iter().map(|(_, c)| c.clone()).collect();
+    let (correlator, failed) = hikeshi_detect::Correlator::new(rules, &loaded.rules);
+    let refused = failed
+        .into_iter()
+        .map(|(rule, err)| {
+            let file = loaded
+                .correlations
+                .iter()
+                .find(|(_, c)| c.title == rule.title && c.id == rule.id)
+                .map(|(f, _)| f.clone())
+                .unwrap_or_default();
+            (file, err)
+        })
+        .collect();
+    (correlator, refused)
 }

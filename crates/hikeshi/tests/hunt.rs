@@ -223,3 +223,98 @@ fn a_large_json_lines_file_is_split_across_threads_without_losing_lines() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn correlation_rules_fire_across_files_in_time_order() {
+    let dir = temp_dir("hunt-correlation");
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).expect("rules dir");
+    std::fs::write(
+        rules.join("brute.yml"),
+        r"title: Brute force then success
+id: 99999999-0000-0000-0000-000000000001
+level: high
+correlation:
+    type: temporal_ordered
+    rules: [many_failures, logon_ok]
+    group-by: [TargetUserName]
+    timespan: 10m
+---
+title: Many failed logons
+name: many_failures
+correlation:
+    type: event_count
+    rules: [logon_failed]
+    group-by: [TargetUserName]
+    timespan: 5m
+    condition:
+        gte: 3
+---
+title: Failed logon
+name: logon_failed
+logsource: {product: windows, service: security}
+detection:
+    selection: {EventID: 4625}
+    condition: selection
+---
+title: Logon
+name: logon_ok
+logsource: {product: windows, service: security}
+detection:
+    selection: {EventID: 4624}
+    condition: selection
+",
+    )
+    .expect("rule");
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).expect("logs dir");
+    let event = |id: u32, user: &str, time: &str| {
+        format!("{{\"Channel\":\"Security\",\"EventID\":{id},\"TargetUserName\":\"{user}\",\"@timestamp\":\"{time}\",\"Hostname\":\"dc1\"}}\n")
+    };
+    // The success sits in a file read before the failures; only the time order counts.
+    std::fs::write(
+        logs.join("a.jsonl"),
+        event(4624, "mallory", "2026-11-26T01:03:00Z")
+            + &event(4624, "alice", "2026-11-26T01:03:00Z"),
+    )
+    .expect("logs");
+    let failures: String = ["01:00:00", "01:01:00", "01:02:00"]
+        .iter()
+        .map(|t| event(4625, "mallory", &format!("2026-11-26T{t}Z")))
+        .chain(std::iter::once(event(
+            4625,
+            "alice",
+            "2026-11-26T01:00:30Z",
+        )))
+        .collect();
+    std::fs::write(logs.join("b.jsonl"), failures).expect("logs");
+
+    let out = Command::new(bin())
+        .args(["hunt", "--format", "jsonl", "--rules"])
+        .arg(&rules)
+        .arg(&logs)
+        .output()
+        .expect("run hunt");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("jsonl"))
+        .collect();
+    let titles: Vec<&str> = lines
+        .iter()
+        .map(|l| l["rule_title"].as_str().unwrap_or_default())
+        .collect();
+    // The base rules feed correlations only (`generate` is not set), so they stay quiet.
+    assert_eq!(
+        titles,
+        vec!["Many failed logons", "Brute force then success"],
+        "{stdout}"
+    );
+    assert_eq!(lines[1]["rule_id"], "99999999-0000-0000-0000-000000000001");
+    assert_eq!(lines[1]["level"], "high");
+    assert_eq!(lines[1]["fields"]["TargetUserName"], "mallory");
+    assert_eq!(lines[1]["time"], "2026-11-26T01:03:00Z");
+    assert!(stderr.contains("2 correlation rules in use"), "{stderr}");
+}
