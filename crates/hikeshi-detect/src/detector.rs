@@ -5,6 +5,7 @@ use crate::event::Event;
 use crate::logsource::{windows_scope, Renamed, WindowsMapping, WindowsScope};
 use crate::prefilter::Prefilter;
 use crate::rule::CompiledRule;
+use crate::sources::{profile_rules, SourceMapping};
 use std::collections::HashMap;
 
 /// (rule, alternative) pairs.
@@ -17,13 +18,23 @@ pub struct Detector {
     by_channel: HashMap<(String, Option<i64>), Candidates>,
     /// Rules for any Windows event (product only).
     any_windows: Candidates,
-    /// Non-Windows rules by lower-cased product, with their service if they name one.
-    by_product: HashMap<String, Vec<(usize, Option<String>)>>,
+    /// Non-Windows log sources and, per profile, the rules it selects.
+    sources: SourceMapping,
+    profile_rules: Vec<Vec<usize>>,
     prefilter: Prefilter,
 }
 
 impl Detector {
+    /// A detector with the shipped non-Windows source profiles.
     pub fn new(rules: Vec<CompiledRule>, mapping: &WindowsMapping) -> Detector {
+        Detector::with_sources(rules, mapping, SourceMapping::builtin())
+    }
+
+    pub fn with_sources(
+        rules: Vec<CompiledRule>,
+        mapping: &WindowsMapping,
+        sources: SourceMapping,
+    ) -> Detector {
         let windows: Vec<WindowsScope> = rules
             .iter()
             .map(|r| windows_scope(&r.logsource, mapping))
@@ -57,21 +68,7 @@ impl Detector {
                 }
             }
         }
-        let mut by_product: HashMap<String, Vec<(usize, Option<String>)>> = HashMap::new();
-        for (index, rule) in rules.iter().enumerate() {
-            if let Some(product) = &rule.logsource.product {
-                by_product
-                    .entry(product.to_ascii_lowercase())
-                    .or_default()
-                    .push((
-                        index,
-                        rule.logsource
-                            .service
-                            .as_ref()
-                            .map(|s| s.to_ascii_lowercase()),
-                    ));
-            }
-        }
+        let profile_rules = profile_rules(&sources, &rules);
         let mut aliases: HashMap<String, Vec<String>> = HashMap::new();
         for scope in &windows {
             if let WindowsScope::Alternatives(alts) = scope {
@@ -83,13 +80,20 @@ impl Detector {
                 }
             }
         }
+        for (from, to) in sources.profiles.iter().flat_map(|p| p.renames.iter()) {
+            let targets = aliases.entry(from.clone()).or_default();
+            if !targets.contains(to) {
+                targets.push(to.clone());
+            }
+        }
         let prefilter = Prefilter::new(&rules, &aliases);
         Detector {
             rules,
             windows,
             by_channel,
             any_windows,
-            by_product,
+            sources,
+            profile_rules,
             prefilter,
         }
     }
@@ -113,29 +117,38 @@ impl Detector {
             })
     }
 
-    /// Indices of the rules for a product/service pair (`aws`/`cloudtrail`) that fire on an event
-    /// of that source. Rules naming a category are left to the Windows path.
-    pub fn detect_source(
-        &self,
-        product: &str,
-        service: &str,
-        event: &dyn Event,
-        hits: &mut Vec<usize>,
-    ) {
-        let Some(candidates) = self.by_product.get(&product.to_ascii_lowercase()) else {
-            return;
-        };
-        let mut present = self.prefilter.scan(event);
-        for (index, wanted) in candidates {
-            if wanted
-                .as_deref()
-                .is_none_or(|w| w.eq_ignore_ascii_case(service))
-                && self.prefilter.admits(*index, &mut present, event)
-                && self.rules[*index].matches(event)
-            {
-                hits.push(*index);
+    /// Indices of the rules that fire on an event of a non-Windows source: every profile of
+    /// `sources.yml` that recognises the event contributes the rules it selects.
+    pub fn detect_other(&self, event: &dyn Event, hits: &mut Vec<usize>) {
+        let mut present = None;
+        let before = hits.len();
+        for (profile, rules) in self.sources.profiles.iter().zip(&self.profile_rules) {
+            if rules.is_empty() || !profile.recognises(event) {
+                continue;
+            }
+            let present = present.get_or_insert_with(|| self.prefilter.scan(event));
+            for &index in rules {
+                if hits[before..].contains(&index) || !self.prefilter.admits(index, present, event)
+                {
+                    continue;
+                }
+                if matches_renamed(&self.rules[index], event, &profile.renames) {
+                    hits.push(index);
+                }
             }
         }
+        hits[before..].sort_unstable();
+    }
+
+    /// The names of the source profiles that recognise an event (for `hunt` to say which
+    /// sources it saw).
+    pub fn recognised_sources(&self, event: &dyn Event) -> Vec<&str> {
+        self.sources
+            .profiles
+            .iter()
+            .filter(|p| p.recognises(event))
+            .map(|p| p.name.as_str())
+            .collect()
     }
 
     /// Indices of the rules that fire on a Windows event (`Channel`, `EventID` fields).
@@ -172,19 +185,26 @@ impl Detector {
                     .field(k)
                     .is_some_and(|f| f.as_text().eq_ignore_ascii_case(v))
             });
-            let fired = admitted
-                && if alt.renames.is_empty() {
-                    rule.matches(event)
-                } else {
-                    rule.matches(&Renamed {
-                        inner: event,
-                        renames: &alt.renames,
-                    })
-                };
-            if fired {
+            if admitted && matches_renamed(rule, event, &alt.renames) {
                 hits.push(rule_index);
             }
         }
         hits.sort_unstable();
+    }
+}
+
+/// Evaluates a rule with its field names mapped onto the event's.
+fn matches_renamed(
+    rule: &CompiledRule,
+    event: &dyn Event,
+    renames: &HashMap<String, String>,
+) -> bool {
+    if renames.is_empty() {
+        rule.matches(event)
+    } else {
+        rule.matches(&Renamed {
+            inner: event,
+            renames,
+        })
     }
 }

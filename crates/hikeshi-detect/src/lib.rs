@@ -10,6 +10,7 @@ pub mod logsource;
 mod pattern;
 mod prefilter;
 mod rule;
+mod sources;
 mod value;
 
 pub use condition::{parse_condition, Cond};
@@ -21,6 +22,7 @@ pub use logsource::WindowsMapping;
 pub use rule::{
     apply_filters, parse_rule_documents, CompiledRule, Level, LogSource, RuleDocument, SigmaFilter,
 };
+pub use sources::{SourceMapping, SourceProfile};
 pub use value::{compile_item, FieldTest};
 
 /// Why a rule cannot be used. The variants group failures for the coverage report.

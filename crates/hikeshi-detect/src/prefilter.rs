@@ -242,10 +242,18 @@ impl Prefilter {
             if let Some(name) = field {
                 let mapped = aliases.get(name).into_iter().flatten();
                 for target in std::iter::once(name).chain(mapped) {
+                    // A dotted name is either a literal flat key or a path into nested JSON
+                    // (under its top-level key): scan both.
                     per_field
-                        .entry(top_level(target).to_string())
+                        .entry(target.to_string())
                         .or_default()
                         .push((text.clone(), *id));
+                    if top_level(target) != target {
+                        per_field
+                            .entry(top_level(target).to_string())
+                            .or_default()
+                            .push((text.clone(), *id));
+                    }
                 }
             }
         }

@@ -119,10 +119,7 @@ fn event_count_fires_once_per_group_within_the_timespan() {
     assert!(fired.is_empty(), "{fired:?}");
 }
 
-#[test]
-fn value_count_counts_distinct_values() {
-    let mut s = setup(
-        r#"
+const SPRAY: &str = r#"
 title: Spray
 correlation:
   type: value_count
@@ -130,25 +127,18 @@ correlation:
   group-by: [IpAddress]
   timespan: 1h
   condition: {field: User, gte: 3}
-"#,
-    );
+"#;
+
+#[test]
+fn value_count_counts_distinct_values() {
+    let mut s = setup(SPRAY);
     let same_user_thrice = [
         ("failed_login", 0, user("a")),
         ("failed_login", 1, user("a")),
         ("failed_login", 2, user("a")),
     ];
     assert!(run(&mut s, &same_user_thrice).is_empty());
-    let mut s = setup(
-        r#"
-title: Spray
-correlation:
-  type: value_count
-  rules: [failed_login]
-  group-by: [IpAddress]
-  timespan: 1h
-  condition: {field: User, gte: 3}
-"#,
-    );
+    let mut s = setup(SPRAY);
     let three_users = [
         ("failed_login", 0, user("a")),
         ("failed_login", 1, user("b")),

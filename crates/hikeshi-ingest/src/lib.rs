@@ -4,3 +4,6 @@
 pub mod evtx_file;
 
 pub use evtx_file::{flatten_evtx, read_evtx, EvtxRecord};
+pub mod syslog;
+
+pub use syslog::parse_syslog_line;

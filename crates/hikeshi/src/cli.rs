@@ -44,7 +44,7 @@ pub enum Command {
     Token(TokenCommand),
     /// Print the version.
     Version,
-    /// Run Sigma rules over log files (EVTX, JSON lines, CloudTrail) and print the detections.
+    /// Run Sigma rules over log files (EVTX, JSON lines, CloudTrail, syslog) and print the detections.
     Hunt {
         /// Files or folders to read.
         #[arg(required = true)]
@@ -52,7 +52,8 @@ pub enum Command {
         /// Folder (or file) of Sigma rules; repeat for more.
         #[arg(long = "rules", required_unless_present = "iocs")]
         rules: Vec<PathBuf>,
-        /// Extra Windows log-source mapping file; repeat for more.
+        /// Extra log-source mapping file (Windows channels and categories, or a `sources:` list of
+        /// other sources); repeat for more.
         #[arg(long = "mapping")]
         mappings: Vec<PathBuf>,
         /// Indicator list (one value per line, or CSV with `value` and `type` columns); repeat for more.
@@ -67,6 +68,12 @@ pub enum Command {
         /// Worker threads [default: all cores]
         #[arg(long)]
         threads: Option<usize>,
+        /// Only events at or after this time (RFC 3339, or `YYYY-MM-DD[ HH:MM:SS]` in UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only events at or before this time (same forms as --from).
+        #[arg(long)]
+        to: Option<String>,
     },
     /// Check Sigma rule folders: how many rules parse and compile, and why the others do not.
     #[command(subcommand)]
@@ -210,7 +217,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             min_level,
             format,
             threads,
+            from,
+            to,
         } => {
+            let bound = |flag: &str, text: Option<String>| -> anyhow::Result<Option<i64>> {
+                text.map(|t| {
+                    crate::hunt::parse_time_bound(&t).ok_or_else(|| {
+                        anyhow::anyhow!("--{flag}: `{t}` is not a time (use 2026-11-26T09:00:00Z or 2026-11-26)")
+                    })
+                })
+                .transpose()
+            };
+            let window = (bound("from", from)?, bound("to", to)?);
             let min_level = hikeshi_detect::Level::parse(&min_level)
                 .ok_or_else(|| anyhow::anyhow!("--min-level: unknown level `{min_level}`"))?;
             let threads = threads.unwrap_or_else(crate::hunt::all_cores);
@@ -222,6 +240,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 min_level,
                 format,
                 threads,
+                window,
                 print: true,
             })?
             .skipped;

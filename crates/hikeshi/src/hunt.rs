@@ -1,11 +1,12 @@
-//! `hikeshi hunt`: run the Sigma rules over log files (EVTX, JSON lines, CloudTrail) and print a
+//! `hikeshi hunt`: run the Sigma rules over log files (EVTX, JSON lines, CloudTrail, syslog) and print a
 //! timeline of detections. Files are spread over all cores.
 
 use crate::rules_load::{self, load, walk};
+use chrono::Datelike;
 use hikeshi_detect::Level;
 use hikeshi_detect::{
     Correlator, Detector, Event, IndicatorSet, JsonEvent, Source as CorrelationSource,
-    WindowsMapping,
+    SourceMapping, WindowsMapping,
 };
 use serde_json::{Map, Value};
 use std::io::{BufRead, IsTerminal, Read};
@@ -21,6 +22,8 @@ pub struct HuntArgs {
     pub min_level: Level,
     pub format: String,
     pub threads: usize,
+    /// Only events whose time falls inside (ms since the epoch, inclusive; open ends `None`).
+    pub window: (Option<i64>, Option<i64>),
     /// Print detections and the summary (false for benchmarks).
     pub print: bool,
 }
@@ -58,6 +61,8 @@ struct Engines {
     correlation_fields: Vec<Option<Vec<String>>>,
     /// Per rule: whether its matches are shown on their own (see `generate`).
     reports_alone: Vec<bool>,
+    /// `--from`/`--to` in ms.
+    window: (Option<i64>, Option<i64>),
 }
 
 /// A match kept for the correlation pass.
@@ -68,6 +73,16 @@ struct CorrelationInput {
     host: String,
     file: String,
     fields: Map<String, Value>,
+}
+
+/// A `--from`/`--to` value: an event time form, or a bare date (its midnight, UTC).
+pub fn parse_time_bound(text: &str) -> Option<i64> {
+    time_ms(text).or_else(|| {
+        chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().timestamp_millis())
+    })
 }
 
 /// Event times as the formats we read write them: RFC 3339 (`2026-11-26T09:30:00.123Z`) or
@@ -142,12 +157,15 @@ struct Tally {
     skipped: Vec<String>,
     detections: Vec<Detection>,
     correlation_inputs: Vec<CorrelationInput>,
+    /// Events left out by `--from`/`--to`.
+    outside_window: u64,
 }
 
 enum Format {
     Evtx,
     CloudTrail,
     JsonLines,
+    Syslog,
 }
 
 fn sniff(path: &Path) -> Result<Format, String> {
@@ -176,7 +194,17 @@ fn sniff(path: &Path) -> Result<Format, String> {
                 Ok(Format::JsonLines)
             }
         }
-        _ => Err(format!("{}: not EVTX or JSON", path.display())),
+        _ => {
+            let mut start = Vec::new();
+            let _ = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut start));
+            let first = String::from_utf8_lossy(&start);
+            let first = first.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            if hikeshi_ingest::parse_syslog_line(first, 2000).is_some() {
+                Ok(Format::Syslog)
+            } else {
+                Err(format!("{}: not EVTX, JSON or syslog", path.display()))
+            }
+        }
     }
 }
 
@@ -186,23 +214,10 @@ fn text(map: &Map<String, Value>, keys: &[&str]) -> String {
         .unwrap_or_default()
 }
 
-fn record(
-    engines: &Engines,
-    min: Level,
-    event: Map<String, Value>,
-    cloudtrail: bool,
-    file: &str,
-    tally: &mut Tally,
-) {
+fn record(engines: &Engines, min: Level, event: Map<String, Value>, file: &str, tally: &mut Tally) {
     tally.events += 1;
     let event = JsonEvent::new(event);
     let detector = &engines.detector;
-    let mut hits = Vec::new();
-    if cloudtrail {
-        detector.detect_source("aws", "cloudtrail", &event, &mut hits);
-    } else {
-        detector.detect_windows(&event, &mut hits);
-    }
     let time = || {
         text(
             &event.map,
@@ -221,6 +236,22 @@ fn record(
             &["Computer", "Hostname", "recipientAccountId", "host"],
         )
     };
+    if let (Some(_), _) | (_, Some(_)) = engines.window {
+        let (from, to) = engines.window;
+        // Events without a readable time are kept: dropping them would hide detections.
+        if let Some(t) = time_ms(&time()) {
+            if from.is_some_and(|f| t < f) || to.is_some_and(|x| t > x) {
+                tally.outside_window += 1;
+                return;
+            }
+        }
+    }
+    let mut hits = Vec::new();
+    // Windows events carry their channel; everything else is recognised by `sources.yml`.
+    if event.map.contains_key("Channel") {
+        detector.detect_windows(&event, &mut hits);
+    }
+    detector.detect_other(&event, &mut hits);
     for rule in hits {
         let r = &detector.rules[rule];
         if let Some(needed) = &engines.correlation_fields[rule] {
@@ -293,7 +324,7 @@ fn hunt_file(detector: &Engines, min: Level, path: &Path, tally: &mut Tally) {
             Ok(records) => {
                 for r in records {
                     match r {
-                        Ok(ev) => record(detector, min, ev, false, &name, tally),
+                        Ok(ev) => record(detector, min, ev, &name, tally),
                         Err(e) => tally.skipped.push(format!("record skipped: {e}")),
                     }
                 }
@@ -310,7 +341,7 @@ fn hunt_file(detector: &Engines, min: Level, path: &Path, tally: &mut Tally) {
                     Some(Value::Array(records)) => {
                         for r in records {
                             if let Value::Object(m) = r {
-                                record(detector, min, m, true, &name, tally);
+                                record(detector, min, m, &name, tally);
                             }
                         }
                     }
@@ -320,7 +351,15 @@ fn hunt_file(detector: &Engines, min: Level, path: &Path, tally: &mut Tally) {
                 Err(e) => tally.skipped.push(format!("{name}: invalid JSON: {e}")),
             }
         }
-        Ok(Format::JsonLines) => hunt_json_lines(detector, min, path, None, tally),
+        Ok(Format::JsonLines) => hunt_lines(detector, min, path, None, LineKind::Json, tally),
+        Ok(Format::Syslog) => {
+            // BSD syslog lines carry no year: take the file's.
+            let year = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .map(|t| chrono::DateTime::<chrono::Utc>::from(t).year())
+                .unwrap_or(1970);
+            hunt_lines(detector, min, path, None, LineKind::Syslog { year }, tally)
+        }
     }
 }
 
@@ -390,18 +429,26 @@ fn plan(files: Vec<PathBuf>) -> Vec<Work> {
 fn hunt_work(engines: &Engines, min: Level, work: &Work, tally: &mut Tally) {
     match work.range {
         None => hunt_file(engines, min, &work.path, tally),
-        Some(range) => hunt_json_lines(engines, min, &work.path, Some(range), tally),
+        Some(range) => hunt_lines(engines, min, &work.path, Some(range), LineKind::Json, tally),
     }
 }
 
-/// Reads JSON lines: the whole file, or the lines that start inside `range` (a line that
-/// crosses the end belongs to the chunk it starts in). Problems name the line number, or the
-/// byte offset inside a chunk.
-fn hunt_json_lines(
+/// How each line of a line-oriented file becomes an event.
+#[derive(Clone, Copy)]
+enum LineKind {
+    Json,
+    Syslog { year: i32 },
+}
+
+/// Reads a line-oriented file: the whole file, or the lines that start inside `range` (a line
+/// that crosses the end belongs to the chunk it starts in). Problems name the line number, or
+/// the byte offset inside a chunk.
+fn hunt_lines(
     engines: &Engines,
     min: Level,
     path: &Path,
     range: Option<(u64, u64)>,
+    kind: LineKind,
     tally: &mut Tally,
 ) {
     use std::io::{Seek, SeekFrom};
@@ -462,9 +509,17 @@ fn hunt_json_lines(
                 if trimmed.is_empty() {
                     continue;
                 }
-                match serde_json::from_slice::<Map<String, Value>>(trimmed) {
-                    Ok(ev) => record(engines, min, ev, false, &name, tally),
-                    Err(e) => tally.skipped.push(format!("{at}: invalid JSON: {e}")),
+                let parsed = match kind {
+                    LineKind::Json => serde_json::from_slice::<Map<String, Value>>(trimmed)
+                        .map_err(|e| format!("invalid JSON: {e}")),
+                    LineKind::Syslog { year } => {
+                        hikeshi_ingest::parse_syslog_line(&String::from_utf8_lossy(trimmed), year)
+                            .ok_or_else(|| "not a syslog line".to_string())
+                    }
+                };
+                match parsed {
+                    Ok(ev) => record(engines, min, ev, &name, tally),
+                    Err(e) => tally.skipped.push(format!("{at}: {e}")),
                 }
             }
             Err(e) => {
@@ -496,12 +551,18 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
     let started = std::time::Instant::now();
     let loaded = load(&args.rules);
     let mut mapping = WindowsMapping::builtin();
+    let mut sources = SourceMapping::builtin();
     for m in &args.mappings {
         let text =
             std::fs::read_to_string(m).map_err(|e| anyhow::anyhow!("{}: {e}", m.display()))?;
-        mapping.extend(
-            WindowsMapping::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", m.display()))?,
-        );
+        // A file with a top-level `sources:` list describes non-Windows sources.
+        let is_sources = text.lines().any(|l| l.starts_with("sources:"));
+        let problem = |e: hikeshi_detect::RuleError| anyhow::anyhow!("{}: {e}", m.display());
+        if is_sources {
+            sources.extend(SourceMapping::parse(&text).map_err(problem)?);
+        } else {
+            mapping.extend(WindowsMapping::parse(&text).map_err(problem)?);
+        }
     }
     let rules_failed = loaded.failures.len();
     for (file, err) in &loaded.failures {
@@ -538,11 +599,12 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
         .map(|r| correlator.rule_reports_alone(r))
         .collect();
     let engines = Engines {
-        detector: Detector::new(loaded.rules, &mapping),
+        detector: Detector::with_sources(loaded.rules, &mapping, sources),
         indicators,
         correlator: Mutex::new(correlator),
         correlation_fields,
         reports_alone,
+        window: args.window,
     };
     let detector = &engines.detector;
     let load_secs = started.elapsed().as_secs_f64();
@@ -578,6 +640,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
                     t.skipped.extend(tally.skipped);
                     t.detections.extend(tally.detections);
                     t.correlation_inputs.extend(tally.correlation_inputs);
+                    t.outside_window += tally.outside_window;
                 }
             });
         }
@@ -671,6 +734,12 @@ pub fn run(args: HuntArgs) -> anyhow::Result<HuntStats> {
         tally.detections.len(),
         levels.join(", ")
     );
+    if tally.outside_window > 0 {
+        eprintln!(
+            "{} events outside --from/--to left out",
+            tally.outside_window
+        );
+    }
     for s in tally.skipped.iter().take(50) {
         eprintln!("skipped: {s}");
     }
@@ -762,6 +831,7 @@ pub fn bench(paths: Vec<PathBuf>, rules: Vec<PathBuf>) -> anyhow::Result<()> {
             min_level: Level::Informational,
             format: "table".into(),
             threads,
+            window: (None, None),
             print: false,
         })?;
         let secs = stats.scan_secs.max(1e-9);

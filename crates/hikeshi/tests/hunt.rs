@@ -289,19 +289,9 @@ detection:
         .collect();
     std::fs::write(logs.join("b.jsonl"), failures).expect("logs");
 
-    let out = Command::new(bin())
-        .args(["hunt", "--format", "jsonl", "--rules"])
-        .arg(&rules)
-        .arg(&logs)
-        .output()
-        .expect("run hunt");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let lines: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("jsonl"))
-        .collect();
+    let (code, lines, stderr) =
+        hunt_jsonl(&["--rules".as_ref(), rules.as_os_str(), logs.as_os_str()]);
+    assert_eq!(code, Some(0), "{stderr}");
     let titles: Vec<&str> = lines
         .iter()
         .map(|l| l["rule_title"].as_str().unwrap_or_default())
@@ -310,11 +300,169 @@ detection:
     assert_eq!(
         titles,
         vec!["Many failed logons", "Brute force then success"],
-        "{stdout}"
+        "{lines:?}"
     );
     assert_eq!(lines[1]["rule_id"], "99999999-0000-0000-0000-000000000001");
     assert_eq!(lines[1]["level"], "high");
     assert_eq!(lines[1]["fields"]["TargetUserName"], "mallory");
     assert_eq!(lines[1]["time"], "2026-11-26T01:03:00Z");
     assert!(stderr.contains("2 correlation rules in use"), "{stderr}");
+}
+
+/// Runs `hikeshi hunt --format jsonl` and returns (exit code, detections, stderr).
+fn hunt_jsonl(args: &[&std::ffi::OsStr]) -> (Option<i32>, Vec<serde_json::Value>, String) {
+    let out = Command::new(bin())
+        .args(["hunt", "--format", "jsonl"])
+        .args(args)
+        .output()
+        .expect("run hunt");
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("jsonl"))
+        .collect();
+    (
+        out.status.code(),
+        lines,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn titles(lines: &[serde_json::Value]) -> Vec<String> {
+    let mut t: Vec<String> = lines
+        .iter()
+        .map(|l| l["rule_title"].as_str().unwrap_or_default().to_string())
+        .collect();
+    t.sort();
+    t
+}
+
+#[test]
+fn syslog_files_meet_linux_rules_and_from_to_narrows_the_time() {
+    let dir = temp_dir("hunt-syslog");
+    let log = dir.join("auth.log");
+    std::fs::write(
+        &log,
+        "Nov 20 03:00:01 web1 CRON[100]: (root) CMD (true)\n\
+         Nov 20 03:10:00 web1 sshd[812]: error: Corrupted MAC on input.\n\
+         Nov 25 11:00:00 web1 sshd[913]: fatal: buffer_get_string: bad string\n\
+         a line that is not syslog\n",
+    )
+    .expect("log");
+    let rules = sigma().join("rules/linux/builtin/sshd");
+    let (code, lines, stderr) =
+        hunt_jsonl(&["--rules".as_ref(), rules.as_os_str(), log.as_os_str()]);
+    assert_eq!(
+        code,
+        Some(3),
+        "the bad line is reported as skipped\n{stderr}"
+    );
+    assert!(stderr.contains("auth.log:4: not a syslog line"), "{stderr}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines
+        .iter()
+        .all(|l| l["rule_title"] == "Suspicious OpenSSH Daemon Error"));
+    assert_eq!(lines[0]["host"], "web1");
+
+    let (_, lines, stderr) = hunt_jsonl(&[
+        "--rules".as_ref(),
+        rules.as_os_str(),
+        "--from".as_ref(),
+        "2026-11-21".as_ref(),
+        log.as_os_str(),
+    ]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0]["time"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("-11-25T11:00:00"));
+    assert!(
+        stderr.contains("2 events outside --from/--to left out"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = hunt_jsonl(&[
+        "--rules".as_ref(),
+        rules.as_os_str(),
+        "--to".as_ref(),
+        "next tuesday".as_ref(),
+        log.as_os_str(),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("--to: `next tuesday` is not a time"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn json_sources_are_recognised_by_the_source_profiles() {
+    let dir = temp_dir("hunt-sources");
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).expect("rules");
+    // A web rule in Sigma's W3C field names; the ECS event spells them as nested JSON.
+    std::fs::write(
+        rules.join("web.yml"),
+        "title: Path traversal\nlogsource: {category: webserver}\ndetection:\n  sel:\n    cs-method: GET\n    c-uri|contains: '../../'\n  condition: sel\n",
+    )
+    .expect("rule");
+    // A rule for a source only a user mapping describes.
+    std::fs::write(
+        rules.join("vpn.yml"),
+        "title: VPN admin login\nlogsource: {product: acme, service: vpn}\ndetection:\n  sel: {user: admin}\n  condition: sel\n",
+    )
+    .expect("rule");
+    let mapping = dir.join("acme.yml");
+    std::fs::write(
+        &mapping,
+        "sources:\n  - name: acme-vpn\n    when: {vendor: acme, kind: vpn}\n    logsource: {product: acme, service: vpn}\n",
+    )
+    .expect("mapping");
+    let logs = dir.join("events.jsonl");
+    std::fs::write(
+        &logs,
+        concat!(
+            r#"{"@timestamp":"2026-11-26T01:00:00Z","http":{"request":{"method":"GET"}},"url":{"original":"/a/../../etc/passwd"}}"#, "\n",
+            r#"{"@timestamp":"2026-11-26T01:00:01Z","http":{"request":{"method":"GET"}},"url":{"original":"/index.html"}}"#, "\n",
+            r#"{"@timestamp":"2026-11-26T01:00:02Z","vendor":"acme","kind":"vpn","user":"admin"}"#, "\n",
+            r#"{"@timestamp":"2026-11-26T01:00:03Z","type":"EXECVE","argc":"3","a0":"chattr","a1":"-i","a2":"/etc/passwd"}"#, "\n",
+        ),
+    )
+    .expect("logs");
+    let auditd = sigma().join("rules/linux/auditd");
+    let (code, lines, stderr) = hunt_jsonl(&[
+        "--rules".as_ref(),
+        rules.as_os_str(),
+        "--rules".as_ref(),
+        auditd.as_os_str(),
+        logs.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // Without the user's mapping, the VPN event belongs to no known source.
+    assert_eq!(
+        titles(&lines),
+        vec![
+            "Path traversal".to_string(),
+            "Remove Immutable File Attribute - Auditd".to_string()
+        ],
+        "{lines:?}"
+    );
+
+    let (code, lines, stderr) = hunt_jsonl(&[
+        "--rules".as_ref(),
+        rules.as_os_str(),
+        "--rules".as_ref(),
+        auditd.as_os_str(),
+        "--mapping".as_ref(),
+        mapping.as_os_str(),
+        logs.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        titles(&lines),
+        vec![
+            "Path traversal".to_string(),
+            "Remove Immutable File Attribute - Auditd".to_string(),
+            "VPN admin login".to_string()
+        ],
+        "{lines:?}"
+    );
 }
