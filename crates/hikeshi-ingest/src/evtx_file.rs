@@ -11,18 +11,35 @@ pub type EvtxRecord = Result<Map<String, Value>, String>;
 /// Reads every record of an EVTX file. A file that is not EVTX at all is an error; a damaged
 /// record or chunk yields an `Err` item and reading goes on.
 pub fn read_evtx(path: &Path) -> Result<impl Iterator<Item = EvtxRecord>, String> {
+    let parser = evtx::EvtxParser::from_path(path)
+        .map_err(|e| format!("{}: not a readable EVTX file: {e}", path.display()))?;
+    Ok(records(parser, &path.display().to_string()))
+}
+
+/// The same for an EVTX file held in memory (a member of an archive), named `name` in errors.
+pub fn read_evtx_bytes(
+    bytes: Vec<u8>,
+    name: &str,
+) -> Result<impl Iterator<Item = EvtxRecord>, String> {
+    let parser = evtx::EvtxParser::from_buffer(bytes)
+        .map_err(|e| format!("{name}: not a readable EVTX file: {e}"))?;
+    Ok(records(parser, name))
+}
+
+fn records<T: std::io::Read + std::io::Seek>(
+    parser: evtx::EvtxParser<T>,
+    name: &str,
+) -> std::vec::IntoIter<EvtxRecord> {
     let settings = evtx::ParserSettings::default().separate_json_attributes(false);
-    let mut parser = evtx::EvtxParser::from_path(path)
-        .map_err(|e| format!("{}: not a readable EVTX file: {e}", path.display()))?
-        .with_configuration(settings);
+    let mut parser = parser.with_configuration(settings);
     let records: Vec<EvtxRecord> = parser
         .records_json_value()
         .map(|r| match r {
             Ok(record) => Ok(flatten_evtx(&record.data)),
-            Err(e) => Err(format!("{}: {e}", path.display())),
+            Err(e) => Err(format!("{name}: {e}")),
         })
         .collect();
-    Ok(records.into_iter())
+    records.into_iter()
 }
 
 fn text_of(v: &Value) -> Option<Value> {

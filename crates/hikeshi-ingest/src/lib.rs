@@ -3,7 +3,7 @@
 
 pub mod evtx_file;
 
-pub use evtx_file::{flatten_evtx, read_evtx, EvtxRecord};
+pub use evtx_file::{flatten_evtx, read_evtx, read_evtx_bytes, EvtxRecord};
 pub mod syslog;
 
 pub use syslog::parse_syslog_line;

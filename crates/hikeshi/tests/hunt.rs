@@ -466,3 +466,97 @@ fn json_sources_are_recognised_by_the_source_profiles() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn archives_are_read_member_by_member() {
+    use std::io::Write;
+    let dir = temp_dir("hunt-archives");
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).expect("rules dir");
+    std::fs::write(rules.join("mimikatz.yml"), RULE).expect("rule");
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).expect("logs dir");
+    let line = |cmd: &str| {
+        format!("{{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"@timestamp\":\"2026-11-26T01:00:00Z\",\"CommandLine\":\"{cmd}\"}}\n")
+    };
+    let regression = sigma().join("regression_data/rules-threat-hunting/windows/image_load/image_load_win_werfaultsecure_dbgcore_dbghelp_load/8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b.evtx");
+    let evtx = std::fs::read(&regression).expect("regression sample");
+
+    // A zip with a JSON-lines member, an EVTX member, a nested zip and a folder.
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(logs.join("a.zip")).expect("zip"));
+    let options = zip::write::SimpleFileOptions::default();
+    zip.add_directory("dir/", options).expect("dir");
+    zip.start_file("dir/events.json", options).expect("member");
+    zip.write_all(line("zipped sekurlsa::logonpasswords").as_bytes())
+        .expect("write");
+    zip.start_file("sample.evtx", options).expect("member");
+    zip.write_all(&evtx).expect("write");
+    zip.start_file("inner.zip", options).expect("member");
+    zip.write_all(b"PK\x03\x04not really").expect("write");
+    zip.finish().expect("finish");
+
+    // A tar.gz with one JSON-lines member, and a plain .gz log.
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(logs.join("b.tar.gz")).expect("tgz"),
+        flate2::Compression::default(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    let body = line("tarred sekurlsa::pth");
+    let mut header = tar::Header::new_gnu();
+    header.set_size(body.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "x/events.jsonl", body.as_bytes())
+        .expect("append");
+    tar.into_inner().expect("tar").finish().expect("gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(logs.join("c.jsonl.gz")).expect("gz"),
+        flate2::Compression::default(),
+    );
+    gz.write_all(line("gzipped sekurlsa::tickets").as_bytes())
+        .expect("write");
+    gz.finish().expect("gz");
+    std::fs::write(logs.join("broken.zip"), b"PK\x03\x04 truncated").expect("broken");
+
+    let threat_hunting = sigma().join("rules-threat-hunting/windows/image_load");
+    let (code, lines, stderr) = hunt_jsonl(&[
+        "--rules".as_ref(),
+        rules.as_os_str(),
+        "--rules".as_ref(),
+        threat_hunting.as_os_str(),
+        logs.as_os_str(),
+    ]);
+    assert_eq!(
+        code,
+        Some(3),
+        "the nested and broken archives are skipped\n{stderr}"
+    );
+    assert!(
+        stderr.contains("a.zip!inner.zip: an archive inside an archive is not read"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("broken.zip: not a readable zip"),
+        "{stderr}"
+    );
+    let mut files: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let file = l["file"].as_str().unwrap_or_default();
+            file.split("/logs/").nth(1).unwrap_or(file).to_string()
+        })
+        .collect();
+    files.sort();
+    files.dedup();
+    assert_eq!(
+        files,
+        vec![
+            "a.zip!dir/events.json".to_string(),
+            "a.zip!sample.evtx".to_string(),
+            "b.tar.gz!x/events.jsonl".to_string(),
+            "c.jsonl.gz".to_string()
+        ],
+        "{lines:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,5 +1,6 @@
 //! Reading the inputs: which format a file is, and turning its records into events for
-//! `record`. JSON-lines files are split into chunks so several threads share a large file.
+//! `record`. JSON-lines files are split into chunks so several threads share a large file;
+//! zip and gzip (and tar.gz) archives are read member by member without unpacking to disk.
 
 use super::{record, Engines, Tally};
 use chrono::Datelike;
@@ -11,99 +12,288 @@ use std::path::{Path, PathBuf};
 /// Lines longer than this are skipped and reported, not parsed.
 const MAX_LINE: usize = 16 * 1024 * 1024;
 
+/// An archive member read whole (EVTX needs to seek) may be at most this large.
+const MAX_MEMBER: u64 = 1024 * 1024 * 1024;
+
+/// How much of a file or member is looked at to tell its format.
+const SNIFF_BYTES: usize = 4096;
+
 pub(super) enum Format {
     Evtx,
     CloudTrail,
     JsonLines,
     Syslog,
+    Zip,
+    Gzip,
+}
+
+/// Tells the format from the first bytes.
+pub(super) fn sniff_bytes(head: &[u8]) -> Result<Format, &'static str> {
+    if head.starts_with(b"ElfFile\0") {
+        return Ok(Format::Evtx);
+    }
+    if head.starts_with(b"PK\x03\x04") {
+        return Ok(Format::Zip);
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Format::Gzip);
+    }
+    let text = String::from_utf8_lossy(head);
+    if let Some(object) = text.trim_start().strip_prefix('{') {
+        // CloudTrail delivers one JSON object with a `Records` array per file.
+        return Ok(if object.trim_start().starts_with("\"Records\"") {
+            Format::CloudTrail
+        } else {
+            Format::JsonLines
+        });
+    }
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    if hikeshi_ingest::parse_syslog_line(first, 2000).is_some() {
+        Ok(Format::Syslog)
+    } else {
+        Err("not EVTX, JSON, syslog, zip or gzip")
+    }
 }
 
 pub(super) fn sniff(path: &Path) -> Result<Format, String> {
-    let mut head = [0u8; 8];
-    let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let n = f
-        .read(&mut head)
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(SNIFF_BYTES as u64).read_to_end(&mut head))
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    if n == 8 && &head == b"ElfFile\0" {
-        return Ok(Format::Evtx);
+    sniff_bytes(&head).map_err(|why| format!("{}: {why}", path.display()))
+}
+
+/// BSD syslog lines carry no year: take the file's.
+fn year_of(path: &Path) -> i32 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map(|t| chrono::DateTime::<chrono::Utc>::from(t).year())
+        .unwrap_or(1970)
+}
+
+fn hunt_file(engines: &Engines, min: Level, path: &Path, tally: &mut Tally) {
+    let name = path.display().to_string();
+    let format = match sniff(path) {
+        Ok(f) => f,
+        Err(e) => return tally.skipped.push(e),
+    };
+    // Archives count the bytes of their members as read, for honest MB/s.
+    if !matches!(format, Format::Zip | Format::Gzip) {
+        tally.bytes += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     }
-    let first = head[..n].iter().find(|b| !b.is_ascii_whitespace());
-    match first {
-        Some(b'{') => {
-            // CloudTrail delivers one JSON object with a `Records` array per file.
-            let mut start = String::new();
-            let _ = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_string(&mut start));
-            if start
-                .trim_start()
-                .trim_start_matches('{')
-                .trim_start()
-                .starts_with("\"Records\"")
-            {
-                Ok(Format::CloudTrail)
-            } else {
-                Ok(Format::JsonLines)
+    match format {
+        Format::Evtx => match hikeshi_ingest::read_evtx(path) {
+            Err(e) => tally.skipped.push(e),
+            Ok(records) => evtx_records(engines, min, records, &name, tally),
+        },
+        Format::Zip => hunt_zip(engines, min, path, tally),
+        Format::Gzip => hunt_gzip(engines, min, path, tally),
+        other => match std::fs::File::open(path) {
+            Ok(f) => {
+                let reader = std::io::BufReader::with_capacity(1 << 20, f);
+                hunt_stream(engines, min, other, reader, &name, year_of(path), tally)
             }
-        }
-        _ => {
-            let mut start = Vec::new();
-            let _ = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut start));
-            let first = String::from_utf8_lossy(&start);
-            let first = first.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-            if hikeshi_ingest::parse_syslog_line(first, 2000).is_some() {
-                Ok(Format::Syslog)
-            } else {
-                Err(format!("{}: not EVTX, JSON or syslog", path.display()))
-            }
+            Err(e) => tally.skipped.push(format!("{name}: {e}")),
+        },
+    }
+}
+
+fn evtx_records(
+    engines: &Engines,
+    min: Level,
+    records: impl Iterator<Item = hikeshi_ingest::EvtxRecord>,
+    name: &str,
+    tally: &mut Tally,
+) {
+    for r in records {
+        match r {
+            Ok(ev) => record(engines, min, ev, name, tally),
+            Err(e) => tally.skipped.push(format!("record skipped: {e}")),
         }
     }
 }
 
-fn hunt_file(detector: &Engines, min: Level, path: &Path, tally: &mut Tally) {
-    let name = path.display().to_string();
-    tally.bytes += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    match sniff(path) {
-        Err(e) => tally.skipped.push(e),
-        Ok(Format::Evtx) => match hikeshi_ingest::read_evtx(path) {
-            Err(e) => tally.skipped.push(e),
-            Ok(records) => {
-                for r in records {
-                    match r {
-                        Ok(ev) => record(detector, min, ev, &name, tally),
-                        Err(e) => tally.skipped.push(format!("record skipped: {e}")),
-                    }
-                }
+/// Reads one file or archive member of a known, non-archive format from a stream.
+fn hunt_stream(
+    engines: &Engines,
+    min: Level,
+    format: Format,
+    reader: impl BufRead,
+    name: &str,
+    year: i32,
+    tally: &mut Tally,
+) {
+    match format {
+        Format::Evtx => {
+            let mut bytes = Vec::new();
+            match reader.take(MAX_MEMBER + 1).read_to_end(&mut bytes) {
+                Ok(_) if bytes.len() as u64 > MAX_MEMBER => tally
+                    .skipped
+                    .push(format!("{name}: EVTX member over {MAX_MEMBER} bytes")),
+                Ok(_) => match hikeshi_ingest::read_evtx_bytes(bytes, name) {
+                    Ok(records) => evtx_records(engines, min, records, name, tally),
+                    Err(e) => tally.skipped.push(e),
+                },
+                Err(e) => tally.skipped.push(format!("{name}: {e}")),
             }
-        },
-        Ok(Format::CloudTrail) => {
-            let parsed: Result<Value, _> = std::fs::File::open(path)
-                .map_err(|e| e.to_string())
-                .and_then(|f| {
-                    serde_json::from_reader(std::io::BufReader::new(f)).map_err(|e| e.to_string())
-                });
-            match parsed {
-                Ok(Value::Object(mut o)) => match o.remove("Records") {
-                    Some(Value::Array(records)) => {
-                        for r in records {
-                            if let Value::Object(m) = r {
-                                record(detector, min, m, &name, tally);
-                            }
+        }
+        Format::CloudTrail => match serde_json::from_reader::<_, Value>(reader) {
+            Ok(Value::Object(mut o)) => match o.remove("Records") {
+                Some(Value::Array(records)) => {
+                    for r in records {
+                        if let Value::Object(m) = r {
+                            record(engines, min, m, name, tally);
                         }
                     }
-                    _ => tally.skipped.push(format!("{name}: no Records array")),
-                },
-                Ok(_) => tally.skipped.push(format!("{name}: not a JSON object")),
-                Err(e) => tally.skipped.push(format!("{name}: invalid JSON: {e}")),
+                }
+                _ => tally.skipped.push(format!("{name}: no Records array")),
+            },
+            Ok(_) => tally.skipped.push(format!("{name}: not a JSON object")),
+            Err(e) => tally.skipped.push(format!("{name}: invalid JSON: {e}")),
+        },
+        Format::JsonLines => read_lines(engines, min, reader, name, None, LineKind::Json, tally),
+        Format::Syslog => read_lines(
+            engines,
+            min,
+            reader,
+            name,
+            None,
+            LineKind::Syslog { year },
+            tally,
+        ),
+        Format::Zip | Format::Gzip => tally
+            .skipped
+            .push(format!("{name}: an archive inside an archive is not read")),
+    }
+}
+
+/// Sniffs a member from its first bytes, then reads it from the same stream. Its bytes count
+/// as read once decompressed.
+fn hunt_member(
+    engines: &Engines,
+    min: Level,
+    member: impl Read,
+    name: &str,
+    year: i32,
+    tally: &mut Tally,
+) {
+    let read = std::cell::Cell::new(0u64);
+    let counted = Counted {
+        inner: member,
+        read: &read,
+    };
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, counted);
+    let format = match reader.fill_buf() {
+        Ok(head) => sniff_bytes(&head[..head.len().min(SNIFF_BYTES)]),
+        Err(e) => return tally.skipped.push(format!("{name}: {e}")),
+    };
+    match format {
+        Ok(f) => hunt_stream(engines, min, f, reader, name, year, tally),
+        Err(why) => tally.skipped.push(format!("{name}: {why}")),
+    }
+    tally.bytes += read.get();
+}
+
+/// Counts the bytes read through it.
+struct Counted<'a, R> {
+    inner: R,
+    read: &'a std::cell::Cell<u64>,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+fn hunt_zip(engines: &Engines, min: Level, path: &Path, tally: &mut Tally) {
+    let name = path.display().to_string();
+    let archive = std::fs::File::open(path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| zip::ZipArchive::new(f).map_err(|e| e.to_string()));
+    let mut archive = match archive {
+        Ok(a) => a,
+        Err(e) => {
+            return tally
+                .skipped
+                .push(format!("{name}: not a readable zip: {e}"))
+        }
+    };
+    let year = year_of(path);
+    for i in 0..archive.len() {
+        let member = match archive.by_index(i) {
+            Ok(m) => m,
+            Err(e) => {
+                tally.skipped.push(format!("{name}: member {i}: {e}"));
+                continue;
             }
+        };
+        if member.is_dir() {
+            continue;
         }
-        Ok(Format::JsonLines) => hunt_lines(detector, min, path, None, LineKind::Json, tally),
-        Ok(Format::Syslog) => {
-            // BSD syslog lines carry no year: take the file's.
-            let year = std::fs::metadata(path)
-                .and_then(|m| m.modified())
-                .map(|t| chrono::DateTime::<chrono::Utc>::from(t).year())
-                .unwrap_or(1970);
-            hunt_lines(detector, min, path, None, LineKind::Syslog { year }, tally)
+        // The member name is only shown, never used as a path.
+        let member_name = match member.name() {
+            Ok(n) => format!("{name}!{n}"),
+            Err(_) => format!("{name}!#{i}"),
+        };
+        hunt_member(engines, min, member, &member_name, year, tally);
+    }
+}
+
+/// A `.gz` file: a tar archive inside (`.tar.gz`), or one compressed log.
+fn hunt_gzip(engines: &Engines, min: Level, path: &Path, tally: &mut Tally) {
+    let name = path.display().to_string();
+    let open = || {
+        std::fs::File::open(path)
+            .map(|f| flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f)))
+    };
+    let mut head = Vec::new();
+    if let Err(e) = open().and_then(|d| d.take(512).read_to_end(&mut head)) {
+        return tally
+            .skipped
+            .push(format!("{name}: not readable gzip: {e}"));
+    }
+    let year = year_of(path);
+    // A tar header carries "ustar" at byte 257.
+    let is_tar = head.len() == 512 && head.get(257..262) == Some(b"ustar".as_slice());
+    let decoder = match open() {
+        Ok(d) => d,
+        Err(e) => return tally.skipped.push(format!("{name}: {e}")),
+    };
+    if !is_tar {
+        return hunt_member(engines, min, decoder, &name, year, tally);
+    }
+    let mut archive = tar::Archive::new(decoder);
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            return tally
+                .skipped
+                .push(format!("{name}: not a readable tar: {e}"))
         }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                // A damaged tar cannot be resynchronised: what was read so far counts.
+                tally.skipped.push(format!("{name}: {e}"));
+                break;
+            }
+        };
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let member_name = format!(
+            "{name}!{}",
+            entry
+                .path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
+        hunt_member(engines, min, entry, &member_name, year, tally);
     }
 }
 
@@ -139,7 +329,7 @@ pub(super) fn plan(files: Vec<PathBuf>) -> Vec<Work> {
 pub(super) fn hunt_work(engines: &Engines, min: Level, work: &Work, tally: &mut Tally) {
     match work.range {
         None => hunt_file(engines, min, &work.path, tally),
-        Some(range) => hunt_lines(engines, min, &work.path, Some(range), LineKind::Json, tally),
+        Some(range) => hunt_chunk(engines, min, &work.path, range, tally),
     }
 }
 
@@ -150,27 +340,17 @@ enum LineKind {
     Syslog { year: i32 },
 }
 
-/// Reads a line-oriented file: the whole file, or the lines that start inside `range` (a line
-/// that crosses the end belongs to the chunk it starts in). Problems name the line number, or
-/// the byte offset inside a chunk.
-fn hunt_lines(
-    engines: &Engines,
-    min: Level,
-    path: &Path,
-    range: Option<(u64, u64)>,
-    kind: LineKind,
-    tally: &mut Tally,
-) {
+/// Reads the JSON lines that start inside `range` of a file (a line that crosses the end
+/// belongs to the chunk it starts in). Problems name the byte offset.
+fn hunt_chunk(engines: &Engines, min: Level, path: &Path, range: (u64, u64), tally: &mut Tally) {
     use std::io::{Seek, SeekFrom};
     let name = path.display().to_string();
     let Ok(mut file) = std::fs::File::open(path) else {
         tally.skipped.push(format!("{name}: unreadable"));
         return;
     };
-    let (start, end) = range.unwrap_or((0, u64::MAX));
-    if range.is_some() {
-        tally.bytes += end - start;
-    }
+    let (start, end) = range;
+    tally.bytes += end - start;
     let mut pos = start.saturating_sub(1);
     if file.seek(SeekFrom::Start(pos)).is_err() {
         tally
@@ -179,10 +359,10 @@ fn hunt_lines(
         return;
     }
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let mut line = Vec::new();
     if start > 0 {
         // Finish the line that started before this chunk; the previous chunk reads it.
-        match reader.read_until(b'\n', &mut line) {
+        let mut partial = Vec::new();
+        match reader.read_until(b'\n', &mut partial) {
             Ok(n) => pos += n as u64,
             Err(e) => {
                 tally.skipped.push(format!("{name}@{pos}: {e}"));
@@ -190,11 +370,36 @@ fn hunt_lines(
             }
         }
     }
+    read_lines(
+        engines,
+        min,
+        reader,
+        &name,
+        Some((pos, end)),
+        LineKind::Json,
+        tally,
+    );
+}
+
+/// Reads lines from `reader` until its end, or, for a chunk, until the position passes the
+/// chunk's end (`chunk` = (current byte offset, end)). Problems name the line number, or the
+/// byte offset inside a chunk.
+fn read_lines(
+    engines: &Engines,
+    min: Level,
+    mut reader: impl BufRead,
+    name: &str,
+    chunk: Option<(u64, u64)>,
+    kind: LineKind,
+    tally: &mut Tally,
+) {
+    let (mut pos, end) = chunk.unwrap_or((0, u64::MAX));
+    let mut line = Vec::new();
     let mut number = 0u64;
     while pos < end {
         line.clear();
         number += 1;
-        let at = if range.is_some() {
+        let at = if chunk.is_some() {
             format!("{name}@{pos}")
         } else {
             format!("{name}:{number}")
@@ -209,9 +414,8 @@ fn hunt_lines(
                 tally
                     .skipped
                     .push(format!("{at}: line longer than {MAX_LINE} bytes"));
-                let mut sink = Vec::new();
-                let rest = reader.read_until(b'\n', &mut sink).unwrap_or(0);
-                pos += (n + rest) as u64;
+                let rest = skip_line(&mut reader);
+                pos += n as u64 + rest;
             }
             Ok(n) => {
                 pos += n as u64;
@@ -228,7 +432,7 @@ fn hunt_lines(
                     }
                 };
                 match parsed {
-                    Ok(ev) => record(engines, min, ev, &name, tally),
+                    Ok(ev) => record(engines, min, ev, name, tally),
                     Err(e) => tally.skipped.push(format!("{at}: {e}")),
                 }
             }
@@ -238,4 +442,27 @@ fn hunt_lines(
             }
         }
     }
+}
+
+/// Skips to just after the next newline without holding the rest of an oversized line.
+fn skip_line(reader: &mut impl BufRead) -> u64 {
+    let mut skipped = 0u64;
+    loop {
+        let (done, used) = match reader.fill_buf() {
+            Ok([]) | Err(_) => return skipped,
+            Ok(buf) => match memchr_newline(buf) {
+                Some(i) => (true, i + 1),
+                None => (false, buf.len()),
+            },
+        };
+        reader.consume(used);
+        skipped += used as u64;
+        if done {
+            return skipped;
+        }
+    }
+}
+
+fn memchr_newline(buf: &[u8]) -> Option<usize> {
+    buf.iter().position(|b| *b == b'\n')
 }
