@@ -13,7 +13,8 @@ pub type EvtxRecord = Result<Map<String, Value>, String>;
 pub fn read_evtx(path: &Path) -> Result<impl Iterator<Item = EvtxRecord>, String> {
     let parser = evtx::EvtxParser::from_path(path)
         .map_err(|e| format!("{}: not a readable EVTX file: {e}", path.display()))?;
-    Ok(records(parser, &path.display().to_string()))
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    Ok(records(parser, &path.display().to_string(), len))
 }
 
 /// The same for an EVTX file held in memory (a member of an archive), named `name` in errors.
@@ -21,14 +22,20 @@ pub fn read_evtx_bytes(
     bytes: Vec<u8>,
     name: &str,
 ) -> Result<impl Iterator<Item = EvtxRecord>, String> {
+    let len = bytes.len() as u64;
     let parser = evtx::EvtxParser::from_buffer(bytes)
         .map_err(|e| format!("{name}: not a readable EVTX file: {e}"))?;
-    Ok(records(parser, name))
+    Ok(records(parser, name, len))
 }
+
+/// EVTX files are a 4 KiB header and 64 KiB chunks.
+const HEADER: u64 = 4096;
+const CHUNK: u64 = 65536;
 
 fn records<T: std::io::Read + std::io::Seek>(
     parser: evtx::EvtxParser<T>,
     name: &str,
+    len: u64,
 ) -> std::vec::IntoIter<EvtxRecord> {
     let settings = evtx::ParserSettings::default().separate_json_attributes(false);
     let mut parser = parser.with_configuration(settings);
@@ -39,6 +46,14 @@ fn records<T: std::io::Read + std::io::Seek>(
             Err(e) => Err(format!("{name}: {e}")),
         })
         .collect();
+    let mut records = records;
+    // The parser quietly stops at a partial last chunk; a cut-off copy should say so.
+    if len > HEADER && (len - HEADER) % CHUNK != 0 {
+        records.push(Err(format!(
+            "{name}: the file ends inside chunk {} (truncated copy?); the records before it were read",
+            (len - HEADER) / CHUNK
+        )));
+    }
     records.into_iter()
 }
 

@@ -560,3 +560,50 @@ fn archives_are_read_member_by_member() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn damaged_evtx_and_oversized_lines_are_reported_and_the_rest_is_read() {
+    let dir = temp_dir("hunt-damaged");
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).expect("rules dir");
+    std::fs::write(rules.join("mimikatz.yml"), RULE).expect("rule");
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).expect("logs dir");
+    // A real EVTX file cut short, with its second chunk scrambled.
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/evtx-attack-samples/Command and Control/DE_RDP_Tunneling_TerminalServices-RemoteConnectionManagerOperational_1149.evtx");
+    let mut bytes = std::fs::read(&sample).expect("sample");
+    bytes.truncate(200_000);
+    for b in &mut bytes[4096 + 65536 + 600..4096 + 65536 + 4000] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(logs.join("damaged.evtx"), bytes).expect("evtx");
+    // A 17 MiB line between two good ones; the file is big enough to be read in chunks, so
+    // the line is named by its byte offset.
+    let good = |cmd: &str| {
+        format!("{{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"CommandLine\":\"{cmd}\"}}\n")
+    };
+    let mut lines = good("before sekurlsa::a");
+    lines.push_str(&format!("{{\"x\":\"{}\"}}\n", "a".repeat(17 * 1024 * 1024)));
+    lines.push_str(&good("after sekurlsa::b"));
+    std::fs::write(logs.join("long.jsonl"), lines).expect("jsonl");
+
+    let (code, found, stderr) =
+        hunt_jsonl(&["--rules".as_ref(), rules.as_os_str(), logs.as_os_str()]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("damaged.evtx: Failed to parse chunk number 1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("damaged.evtx: the file ends inside chunk 2"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("long.jsonl@98: line longer than 16777216 bytes"),
+        "{stderr}"
+    );
+    // The first chunk's records were read, and both good lines.
+    assert!(stderr.contains("130 events"), "{stderr}");
+    assert_eq!(found.len(), 2, "{found:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
