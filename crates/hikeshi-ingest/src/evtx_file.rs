@@ -48,7 +48,7 @@ fn records<T: std::io::Read + std::io::Seek>(
         .collect();
     let mut records = records;
     // The parser quietly stops at a partial last chunk; a cut-off copy should say so.
-    if len > HEADER && (len - HEADER) % CHUNK != 0 {
+    if len > HEADER && !(len - HEADER).is_multiple_of(CHUNK) {
         records.push(Err(format!(
             "{name}: the file ends inside chunk {} (truncated copy?); the records before it were read",
             (len - HEADER) / CHUNK
