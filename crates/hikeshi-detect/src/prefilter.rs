@@ -211,6 +211,44 @@ impl Present {
     }
 }
 
+/// One field's needles: (lower-cased text, needle id).
+type FieldNeedles = Vec<(String, u32)>;
+
+/// Builds the per-field automata on every core (building is most of the rule-load time after
+/// parsing); `None` if any cannot be built.
+fn build_all(per_field: HashMap<String, FieldNeedles>) -> Option<HashMap<String, FieldScan>> {
+    let mut work: Vec<(String, FieldNeedles)> = per_field.into_iter().collect();
+    // Largest first, dealt round-robin, so threads finish together.
+    work.sort_by_key(|(_, needles)| std::cmp::Reverse(needles.len()));
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(work.len())
+        .max(1);
+    let mut shares: Vec<Vec<(String, FieldNeedles)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, item) in work.into_iter().enumerate() {
+        shares[i % threads].push(item);
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                s.spawn(move || {
+                    share
+                        .into_iter()
+                        .map(|(name, needles)| Some((name, FieldScan::build(needles)?)))
+                        .collect::<Option<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut all = HashMap::new();
+        for h in handles {
+            all.extend(h.join().ok()??);
+        }
+        Some(all)
+    })
+}
+
 /// The top-level key a (possibly dotted) field name is found under.
 fn top_level(name: &str) -> &str {
     name.split_once('.').map_or(name, |(top, _)| top)
@@ -303,15 +341,9 @@ impl Prefilter {
                 None => return Prefilter::disabled(rules.len()),
             }
         }
-        let mut by_field = HashMap::new();
-        for (name, needles) in per_field {
-            match FieldScan::build(needles) {
-                Some(scan) => {
-                    by_field.insert(name, scan);
-                }
-                None => return Prefilter::disabled(rules.len()),
-            }
-        }
+        let Some(by_field) = build_all(per_field) else {
+            return Prefilter::disabled(rules.len());
+        };
         Prefilter {
             by_field,
             keyword_groups,

@@ -53,29 +53,10 @@ pub fn load(dirs: &[PathBuf]) -> LoadedRules {
         filters_applied: 0,
     };
     let mut filters = Vec::new();
-    for file in files {
-        let text = match std::fs::metadata(&file) {
-            Ok(m) if m.len() > MAX_RULE_BYTES => {
-                loaded.failures.push((
-                    file,
-                    hikeshi_detect::RuleError::Structure(format!(
-                        "file over {MAX_RULE_BYTES} bytes"
-                    )),
-                ));
-                continue;
-            }
-            _ => match std::fs::read_to_string(&file) {
-                Ok(t) => t,
-                Err(e) => {
-                    loaded.failures.push((
-                        file,
-                        hikeshi_detect::RuleError::Yaml(format!("unreadable: {e}")),
-                    ));
-                    continue;
-                }
-            },
-        };
-        for doc in parse_rule_documents(&text) {
+    // Parsing is most of the load time: files are parsed on every core, then merged in the
+    // order they were found so that rule numbering does not depend on thread timing.
+    for (file, docs) in files.iter().zip(parse_all(&files)) {
+        for doc in docs {
             match doc {
                 Ok(RuleDocument::Detection(r)) => loaded.rules.push(*r),
                 Ok(RuleDocument::Correlation(c)) => loaded.correlations.push((file.clone(), *c)),
@@ -87,6 +68,53 @@ pub fn load(dirs: &[PathBuf]) -> LoadedRules {
     loaded.filters_applied = hikeshi_detect::apply_filters(&mut loaded.rules, &filters);
     loaded.filters = filters.len();
     loaded
+}
+
+type Parsed = Vec<Result<RuleDocument, hikeshi_detect::RuleError>>;
+
+/// Reads and parses one rule file; a file that cannot be read is one failed document.
+fn parse_file(file: &Path) -> Parsed {
+    let refuse = |e| vec![Err(e)];
+    match std::fs::metadata(file) {
+        Ok(m) if m.len() > MAX_RULE_BYTES => refuse(hikeshi_detect::RuleError::Structure(format!(
+            "file over {MAX_RULE_BYTES} bytes"
+        ))),
+        _ => match std::fs::read_to_string(file) {
+            Ok(text) => parse_rule_documents(&text),
+            Err(e) => refuse(hikeshi_detect::RuleError::Yaml(format!("unreadable: {e}"))),
+        },
+    }
+}
+
+/// Parses the files on every core; results come back in the files' order.
+fn parse_all(files: &[PathBuf]) -> Vec<Parsed> {
+    let threads = crate::hunt::all_cores().min(files.len()).max(1);
+    let per_thread = files.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(per_thread)
+            .map(|part| {
+                let handle =
+                    s.spawn(move || part.iter().map(|f| parse_file(f)).collect::<Vec<_>>());
+                (part.len(), handle)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(len, h)| {
+                // Keep one entry per file even if a parser thread died.
+                h.join().unwrap_or_else(|_| {
+                    (0..len)
+                        .map(|_| {
+                            vec![Err(hikeshi_detect::RuleError::Structure(
+                                "the parser stopped unexpectedly".into(),
+                            ))]
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    })
 }
 
 /// `hikeshi rules check DIR...`
