@@ -161,10 +161,12 @@ impl FieldScan {
         folded.clear();
         folded.extend_from_slice(text.as_bytes());
         folded.make_ascii_lowercase();
-        // Most values hold no needle; `is_match` is the fast way to learn that.
-        let quick = self.quick_check.as_ref().unwrap_or(&self.automaton);
-        if !quick.is_match(folded.as_slice()) {
-            return;
+        // Most values hold no needle; the SIMD check is the fast way to learn that. Large
+        // needle sets have none, and a second pass would only double the work.
+        if let Some(quick) = &self.quick_check {
+            if !quick.is_match(folded.as_slice()) {
+                return;
+            }
         }
         for m in self.automaton.find_overlapping_iter(folded.as_slice()) {
             present.set(self.ids[m.pattern().as_usize()] as usize);
