@@ -67,8 +67,11 @@ impl TestServer {
             database_url,
             port,
             child: None,
+            // No pooled connections: the server closes a connection after refusing an oversized
+            // body unread, and a pooled client could pick that connection for the next request.
             client: Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .pool_max_idle_per_host(0)
                 .build()
                 .expect("client"),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
