@@ -2,12 +2,18 @@
 //! whatever stores or shows them. Nothing here does I/O.
 
 mod case_number;
+#[macro_use]
 mod enums;
+mod intake;
 mod observable;
 mod templates;
 
 pub use case_number::{CaseNumber, CaseNumberError};
 pub use enums::*;
+pub use intake::{
+    extract_indicators, find_tracking_number, is_tracking_number, suggest_category,
+    tracking_number, CategorySuggestion, ReportSource, ReportStatus,
+};
 pub use observable::{normalise_observable, ObservableError};
 pub use templates::{case_templates, CaseTemplate, TemplateTask};
 

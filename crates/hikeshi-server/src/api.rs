@@ -296,16 +296,7 @@ pub async fn receive_evidence(
     let mut description = String::new();
     let mut stored: Option<service::ReceivedFile> = None;
     let mut csrf_ok = !csrf_from_form;
-    let multipart_err = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(limit)
-        } else {
-            ApiError::invalid(
-                "body",
-                format!("malformed multipart body: {}", e.body_text()),
-            )
-        }
-    };
+    let multipart_err = |e| multipart_error(e, limit);
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_err)? {
         match field.name().unwrap_or("") {
             "csrf" => {
@@ -317,46 +308,7 @@ pub async fn receive_evidence(
                 description = field.text().await.map_err(multipart_err)?;
             }
             "file" if csrf_ok && stored.is_none() => {
-                let filename = field.file_name().unwrap_or("evidence.bin").to_string();
-                let content_type = field
-                    .content_type()
-                    .unwrap_or("application/octet-stream")
-                    .to_string();
-                let mut incoming = state
-                    .evidence
-                    .begin(limit)
-                    .await
-                    .map_err(ApiError::internal)?;
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            if let Err(e) = incoming.write(&chunk).await {
-                                return Err(match e {
-                                    crate::evidence_files::EvidenceError::TooLarge(l) => {
-                                        ApiError::too_large(l)
-                                    }
-                                    other => ApiError::internal(other),
-                                });
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            incoming.abandon().await;
-                            return Err(multipart_err(e));
-                        }
-                    }
-                }
-                let (sha256, size) = state
-                    .evidence
-                    .commit(incoming)
-                    .await
-                    .map_err(ApiError::internal)?;
-                stored = Some(service::ReceivedFile {
-                    sha256,
-                    size,
-                    filename,
-                    content_type,
-                });
+                stored = Some(store_field(state, &mut field, limit).await?);
             }
             _ => {}
         }
@@ -376,6 +328,64 @@ async fn upload_evidence(
 ) -> ApiResult<impl IntoResponse> {
     let ev = receive_evidence(&state, &who, &number, multipart, false).await?;
     Ok((StatusCode::CREATED, Json(ev)))
+}
+
+/// Streams one multipart file field into content-addressed storage, up to `limit` bytes.
+pub async fn store_field(
+    state: &AppState,
+    field: &mut axum::extract::multipart::Field<'_>,
+    limit: u64,
+) -> ApiResult<service::ReceivedFile> {
+    let filename = field.file_name().unwrap_or("upload.bin").to_string();
+    let content_type = field
+        .content_type()
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let mut incoming = state
+        .evidence
+        .begin(limit)
+        .await
+        .map_err(ApiError::internal)?;
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                if let Err(e) = incoming.write(&chunk).await {
+                    return Err(match e {
+                        crate::evidence_files::EvidenceError::TooLarge(l) => ApiError::too_large(l),
+                        other => ApiError::internal(other),
+                    });
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                incoming.abandon().await;
+                return Err(multipart_error(e, limit));
+            }
+        }
+    }
+    let (sha256, size) = state
+        .evidence
+        .commit(incoming)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(service::ReceivedFile {
+        sha256,
+        size,
+        filename,
+        content_type,
+    })
+}
+
+/// A multipart problem as an API error: too large, or malformed with the parser's words.
+pub fn multipart_error(e: axum::extract::multipart::MultipartError, limit: u64) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::too_large(limit)
+    } else {
+        ApiError::invalid(
+            "body",
+            format!("malformed multipart body: {}", e.body_text()),
+        )
+    }
 }
 
 /// Serves evidence bytes after writing the download into the chain of custody.

@@ -17,6 +17,36 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     pub session_hours: i64,
     pub sla: SlaHours,
+    /// Where people reach this server, for links in security.txt and mail
+    /// (`https://csirt.example.jp`).
+    pub public_url: String,
+    pub report_form: ReportFormSettings,
+}
+
+/// The public report form's protection and limits.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportFormSettings {
+    /// Leading zero bits of the browser's proof of work (14 ≈ a fraction of a second).
+    pub pow_bits: u32,
+    /// A form sent sooner than this after it was loaded is refused.
+    pub min_seconds: i64,
+    /// Reports accepted per address per hour.
+    pub per_hour: u32,
+    pub max_attachments: usize,
+    pub max_attachment_bytes: u64,
+}
+
+impl Default for ReportFormSettings {
+    fn default() -> Self {
+        ReportFormSettings {
+            pow_bits: 14,
+            min_seconds: 3,
+            per_hour: 10,
+            max_attachments: 5,
+            max_attachment_bytes: 10 * 1024 * 1024,
+        }
+    }
 }
 
 /// Hours from case creation to the SLA due time, per severity. `0` means no SLA.
@@ -70,6 +100,8 @@ impl Default for ServerConfig {
             secure_cookies: true,
             session_hours: 12,
             sla: SlaHours::default(),
+            public_url: "http://127.0.0.1:8080".into(),
+            report_form: ReportFormSettings::default(),
         }
     }
 }

@@ -1,21 +1,25 @@
 //! The HTTP side of hikeshi: REST API, server-rendered web UI, sessions and authentication.
 
 pub mod api;
+mod api_reports;
 pub mod auth;
 pub mod config;
 mod csv;
 pub mod error;
 mod evidence_files;
+pub mod form_guard;
 pub mod i18n;
+pub mod intake;
 mod json;
 mod markdown;
 mod openapi;
 pub mod service;
 pub mod state;
+pub mod team;
 mod timefmt;
 mod ui;
 
-pub use config::{ServerConfig, SlaHours};
+pub use config::{ReportFormSettings, ServerConfig, SlaHours};
 pub use state::AppState;
 
 use axum::extract::State;
@@ -33,6 +37,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .merge(api::routes(&state))
+        .merge(api_reports::routes())
         .merge(ui::routes(&state))
         .layer(axum::extract::DefaultBodyLimit::max(json::JSON_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(
@@ -65,8 +70,12 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, "hikeshi listening");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // Peer addresses reach handlers for the public form's per-address limit.
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }

@@ -341,6 +341,17 @@ impl Store {
         case_in_tx(&mut conn, number).await
     }
 
+    pub async fn case_by_id(&self, id: &str) -> Result<Case> {
+        let number: Option<(String,)> = sqlx::query_as("SELECT number FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        match number {
+            Some((n,)) => self.case_by_number(&n).await,
+            None => Err(StoreError::NotFound(format!("case id {id}"))),
+        }
+    }
+
     pub async fn list_cases(&self, f: &CaseFilter) -> Result<CaseList> {
         let mut count_params = Params::default();
         let filter = case_source(f, &mut count_params);

@@ -9,6 +9,7 @@ mod evidence;
 mod migrate;
 mod observables;
 mod params;
+mod reports;
 pub mod scratch;
 mod seed;
 mod tasks;
@@ -22,6 +23,9 @@ pub use cases::{
 pub use db::{Backend, Store};
 pub use evidence::{CustodyEntry, Evidence, NewEvidence};
 pub use observables::{NewObservable, Observable, ObservableLink};
+pub use reports::{
+    Decision, NewAttachment, NewReport, Report, ReportAttachment, ReportDuplicate, ReportObservable,
+};
 pub use tasks::{NewTask, Task, TaskPatch};
 pub use users::{ApiToken, NewUser, Session, User};
 

@@ -4,7 +4,10 @@
 use crate::{now_ms, Result, Store, StoreError};
 use sqlx::AssertSqlSafe;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_foundation.sql")),
+    (2, include_str!("../migrations/0002_intake.sql")),
+];
 
 impl Store {
     /// Applies every migration not yet applied; returns how many ran.

@@ -2,7 +2,7 @@
 //! over the environment (clap reads both), which wins over the file, which wins over defaults.
 
 use anyhow::Context;
-use hikeshi_server::{ServerConfig, SlaHours};
+use hikeshi_server::{ReportFormSettings, ServerConfig, SlaHours};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,8 @@ pub struct FileConfig {
     pub session_hours: Option<i64>,
     pub log_format: Option<String>,
     pub sla_hours: Option<SlaHours>,
+    pub public_url: Option<String>,
+    pub report_form: Option<ReportFormSettings>,
 }
 
 impl FileConfig {
@@ -81,5 +83,11 @@ pub fn server_config(
             .unwrap_or(defaults.session_hours)
             .clamp(1, 24 * 30),
         sla: file.sla_hours.unwrap_or_default(),
+        public_url: file
+            .public_url
+            .clone()
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or(defaults.public_url),
+        report_form: file.report_form.unwrap_or_default(),
     }
 }

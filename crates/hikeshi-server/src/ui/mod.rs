@@ -4,6 +4,9 @@
 mod admin;
 mod cases;
 mod login;
+mod report_form;
+mod reports;
+mod team_admin;
 
 use crate::auth::{cookie_value, resolve_user, CurrentUser, LANG_COOKIE};
 use crate::error::ApiError;
@@ -26,6 +29,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(login::routes())
         .merge(cases::routes(state))
         .merge(admin::routes())
+        .merge(report_form::routes(state))
+        .merge(reports::routes())
+        .merge(team_admin::routes())
 }
 
 async fn css() -> impl IntoResponse {

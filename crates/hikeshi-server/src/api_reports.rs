@@ -1,0 +1,185 @@
+//! The point of contact in the REST API: other tools (an outsourced SOC, a monitoring system)
+//! file reports with a token; the team lists them and decides on them.
+
+use crate::auth::CurrentUser;
+use crate::error::ApiResult;
+use crate::i18n::Lang;
+use crate::intake::{self, ReportInput, ReportView};
+use crate::json::{ApiJson, ApiQuery};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hikeshi_model::{ReportSource, ReportStatus};
+use hikeshi_store::{Case, Report};
+use serde::{Deserialize, Serialize};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/reports", get(list).post(create))
+        .route("/api/v1/reports/{tracking}", get(show))
+        .route("/api/v1/reports/{tracking}/case", post(to_case))
+        .route("/api/v1/reports/{tracking}/attach", post(attach))
+        .route("/api/v1/reports/{tracking}/reject", post(reject))
+        .route("/api/v1/reports/{tracking}/spam", post(spam))
+        .route("/api/v1/team", get(team_get).put(team_put))
+}
+
+async fn team_get(
+    State(state): State<AppState>,
+    _who: CurrentUser,
+) -> Json<std::collections::BTreeMap<String, String>> {
+    Json(crate::team::load(&state).await.values)
+}
+
+/// Sets profile entries (admins). Unknown keys and over-long values are refused by name.
+async fn team_put(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    ApiJson(input): ApiJson<std::collections::BTreeMap<String, String>>,
+) -> ApiResult<Json<std::collections::BTreeMap<String, String>>> {
+    who.require(who.role.is_admin(), "edit the team profile")?;
+    let mut entries = Vec::new();
+    for (key, value) in input {
+        if !crate::team::KEYS.contains(&key.as_str()) {
+            return Err(crate::error::ApiError::invalid(
+                &key,
+                format!(
+                    "{key}: not a team profile entry; expected one of {}",
+                    crate::team::KEYS.join(", ")
+                ),
+            ));
+        }
+        let value = crate::service::text_field(&key, &value, false, 5_000)?;
+        entries.push((key, value));
+    }
+    state.store.set_team_profile(&entries, &who.actor()).await?;
+    Ok(Json(crate::team::load(&state).await.values))
+}
+
+/// What the filer gets back: enough to quote the report later.
+#[derive(Serialize)]
+struct Filed {
+    tracking: String,
+    status: String,
+    suggested_category: String,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    ApiJson(input): ApiJson<ReportInput>,
+) -> ApiResult<(StatusCode, Json<Filed>)> {
+    let report = intake::submit_report(
+        &state,
+        input,
+        ReportSource::Api,
+        "",
+        Vec::new(),
+        &who.user.username,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Filed {
+            tracking: report.tracking,
+            status: report.status,
+            suggested_category: report.suggested_category,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _who: CurrentUser,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Vec<Report>>> {
+    Ok(Json(
+        intake::list_reports(&state, q.status.as_deref(), q.limit.unwrap_or(100)).await?,
+    ))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _who: CurrentUser,
+    Path(tracking): Path<String>,
+) -> ApiResult<Json<ReportView>> {
+    Ok(Json(intake::report_view(&state, &tracking).await?))
+}
+
+fn lang_of(who: &CurrentUser) -> Lang {
+    who.user
+        .lang
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or(Lang::En)
+}
+
+async fn to_case(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path(tracking): Path<String>,
+) -> ApiResult<(StatusCode, Json<Case>)> {
+    let case = intake::create_case_from_report(&state, &who, &tracking, lang_of(&who)).await?;
+    Ok((StatusCode::CREATED, Json(case)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachInput {
+    case: String,
+}
+
+async fn attach(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path(tracking): Path<String>,
+    ApiJson(input): ApiJson<AttachInput>,
+) -> ApiResult<Json<Case>> {
+    Ok(Json(
+        intake::attach_report(&state, &who, &tracking, &input.case).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReasonInput {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path(tracking): Path<String>,
+    ApiJson(input): ApiJson<ReasonInput>,
+) -> ApiResult<Json<Report>> {
+    Ok(Json(
+        intake::close_report(
+            &state,
+            &who,
+            &tracking,
+            ReportStatus::Rejected,
+            &input.reason,
+        )
+        .await?,
+    ))
+}
+
+async fn spam(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path(tracking): Path<String>,
+) -> ApiResult<Json<Report>> {
+    Ok(Json(
+        intake::close_report(&state, &who, &tracking, ReportStatus::Spam, "").await?,
+    ))
+}

@@ -1,0 +1,370 @@
+//! The point of contact's rules, shared by the public form, the API and the triage pages:
+//! checking a report, giving it a tracking number, finding its indicators and a suggested
+//! category, and the triage decisions (case, attach, reject, spam).
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult};
+use crate::i18n::Lang;
+use crate::service::{self, text_field, CreateCaseInput, ReceivedFile};
+use crate::state::AppState;
+use hikeshi_model::{
+    extract_indicators, normalise_observable, suggest_category, tracking_number, ObservableKind,
+    ReportSource, ReportStatus, TimelineKind, Tlp,
+};
+use hikeshi_store::{
+    Case, Decision, NewAttachment, NewObservable, NewReport, NewTimelineEntry, Report,
+    ReportAttachment, ReportDuplicate, ReportObservable, StoreError,
+};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+pub const MAX_SUBJECT: usize = 200;
+pub const MAX_BODY: usize = 20_000;
+const MAX_SHORT: usize = 500;
+const MAX_LONG: usize = 5_000;
+
+/// A report as the reporter wrote it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportInput {
+    pub subject: String,
+    pub body: String,
+    #[serde(default)]
+    pub reporter_name: String,
+    /// An e-mail address (checked) or any other way to reach the reporter.
+    #[serde(default)]
+    pub reporter_contact: String,
+    #[serde(default)]
+    pub reporter_org: String,
+    /// When it happened, in the reporter's words.
+    #[serde(default)]
+    pub occurred: String,
+    #[serde(default)]
+    pub affected: String,
+    /// IP addresses, URLs and the like, one per line or in free text.
+    #[serde(default)]
+    pub indicators: String,
+    pub tlp: Option<Tlp>,
+    /// `ja` or `en`: the language to answer in.
+    pub lang: Option<String>,
+}
+
+fn check_contact(contact: &str) -> ApiResult<String> {
+    let contact = text_field("reporter_contact", contact, false, MAX_SHORT)?;
+    if contact.contains('@') {
+        return normalise_observable(ObservableKind::Email, &contact).map_err(|_| {
+            ApiError::invalid(
+                "reporter_contact",
+                "reporter_contact: looks like an e-mail address but is not a valid one",
+            )
+        });
+    }
+    Ok(contact)
+}
+
+/// Checks and stores a report. `created_by` is the API user, or `public` for the form and
+/// e-mail. Attachments are already on disk (content-addressed).
+pub async fn submit_report(
+    state: &AppState,
+    input: ReportInput,
+    source: ReportSource,
+    remote_addr: &str,
+    attachments: Vec<ReceivedFile>,
+    created_by: &str,
+) -> ApiResult<Report> {
+    let subject = text_field("subject", &input.subject, true, MAX_SUBJECT)?;
+    let body = text_field("body", &input.body, true, MAX_BODY)?;
+    let lang = match input.lang.as_deref() {
+        None | Some("") => Lang::Ja,
+        Some(code) => Lang::parse(code).ok_or_else(|| {
+            ApiError::invalid(
+                "lang",
+                format!("lang: unknown value `{code}`; expected ja or en"),
+            )
+        })?,
+    };
+    let mut new = NewReport {
+        tracking: String::new(),
+        source: source.code().into(),
+        lang: lang.code().into(),
+        reporter_name: text_field("reporter_name", &input.reporter_name, false, MAX_SHORT)?,
+        reporter_contact: check_contact(&input.reporter_contact)?,
+        reporter_org: text_field("reporter_org", &input.reporter_org, false, MAX_SHORT)?,
+        occurred: text_field("occurred", &input.occurred, false, MAX_SHORT)?,
+        affected: text_field("affected", &input.affected, false, MAX_LONG)?,
+        indicators: text_field("indicators", &input.indicators, false, MAX_LONG)?,
+        tlp: input.tlp.unwrap_or(Tlp::Amber).code().into(),
+        remote_addr: remote_addr.chars().take(64).collect(),
+        subject,
+        body,
+        ..NewReport::default()
+    };
+    let all_text = format!(
+        "{}\n{}\n{}\n{}",
+        new.subject, new.body, new.affected, new.indicators
+    );
+    let found = extract_indicators(&all_text);
+    if let Some(s) = suggest_category(&all_text, &found) {
+        new.suggested_category = s.category.into();
+        new.suggestion_reason_ja = s.reason_ja;
+        new.suggestion_reason_en = s.reason_en;
+    }
+    new.observables = found
+        .into_iter()
+        .map(|(k, v)| (k.code().to_string(), v))
+        .collect();
+    new.attachments = attachments
+        .into_iter()
+        .map(|f| NewAttachment {
+            file_name: service::sanitize_filename(&f.filename),
+            sha256: f.sha256,
+            size_bytes: f.size as i64,
+            content_type: f.content_type.chars().take(200).collect(),
+        })
+        .collect();
+    let actor = hikeshi_store::Actor::user(created_by);
+    // 60 random bits rarely collide; when they do, draw again.
+    for _ in 0..5 {
+        let mut random = [0u8; 8];
+        rand::thread_rng().fill_bytes(&mut random);
+        new.tracking = tracking_number(random);
+        match state.store.create_report(&new, &actor).await {
+            Err(e) if e.is_unique_violation() => continue,
+            other => return Ok(other?),
+        }
+    }
+    Err(ApiError::internal(
+        "could not draw a unique tracking number",
+    ))
+}
+
+/// A report with what triage needs beside it.
+#[derive(Debug, Serialize)]
+pub struct ReportView {
+    pub report: Report,
+    pub observables: Vec<ReportObservable>,
+    pub attachments: Vec<ReportAttachment>,
+    pub duplicates: Vec<ReportDuplicate>,
+    /// The case number, when the report became or joined a case.
+    pub case_number: Option<String>,
+}
+
+pub async fn report_view(state: &AppState, tracking: &str) -> ApiResult<ReportView> {
+    let tracking = tracking.trim().to_ascii_uppercase();
+    let report = state.store.report_by_tracking(&tracking).await?;
+    let case_number = match &report.case_id {
+        Some(id) => state.store.case_by_id(id).await.ok().map(|c| c.number),
+        None => None,
+    };
+    Ok(ReportView {
+        observables: state.store.report_observables(&report.id).await?,
+        attachments: state.store.report_attachments(&report.id).await?,
+        duplicates: state.store.report_duplicates(&report).await?,
+        case_number,
+        report,
+    })
+}
+
+pub async fn list_reports(
+    state: &AppState,
+    status: Option<&str>,
+    limit: i64,
+) -> ApiResult<Vec<Report>> {
+    if let Some(s) = status {
+        ReportStatus::parse(s)?;
+    }
+    Ok(state
+        .store
+        .list_reports(status, limit.clamp(1, 500))
+        .await?)
+}
+
+/// Refuses early when a report was already decided, before anything else is written.
+async fn undecided(state: &AppState, tracking: &str) -> ApiResult<Report> {
+    let report = state
+        .store
+        .report_by_tracking(&tracking.trim().to_ascii_uppercase())
+        .await?;
+    if report.status != ReportStatus::New.code() {
+        return Err(StoreError::Conflict(format!(
+            "report {} was already decided ({})",
+            report.tracking, report.status
+        ))
+        .into());
+    }
+    Ok(report)
+}
+
+/// Copies a report's indicators and attachments onto a case and notes it on the timeline.
+async fn carry_over(
+    state: &AppState,
+    who: &CurrentUser,
+    report: &Report,
+    case: &Case,
+) -> ApiResult<()> {
+    let actor = who.actor();
+    for o in state.store.report_observables(&report.id).await? {
+        let new = NewObservable {
+            kind: o.kind,
+            value: o.value,
+            description: format!("report {}", report.tracking),
+            tlp: report.tlp.clone(),
+            is_ioc: false,
+        };
+        state.store.add_observable(&case.id, &new, &actor).await?;
+    }
+    for a in state.store.report_attachments(&report.id).await? {
+        let new = hikeshi_store::NewEvidence {
+            sha256: a.sha256,
+            filename: a.file_name,
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+            description: format!("attached to report {}", report.tracking),
+        };
+        state.store.add_evidence(&case.id, &new, &actor).await?;
+    }
+    let source = ReportSource::parse(&report.source).unwrap_or(ReportSource::Api);
+    let entry = NewTimelineEntry {
+        occurred_at: report.created_at,
+        kind: TimelineKind::Observed.code().into(),
+        text: format!(
+            "Report {} received ({}) from {}: {}",
+            report.tracking,
+            source.code(),
+            reporter_line(report),
+            report.subject
+        ),
+    };
+    state
+        .store
+        .add_timeline_entry(&case.number, &entry, &actor)
+        .await?;
+    Ok(())
+}
+
+fn reporter_line(report: &Report) -> String {
+    let parts: Vec<&str> = [
+        report.reporter_name.as_str(),
+        report.reporter_org.as_str(),
+        report.reporter_contact.as_str(),
+    ]
+    .into_iter()
+    .filter(|p| !p.is_empty())
+    .collect();
+    if parts.is_empty() {
+        "an anonymous reporter".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Opens a case from a report, pre-filled from it, with its indicators and attachments.
+pub async fn create_case_from_report(
+    state: &AppState,
+    who: &CurrentUser,
+    tracking: &str,
+    lang: Lang,
+) -> ApiResult<Case> {
+    who.require(who.role.can_edit_cases(), "open cases from reports")?;
+    let report = undecided(state, tracking).await?;
+    let description = format!(
+        "{}\n\n---\n- Report: {}\n- Reporter: {}\n- When: {}\n- Affected: {}\n- Indicators given: {}",
+        report.body,
+        report.tracking,
+        reporter_line(&report),
+        report.occurred,
+        report.affected,
+        report.indicators.replace('\n', " "),
+    );
+    let category = if report.suggested_category.is_empty() {
+        None
+    } else {
+        Some(report.suggested_category.clone())
+    };
+    let input = CreateCaseInput {
+        title: report.subject.clone(),
+        description: description.chars().take(service::MAX_TEXT).collect(),
+        category,
+        severity: None,
+        tlp: Tlp::parse(&report.tlp).ok(),
+        pap: None,
+        phase: None,
+        assignee: None,
+        tags: vec![format!("report:{}", report.tracking)],
+        affected_assets: report.affected.clone(),
+        template: None,
+    };
+    let case = service::create_case(state, who, input, lang).await?;
+    carry_over(state, who, &report, &case).await?;
+    let decision = Decision {
+        status: ReportStatus::Case.code().into(),
+        case_id: Some(case.id.clone()),
+        reason: String::new(),
+    };
+    state
+        .store
+        .decide_report(&report.tracking, &decision, &who.actor())
+        .await?;
+    Ok(case)
+}
+
+/// Adds a report to an existing case (a second report of the same incident).
+pub async fn attach_report(
+    state: &AppState,
+    who: &CurrentUser,
+    tracking: &str,
+    case_number: &str,
+) -> ApiResult<Case> {
+    who.require(who.role.can_edit_cases(), "attach reports to cases")?;
+    let report = undecided(state, tracking).await?;
+    let number = service::parse_number(case_number)?;
+    let case = state.store.case_by_number(&number).await?;
+    if case.merged_into.is_some() {
+        return Err(ApiError::invalid(
+            "case",
+            format!("case {number} was merged into another; attach to that one"),
+        ));
+    }
+    carry_over(state, who, &report, &case).await?;
+    let decision = Decision {
+        status: ReportStatus::Attached.code().into(),
+        case_id: Some(case.id.clone()),
+        reason: String::new(),
+    };
+    state
+        .store
+        .decide_report(&report.tracking, &decision, &who.actor())
+        .await?;
+    Ok(case)
+}
+
+/// Rejects a report with a reason the reporter could be told, or marks it as spam.
+pub async fn close_report(
+    state: &AppState,
+    who: &CurrentUser,
+    tracking: &str,
+    status: ReportStatus,
+    reason: &str,
+) -> ApiResult<Report> {
+    who.require(who.role.can_edit_cases(), "decide on reports")?;
+    let reason = match status {
+        ReportStatus::Rejected => text_field("reason", reason, true, MAX_LONG)?,
+        ReportStatus::Spam => text_field("reason", reason, false, MAX_LONG)?,
+        _ => {
+            return Err(ApiError::invalid(
+                "status",
+                "status must be rejected or spam",
+            ))
+        }
+    };
+    let report = undecided(state, tracking).await?;
+    let decision = Decision {
+        status: status.code().into(),
+        case_id: None,
+        reason,
+    };
+    Ok(state
+        .store
+        .decide_report(&report.tracking, &decision, &who.actor())
+        .await?)
+}

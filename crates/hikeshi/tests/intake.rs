@@ -1,0 +1,597 @@
+//! The point of contact through the real binary: the API intake and triage, the public report
+//! form with its protections, and security.txt.
+
+mod common;
+
+use common::{temp_dir, Db, TestServer};
+use reqwest::multipart::{Form, Part};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// A config with a quick form (1 s minimum, 8-bit proof) and a small per-address limit.
+fn config_file(name: &str) -> String {
+    let dir = temp_dir(name);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("hikeshi.toml");
+    std::fs::write(
+        &path,
+        "public_url = \"https://csirt.example.jp/\"\n[report_form]\npow_bits = 8\nmin_seconds = 1\nper_hour = 4\nmax_attachments = 2\nmax_attachment_bytes = 100000\n",
+    )
+    .expect("config");
+    path.display().to_string()
+}
+
+async fn start(db: Db, name: &str) -> TestServer {
+    let config = config_file(name);
+    let s = TestServer::start(db, name, &["--config", &config]).await;
+    s.add_user("root", "admin");
+    s.add_user("hana", "handler");
+    s.add_user("vic", "viewer");
+    s
+}
+
+async fn api_intake_and_triage(db: Db) {
+    let s = start(db, "intake_api").await;
+    let handler = s.token("hana");
+    let viewer = s.token("vic");
+
+    let (st, filed) = s
+        .json(Method::POST, "/api/v1/reports", &viewer, Some(json!({
+            "subject": "フィッシングサイトの報告",
+            "body": "弊社を騙るフィッシングサイト hxxps://login-example[.]com/verify を見つけました。送信元 198.51.100.7",
+            "reporter_contact": "Reporter@Example.JP", "lang": "ja"})))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{filed}");
+    let tracking = filed["tracking"].as_str().unwrap_or_default().to_string();
+    assert!(
+        tracking.starts_with("HK-") && tracking.len() == 17,
+        "{tracking}"
+    );
+    assert_eq!(filed["suggested_category"], "phishing_site");
+
+    // A second report with the same URL is offered as a duplicate.
+    let (_, second) = s
+        .json(Method::POST, "/api/v1/reports", &viewer, Some(json!({
+            "subject": "Phishing", "body": "https://login-example.com/verify again", "lang": "en"})))
+        .await;
+    let (st, view) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/reports/{tracking}"),
+            &viewer,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{view}");
+    assert_eq!(
+        view["report"]["reporter_contact"], "Reporter@example.jp",
+        "domain folded, local part kept"
+    );
+    let observables: Vec<String> = view["observables"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|o| {
+                    format!(
+                        "{}:{}",
+                        o["kind"].as_str().unwrap_or(""),
+                        o["value"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for want in [
+        "url:https://login-example.com/verify",
+        "domain:login-example.com",
+        "ip:198.51.100.7",
+    ] {
+        assert!(
+            observables.contains(&want.to_string()),
+            "{want} in {observables:?}"
+        );
+    }
+    assert!(view["report"]["suggestion_reason_ja"]
+        .as_str()
+        .unwrap_or("")
+        .contains("フィッシング"));
+    let dups = view["duplicates"].as_array().cloned().unwrap_or_default();
+    assert!(
+        dups.iter().any(|d| d["tracking"] == second["tracking"]),
+        "{view}"
+    );
+
+    // Bad input names the field.
+    let (st, e) = s
+        .json(
+            Method::POST,
+            "/api/v1/reports",
+            &viewer,
+            Some(json!({"subject": "", "body": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("subject"))
+    );
+    let (st, e) = s
+        .json(
+            Method::POST,
+            "/api/v1/reports",
+            &viewer,
+            Some(json!({"subject": "x", "body": "y", "reporter_contact": "a@b@c"})),
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("reporter_contact"))
+    );
+    let (st, _) = s
+        .json(Method::GET, "/api/v1/reports", "hks_wrong", None)
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+
+    // The queue lists new reports; a viewer may not decide.
+    let (_, queue) = s
+        .json(Method::GET, "/api/v1/reports?status=new", &viewer, None)
+        .await;
+    assert_eq!(queue.as_array().map(|a| a.len()), Some(2), "{queue}");
+    let (st, _) = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/reports/{tracking}/case"),
+            &viewer,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // Open a case: pre-filled, indicators copied, the report linked.
+    let (st, case) = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/reports/{tracking}/case"),
+            &handler,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{case}");
+    assert_eq!(case["title"], "フィッシングサイトの報告");
+    assert_eq!(case["category"], "phishing_site");
+    let number = case["number"].as_str().unwrap_or_default().to_string();
+    let (_, detail) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/cases/{number}"),
+            &viewer,
+            None,
+        )
+        .await;
+    let case_obs = detail["observables"]
+        .as_array()
+        .map(|a| a.len())
+        .unwrap_or(0);
+    assert!(case_obs >= 3, "{detail}");
+    assert!(
+        detail["timeline"].to_string().contains(&tracking),
+        "{detail}"
+    );
+    let (_, view) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/reports/{tracking}"),
+            &viewer,
+            None,
+        )
+        .await;
+    assert_eq!(view["report"]["status"], "case");
+    assert_eq!(view["case_number"], number.as_str());
+    // A decided report cannot be decided again.
+    let (st, e) = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/reports/{tracking}/spam"),
+            &handler,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+
+    // The second report joins the same case; a third is rejected with a reason.
+    let t2 = second["tracking"].as_str().unwrap_or_default();
+    let (st, _) = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/reports/{t2}/attach"),
+            &handler,
+            Some(json!({"case": number})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, third) = s
+        .json(
+            Method::POST,
+            "/api/v1/reports",
+            &viewer,
+            Some(json!({"subject": "ask", "body": "Can you fix my printer?"})),
+        )
+        .await;
+    let t3 = third["tracking"].as_str().unwrap_or_default();
+    let (st, e) = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/reports/{t3}/reject"),
+            &handler,
+            Some(json!({"reason": ""})),
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("reason"))
+    );
+    let (st, r) = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/reports/{t3}/reject"),
+            &handler,
+            Some(json!({"reason": "Out of scope: IT help desk"})),
+        )
+        .await;
+    assert_eq!(
+        (st, r["status"].as_str()),
+        (StatusCode::OK, Some("rejected"))
+    );
+}
+
+#[tokio::test]
+async fn api_intake_on_sqlite() {
+    api_intake_and_triage(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn api_intake_on_postgres() {
+    api_intake_and_triage(Db::Postgres).await;
+}
+
+/// The hidden challenge and the proof-of-work difficulty of the form page.
+fn challenge_of(html: &str) -> (String, u32) {
+    let value = |marker: &str| {
+        html.split(marker)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let challenge = value("id=\"challenge\" value=\"");
+    let bits = value("data-bits=\"").parse().unwrap_or(0);
+    (challenge, bits)
+}
+
+fn solve(challenge: &str, bits: u32) -> String {
+    (0u64..)
+        .map(|n| n.to_string())
+        .find(|n| {
+            let d = Sha256::digest(format!("{challenge}:{n}").as_bytes());
+            let mut zeros = 0;
+            for b in d.iter() {
+                if *b == 0 {
+                    zeros += 8;
+                } else {
+                    zeros += b.leading_zeros();
+                    break;
+                }
+            }
+            zeros >= bits
+        })
+        .unwrap_or_default()
+}
+
+fn report_form(challenge: &str, proof: &str, subject: &str) -> Form {
+    Form::new()
+        .text("lang", "ja")
+        .text("challenge", challenge.to_string())
+        .text("proof", proof.to_string())
+        .text("website", "")
+        .text("reporter_name", "山田 太郎")
+        .text("reporter_contact", "taro@example.jp")
+        .text("subject", subject.to_string())
+        .text(
+            "body",
+            "当社のWebサイトが改ざんされています。トップページに不審な文字列。",
+        )
+        .text("tlp", "amber")
+}
+
+async fn form_page(s: &TestServer) -> (String, u32) {
+    let html = s
+        .req(Method::GET, "/report?lang=ja", None)
+        .send()
+        .await
+        .expect("form")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(html.contains("インシデントの報告"), "{html}");
+    challenge_of(&html)
+}
+
+async fn post_form(s: &TestServer, form: Form) -> (StatusCode, String) {
+    let r = s
+        .req(Method::POST, "/report", None)
+        .multipart(form)
+        .send()
+        .await
+        .expect("post");
+    (r.status(), r.text().await.unwrap_or_default())
+}
+
+fn tracking_in(html: &str) -> String {
+    html.split("id=\"tracking\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// How many reports are stored, whatever their state.
+async fn count(s: &TestServer, token: &str) -> usize {
+    let (_, list) = s
+        .json(Method::GET, "/api/v1/reports?status=all", token, None)
+        .await;
+    list.as_array().map(|a| a.len()).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn public_form_protections_and_attachments() {
+    let s = start(Db::Sqlite, "intake_form").await;
+    let viewer = s.token("vic");
+
+    // Too fast: refused, and what was typed comes back.
+    let (challenge, bits) = form_page(&s).await;
+    assert_eq!(bits, 8);
+    let proof = solve(&challenge, bits);
+    let (st, html) = post_form(&s, report_form(&challenge, &proof, "速すぎる送信")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(html.contains("送信が早すぎます"), "{html}");
+    assert!(
+        html.contains("value=\"速すぎる送信\""),
+        "typed subject kept"
+    );
+
+    // After the delay, with a proof and an attachment with a hostile name: accepted.
+    let (challenge, bits) = form_page(&s).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let proof = solve(&challenge, bits);
+    let bytes = b"GIF89a defaced page capture".to_vec();
+    let form = report_form(&challenge, &proof, "Webサイト改ざん").part(
+        "attachment",
+        Part::bytes(bytes.clone()).file_name("../../etc/passwd"),
+    );
+    let (st, html) = post_form(&s, form).await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    let tracking = tracking_in(&html);
+    assert!(tracking.starts_with("HK-"), "{html}");
+    assert!(
+        html.contains("ご連絡先に、受付の確認"),
+        "the next steps are shown: {html}"
+    );
+    let (_, view) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/reports/{tracking}"),
+            &viewer,
+            None,
+        )
+        .await;
+    assert_eq!(view["report"]["source"], "form");
+    assert_eq!(view["report"]["suggested_category"], "web_defacement");
+    assert_eq!(view["attachments"][0]["file_name"], "passwd");
+    assert_eq!(
+        view["attachments"][0]["sha256"],
+        hex::encode(Sha256::digest(&bytes))
+    );
+
+    // The same challenge twice: refused.
+    let (st, _) = post_form(&s, report_form(&challenge, &proof, "again")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    // A wrong proof: refused.
+    let (challenge, _) = form_page(&s).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (st, html) = post_form(&s, report_form(&challenge, "not-a-proof", "x")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{html}");
+
+    // A filled honeypot looks accepted but stores nothing.
+    let before = count(&s, &viewer).await;
+    let (challenge, bits) = form_page(&s).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let bot = report_form(&challenge, &solve(&challenge, bits), "bot")
+        .text("website", "http://spam.example");
+    let (st, html) = post_form(&s, bot).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(tracking_in(&html).starts_with("HK-"));
+    assert_eq!(
+        count(&s, &viewer).await,
+        before,
+        "nothing stored for the bot"
+    );
+
+    // 10,000 fields: refused without storing anything.
+    // Written out by hand: a client-side form of 10,000 parts is itself too deep to build.
+    let boundary = "floodfloodflood";
+    let mut body = String::new();
+    for n in 0..10_000 {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"f{n}\"\r\n\r\nx\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    let r = s
+        .req(Method::POST, "/report", None)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("flood");
+    let (st, html) = (r.status(), r.text().await.unwrap_or_default());
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(
+        html.contains("more than 40 fields"),
+        "{}",
+        &html[..html.len().min(500)]
+    );
+    // An attachment over the limit: 413.
+    let (challenge, bits) = form_page(&s).await;
+    let big = report_form(&challenge, &solve(&challenge, bits), "big").part(
+        "attachment",
+        Part::bytes(vec![7u8; 150_000]).file_name("big.bin"),
+    );
+    let (st, _) = post_form(&s, big).await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(count(&s, &viewer).await, before);
+
+    // The per-address limit (4 an hour; one accepted above; refused and fake ones do not count): a
+    // scripted flood is held back with 429.
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        let (challenge, bits) = form_page(&s).await;
+        tokio::time::sleep(std::time::Duration::from_millis(1050)).await;
+        let (st, _) = post_form(
+            &s,
+            report_form(&challenge, &solve(&challenge, bits), &format!("flood {n}")),
+        )
+        .await;
+        statuses.push(st);
+    }
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        3,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn security_txt_follows_rfc_9116() {
+    let s = start(Db::Sqlite, "intake_securitytxt").await;
+    let admin = s.token("root");
+    let (st, _) = s
+        .json(
+            Method::PUT,
+            "/api/v1/team",
+            &admin,
+            Some(json!({
+            "team_name": "Example CSIRT", "contact_email": "csirt@example.jp",
+            "pgp_key_url": "https://csirt.example.jp/pgp.asc", "languages": "ja, en",
+            "services_offered": "incident_report_acceptance\nincident_coordination",
+            "services_not_offered": "vulnerability_disclosure"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, e) = s
+        .json(
+            Method::PUT,
+            "/api/v1/team",
+            &admin,
+            Some(json!({"favourite_colour": "red"})),
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("favourite_colour"))
+    );
+    let viewer = s.token("vic");
+    let (st, _) = s
+        .json(
+            Method::PUT,
+            "/api/v1/team",
+            &viewer,
+            Some(json!({"team_name": "x"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    let r = s
+        .req(Method::GET, "/.well-known/security.txt", None)
+        .send()
+        .await
+        .expect("security.txt");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .starts_with("text/plain"));
+    let text = r.text().await.unwrap_or_default();
+    let fields: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let get = |k: &str| -> Vec<String> {
+        fields
+            .iter()
+            .filter(|(f, _)| f == k)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    assert_eq!(
+        get("Contact"),
+        vec![
+            "mailto:csirt@example.jp".to_string(),
+            "https://csirt.example.jp/report".to_string()
+        ]
+    );
+    assert_eq!(
+        get("Encryption"),
+        vec!["https://csirt.example.jp/pgp.asc".to_string()]
+    );
+    assert_eq!(get("Preferred-Languages"), vec!["ja, en".to_string()]);
+    assert_eq!(
+        get("Canonical"),
+        vec!["https://csirt.example.jp/.well-known/security.txt".to_string()]
+    );
+    assert_eq!(
+        get("Policy"),
+        vec!["https://csirt.example.jp/report#scope".to_string()]
+    );
+    let expires = get("Expires");
+    assert_eq!(expires.len(), 1, "exactly one Expires");
+    let when = chrono::DateTime::parse_from_rfc3339(&expires[0]).expect("RFC 3339 Expires");
+    let days = (when.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days();
+    assert!(
+        (1..365).contains(&days),
+        "Expires is in the future and less than a year away: {days}"
+    );
+    for line in text.lines() {
+        assert!(line.contains(": "), "every line is a field: {line}");
+    }
+    // The legacy place redirects to the well-known one.
+    let r = s
+        .req(Method::GET, "/security.txt", None)
+        .send()
+        .await
+        .expect("legacy");
+    assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
+
+    // The public page shows the scope beside the form.
+    let html = s
+        .req(Method::GET, "/report?lang=en", None)
+        .send()
+        .await
+        .expect("form")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        html.contains("Report an incident — Example CSIRT"),
+        "{html}"
+    );
+    assert!(html.contains("Information security incident coordination"));
+    assert!(html.contains("Vulnerability disclosure"));
+}
