@@ -133,3 +133,60 @@ test('a case from login to logout in the browser', async () => {
   assert.match(page.url(), /\/login/, 'logged out for real');
   await context.close();
 });
+
+test('a report through the public form, in Japanese and in English, triaged into a case', async () => {
+  const reporter = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1366, height: 900 } });
+  const page = await reporter.newPage();
+  const shot = (name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+  // Japanese: no login needed. The browser does the proof of work while the reporter types;
+  // the server refuses forms sent within 3 seconds of loading, so the typing takes its time.
+  await page.goto(`${base}/report`);
+  assert.match(await page.locator('h1').innerText(), /インシデントの報告/);
+  await page.fill('#reporter_name', '佐藤 一郎');
+  await page.fill('#reporter_contact', 'ichiro@example.jp');
+  await page.fill('#subject', 'フィッシングサイトの報告');
+  await page.fill('#body', '当社を騙るフィッシングサイト https://login-example.jp/verify を確認しました。');
+  await page.waitForTimeout(3200);
+  await shot('10-report-form-ja');
+  await page.click('#report-submit');
+  await page.waitForURL(/\/report$/);
+  const tracking = (await page.locator('#tracking').innerText()).trim();
+  assert.match(tracking, /^HK-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+  assert.match(await page.locator('h1').innerText(), /報告を受け付けました/);
+  await shot('11-report-done-ja');
+
+  // English, anonymous.
+  await page.goto(`${base}/report?lang=en`);
+  assert.match(await page.locator('h1').innerText(), /Report an incident/);
+  await page.fill('#subject', 'Port scan from 198.51.100.23');
+  await page.fill('#body', 'We saw a port scan against our VPN gateway from 198.51.100.23 last night.');
+  await page.waitForTimeout(3200);
+  await page.click('#report-submit');
+  await page.waitForURL(/\/report$/);
+  assert.match(await page.locator('h1').innerText(), /Your report has been received/);
+  assert.match(await page.locator('body').innerText(), /You left no contact/);
+  await reporter.close();
+
+  // The team sees both in the queue and opens a case from the Japanese one.
+  const team = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1366, height: 900 } });
+  const t = await team.newPage();
+  await t.goto(`${base}/login`);
+  await t.fill('#username', 'lead');
+  await t.fill('#password', PASSWORD);
+  await t.click('#login-submit');
+  await t.waitForURL(/\/cases$/);
+  await t.click('#nav-reports');
+  await t.waitForURL(/\/reports$/);
+  assert.equal(await t.locator('#reports-table tbody tr').count(), 2);
+  await t.screenshot({ path: join(ARTIFACTS, '12-triage-queue.png'), fullPage: true });
+  await t.click(`a.report-link:has-text("${tracking}")`);
+  assert.match(await t.locator('#report-suggested').innerText(), /フィッシング/);
+  assert.match(await t.locator('#report-observables').innerText(), /https:\/\/login-example\.jp\/verify/);
+  await t.click('#report-to-case');
+  await t.waitForURL(/\/cases\/\d{4}-\d{4}$/);
+  assert.match(await t.locator('h1').innerText(), /フィッシングサイトの報告/);
+  assert.match(await t.locator('body').innerText(), /login-example\.jp/);
+  await t.screenshot({ path: join(ARTIFACTS, '13-case-from-report.png'), fullPage: true });
+  await team.close();
+});

@@ -242,6 +242,27 @@ async fn carry_over(
     Ok(())
 }
 
+/// Carries a report over to its case and records the decision.
+async fn join_case(
+    state: &AppState,
+    who: &CurrentUser,
+    report: &Report,
+    case: Case,
+    status: ReportStatus,
+) -> ApiResult<Case> {
+    carry_over(state, who, report, &case).await?;
+    let decision = Decision {
+        status: status.code().into(),
+        case_id: Some(case.id.clone()),
+        reason: String::new(),
+    };
+    state
+        .store
+        .decide_report(&report.tracking, &decision, &who.actor())
+        .await?;
+    Ok(case)
+}
+
 fn reporter_line(report: &Report) -> String {
     let parts: Vec<&str> = [
         report.reporter_name.as_str(),
@@ -295,17 +316,7 @@ pub async fn create_case_from_report(
         template: None,
     };
     let case = service::create_case(state, who, input, lang).await?;
-    carry_over(state, who, &report, &case).await?;
-    let decision = Decision {
-        status: ReportStatus::Case.code().into(),
-        case_id: Some(case.id.clone()),
-        reason: String::new(),
-    };
-    state
-        .store
-        .decide_report(&report.tracking, &decision, &who.actor())
-        .await?;
-    Ok(case)
+    join_case(state, who, &report, case, ReportStatus::Case).await
 }
 
 /// Adds a report to an existing case (a second report of the same incident).
@@ -325,17 +336,7 @@ pub async fn attach_report(
             format!("case {number} was merged into another; attach to that one"),
         ));
     }
-    carry_over(state, who, &report, &case).await?;
-    let decision = Decision {
-        status: ReportStatus::Attached.code().into(),
-        case_id: Some(case.id.clone()),
-        reason: String::new(),
-    };
-    state
-        .store
-        .decide_report(&report.tracking, &decision, &who.actor())
-        .await?;
-    Ok(case)
+    join_case(state, who, &report, case, ReportStatus::Attached).await
 }
 
 /// Rejects a report with a reason the reporter could be told, or marks it as spam.

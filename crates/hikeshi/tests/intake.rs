@@ -303,15 +303,18 @@ fn report_form(challenge: &str, proof: &str, subject: &str) -> Form {
         .text("tlp", "amber")
 }
 
-async fn form_page(s: &TestServer) -> (String, u32) {
-    let html = s
-        .req(Method::GET, "/report?lang=ja", None)
+async fn page(s: &TestServer, path: &str) -> String {
+    s.req(Method::GET, path, None)
         .send()
         .await
-        .expect("form")
+        .expect("page")
         .text()
         .await
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+async fn form_page(s: &TestServer) -> (String, u32) {
+    let html = page(s, "/report?lang=ja").await;
     assert!(html.contains("インシデントの報告"), "{html}");
     challenge_of(&html)
 }
@@ -580,14 +583,7 @@ async fn security_txt_follows_rfc_9116() {
     assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
 
     // The public page shows the scope beside the form.
-    let html = s
-        .req(Method::GET, "/report?lang=en", None)
-        .send()
-        .await
-        .expect("form")
-        .text()
-        .await
-        .unwrap_or_default();
+    let html = page(&s, "/report?lang=en").await;
     assert!(
         html.contains("Report an incident — Example CSIRT"),
         "{html}"
