@@ -24,6 +24,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/reports/{tracking}/reject", post(reject))
         .route("/api/v1/reports/{tracking}/spam", post(spam))
         .route("/api/v1/team", get(team_get).put(team_put))
+        .route("/api/v1/mail", get(mail_queue))
+}
+
+/// The outgoing mail queue (managers and admins): what was sent, what waits, what failed.
+async fn mail_queue(
+    State(state): State<AppState>,
+    who: CurrentUser,
+) -> ApiResult<Json<Vec<hikeshi_store::OutboundMail>>> {
+    who.require(who.role.can_command(), "see the mail queue")?;
+    Ok(Json(state.store.list_mail(500).await?))
 }
 
 async fn team_get(

@@ -21,6 +21,35 @@ pub struct ServerConfig {
     /// (`https://csirt.example.jp`).
     pub public_url: String,
     pub report_form: ReportFormSettings,
+    /// Where the built-in SMTP intake listens (off when `None`).
+    pub smtp_listen: Option<std::net::SocketAddr>,
+    pub mail: MailSettings,
+}
+
+/// Mail in and out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    /// The SMTP relay outgoing mail goes through (`host:port`); none: mail stays queued.
+    pub relay: Option<String>,
+    /// The sender of acknowledgements and answers.
+    pub from: String,
+    /// Addresses the intake listener accepts mail for; empty: any.
+    pub intake_addresses: Vec<String>,
+    pub max_message_bytes: u64,
+    pub max_connections: usize,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            relay: None,
+            from: "csirt@localhost".into(),
+            intake_addresses: Vec::new(),
+            max_message_bytes: 25 * 1024 * 1024,
+            max_connections: 20,
+        }
+    }
 }
 
 /// The public report form's protection and limits.
@@ -102,6 +131,8 @@ impl Default for ServerConfig {
             sla: SlaHours::default(),
             public_url: "http://127.0.0.1:8080".into(),
             report_form: ReportFormSettings::default(),
+            smtp_listen: None,
+            mail: MailSettings::default(),
         }
     }
 }

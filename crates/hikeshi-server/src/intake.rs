@@ -130,7 +130,16 @@ pub async fn submit_report(
         new.tracking = tracking_number(random);
         match state.store.create_report(&new, &actor).await {
             Err(e) if e.is_unique_violation() => continue,
-            other => return Ok(other?),
+            Err(e) => return Err(e.into()),
+            Ok(report) => {
+                let team = crate::team::load(state).await;
+                if let Err(e) =
+                    crate::outbox::acknowledge(state, &report, team.get("team_name")).await
+                {
+                    tracing::error!(tracking = %report.tracking, error = %e, "acknowledgement not queued");
+                }
+                return Ok(report);
+            }
         }
     }
     Err(ApiError::internal(
@@ -145,6 +154,8 @@ pub struct ReportView {
     pub observables: Vec<ReportObservable>,
     pub attachments: Vec<ReportAttachment>,
     pub duplicates: Vec<ReportDuplicate>,
+    /// Later e-mail about the report (replies quoting its number).
+    pub messages: Vec<hikeshi_store::ReportMessage>,
     /// The case number, when the report became or joined a case.
     pub case_number: Option<String>,
 }
@@ -160,6 +171,7 @@ pub async fn report_view(state: &AppState, tracking: &str) -> ApiResult<ReportVi
         observables: state.store.report_observables(&report.id).await?,
         attachments: state.store.report_attachments(&report.id).await?,
         duplicates: state.store.report_duplicates(&report).await?,
+        messages: state.store.report_messages(&report.id).await?,
         case_number,
         report,
     })
@@ -364,8 +376,17 @@ pub async fn close_report(
         case_id: None,
         reason,
     };
-    Ok(state
+    let decided = state
         .store
         .decide_report(&report.tracking, &decision, &who.actor())
-        .await?)
+        .await?;
+    // Spam gets no answer; a rejected reporter is told why.
+    if status == ReportStatus::Rejected {
+        let team = crate::team::load(state).await;
+        if let Err(e) = crate::outbox::tell_rejection(state, &decided, team.get("team_name")).await
+        {
+            tracing::error!(tracking = %decided.tracking, error = %e, "rejection notice not queued");
+        }
+    }
+    Ok(decided)
 }

@@ -13,13 +13,15 @@ pub mod intake;
 mod json;
 mod markdown;
 mod openapi;
+pub mod outbox;
 pub mod service;
+pub mod smtp_intake;
 pub mod state;
 pub mod team;
 mod timefmt;
 mod ui;
 
-pub use config::{ReportFormSettings, ServerConfig, SlaHours};
+pub use config::{MailSettings, ReportFormSettings, ServerConfig, SlaHours};
 pub use state::AppState;
 
 use axum::extract::State;
@@ -70,6 +72,10 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, "hikeshi listening");
+    if let Some(smtp) = state.config.smtp_listen {
+        smtp_intake::start(state.clone(), smtp).await?;
+    }
+    outbox::spawn_outbox(state.clone());
     // Peer addresses reach handlers for the public form's per-address limit.
     axum::serve(
         listener,

@@ -6,6 +6,7 @@ mod audit;
 mod cases;
 mod db;
 mod evidence;
+mod mail;
 mod migrate;
 mod observables;
 mod params;
@@ -22,6 +23,7 @@ pub use cases::{
 };
 pub use db::{Backend, Store};
 pub use evidence::{CustodyEntry, Evidence, NewEvidence};
+pub use mail::{OutboundMail, ReportMessage};
 pub use observables::{NewObservable, Observable, ObservableLink};
 pub use reports::{
     Decision, NewAttachment, NewReport, Report, ReportAttachment, ReportDuplicate, ReportObservable,

@@ -7,6 +7,7 @@ use sqlx::AssertSqlSafe;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_foundation.sql")),
     (2, include_str!("../migrations/0002_intake.sql")),
+    (3, include_str!("../migrations/0003_mail.sql")),
 ];
 
 impl Store {

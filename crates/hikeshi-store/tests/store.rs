@@ -24,8 +24,8 @@ fn new_case(title: &str) -> NewCase {
 async fn contract(store: Store) -> anyhow::Result<()> {
     assert_eq!(
         store.migrate().await?,
-        2,
-        "both migrations run on a new database"
+        3,
+        "every migration runs on a new database"
     );
     assert_eq!(store.migrate().await?, 0, "migrations run once");
     let actor = Actor::user("alice");

@@ -133,6 +133,10 @@ pub struct ServeArgs {
     /// Log format: text or json [default: text]
     #[arg(long, env = "HIKESHI_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Accept incident reports by e-mail with the built-in SMTP listener on this address
+    /// (off unless given here or as `smtp_listen` in the config file).
+    #[arg(long, env = "HIKESHI_SMTP_LISTEN")]
+    pub smtp_listen: Option<SocketAddr>,
 }
 
 #[derive(Subcommand)]
@@ -205,6 +209,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 args.max_upload_bytes,
                 args.insecure_cookies,
             );
+            let cfg = hikeshi_server::ServerConfig {
+                smtp_listen: args.smtp_listen.or(cfg.smtp_listen),
+                ..cfg
+            };
             serve(cfg, &db).await
         }
         Command::User(cmd) => crate::users::user_command(cmd, &db).await,

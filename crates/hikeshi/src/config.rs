@@ -2,7 +2,7 @@
 //! over the environment (clap reads both), which wins over the file, which wins over defaults.
 
 use anyhow::Context;
-use hikeshi_server::{ReportFormSettings, ServerConfig, SlaHours};
+use hikeshi_server::{MailSettings, ReportFormSettings, ServerConfig, SlaHours};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,8 @@ pub struct FileConfig {
     pub sla_hours: Option<SlaHours>,
     pub public_url: Option<String>,
     pub report_form: Option<ReportFormSettings>,
+    pub smtp_listen: Option<SocketAddr>,
+    pub mail: Option<MailSettings>,
 }
 
 impl FileConfig {
@@ -89,5 +91,7 @@ pub fn server_config(
             .map(|u| u.trim_end_matches('/').to_string())
             .unwrap_or(defaults.public_url),
         report_form: file.report_form.unwrap_or_default(),
+        smtp_listen: file.smtp_listen,
+        mail: file.mail.clone().unwrap_or_default(),
     }
 }

@@ -13,7 +13,37 @@ use axum::Router;
 use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/admin/team", get(page).post(submit))
+    Router::new()
+        .route("/admin/team", get(page).post(submit))
+        .route("/admin/mail", get(mail_page))
+}
+
+#[derive(Template)]
+#[template(path = "admin_mail.html")]
+struct MailPage {
+    i: I18n,
+    nav: Option<Nav>,
+    rows: Vec<hikeshi_store::OutboundMail>,
+    relay_configured: bool,
+}
+
+/// The outgoing mail queue, failures included, for the people who must act on them.
+async fn mail_page(State(state): State<AppState>, s: SignedIn) -> Response {
+    if let Err(e) = s
+        .who
+        .require(s.who.role.can_command(), "see the mail queue")
+    {
+        return error_page(&s.viewer.i, Some(s.nav), e);
+    }
+    match state.store.list_mail(200).await {
+        Ok(rows) => render(&MailPage {
+            i: s.viewer.i.clone(),
+            nav: Some(s.nav),
+            rows,
+            relay_configured: state.config.mail.relay.is_some(),
+        }),
+        Err(e) => error_page(&s.viewer.i, Some(s.nav), e.into()),
+    }
 }
 
 struct TextField {

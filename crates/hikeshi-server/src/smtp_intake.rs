@@ -1,0 +1,402 @@
+//! The built-in SMTP listener for e-mail reports (RFC 5321, the subset a mail server needs to
+//! hand us a message): EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT. Each message becomes a
+//! report with the original kept as evidence (.eml, SHA-256), or, when its subject quotes a
+//! tracking number, is threaded onto that report. Limits: message size (announced with SIZE),
+//! line length, a timeout per command, and a cap on concurrent connections.
+
+use crate::intake::{self, ReportInput};
+use crate::service::ReceivedFile;
+use crate::state::AppState;
+use hikeshi_model::{find_tracking_number, ReportSource};
+use mail_parser::MimeHeaders;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+/// Command lines longer than this are refused (RFC 5321 allows 512; extensions add a little).
+const MAX_COMMAND: usize = 2048;
+/// Text lines inside DATA (RFC 5321: 1000 with CRLF); longer ones are still read but counted.
+const MAX_DATA_LINE: usize = 64 * 1024;
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+const MAX_ATTACHMENTS: usize = 20;
+
+/// Starts the listener; errors binding the address stop the server from starting.
+pub async fn start(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for SMTP on {addr}: {e}"))?;
+    tracing::info!(%addr, "SMTP intake listening");
+    let slots = Arc::new(Semaphore::new(state.config.mail.max_connections.max(1)));
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, peer) = match listener.accept().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "SMTP accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                let _ = stream
+                    .write_all(b"421 4.3.2 Too many connections, try again later\r\n")
+                    .await;
+                tracing::warn!(%peer, "SMTP connection refused: too many at once");
+                continue;
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                if let Err(e) = session(&state, stream, peer).await {
+                    tracing::debug!(%peer, error = %e, "SMTP session ended");
+                }
+                drop(permit);
+            });
+        }
+    });
+    Ok(())
+}
+
+/// Reads one line up to `max` bytes; `Ok(None)` at the end of the stream, `Err` on timeout.
+/// An over-long line is consumed and reported as `Some(Err(len))`.
+async fn read_line(
+    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    max: usize,
+) -> std::io::Result<Option<Result<Vec<u8>, usize>>> {
+    let mut line = Vec::new();
+    let mut total = 0usize;
+    loop {
+        let buf = tokio::time::timeout(COMMAND_TIMEOUT, reader.fill_buf())
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "timeout"))??;
+        if buf.is_empty() {
+            return Ok((total > 0).then_some(if total > max { Err(total) } else { Ok(line) }));
+        }
+        let (chunk, done) = match buf.iter().position(|b| *b == b'\n') {
+            Some(i) => (&buf[..=i], true),
+            None => (buf, false),
+        };
+        total += chunk.len();
+        if total <= max {
+            line.extend_from_slice(chunk);
+        }
+        let used = chunk.len();
+        reader.consume(used);
+        if done {
+            return Ok(Some(if total > max { Err(total) } else { Ok(line) }));
+        }
+    }
+}
+
+/// The address inside `MAIL FROM:<a@b> SIZE=..` or `RCPT TO:<a@b>`.
+fn path_of(arg: &str) -> Option<String> {
+    let start = arg.find('<')?;
+    let end = arg[start..].find('>')? + start;
+    Some(arg[start + 1..end].trim().to_string())
+}
+
+async fn session(state: &AppState, stream: TcpStream, peer: SocketAddr) -> anyhow::Result<()> {
+    let max = state.config.mail.max_message_bytes;
+    let intake: Vec<String> = state
+        .config
+        .mail
+        .intake_addresses
+        .iter()
+        .map(|a| a.trim().to_ascii_lowercase())
+        .collect();
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::with_capacity(64 * 1024, read);
+    write.write_all(b"220 hikeshi ESMTP ready\r\n").await?;
+    let mut from: Option<String> = None;
+    let mut rcpts: Vec<String> = Vec::new();
+    loop {
+        let line = match read_line(&mut reader, MAX_COMMAND).await {
+            Ok(Some(Ok(l))) => l,
+            Ok(Some(Err(_))) => {
+                write.write_all(b"500 5.5.2 Line too long\r\n").await?;
+                continue;
+            }
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                let _ = write.write_all(b"421 4.4.2 Timeout, closing\r\n").await;
+                return Err(e.into());
+            }
+        };
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end();
+        let (verb, arg) = text.split_once(' ').unwrap_or((text, ""));
+        match verb.to_ascii_uppercase().as_str() {
+            "EHLO" => {
+                let reply =
+                    format!("250-hikeshi\r\n250-SIZE {max}\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
+                write.write_all(reply.as_bytes()).await?;
+            }
+            "HELO" => write.write_all(b"250 hikeshi\r\n").await?,
+            "MAIL" => {
+                let declared = arg
+                    .to_ascii_uppercase()
+                    .split_whitespace()
+                    .find_map(|p| p.strip_prefix("SIZE=").and_then(|n| n.parse::<u64>().ok()));
+                if declared.is_some_and(|n| n > max) {
+                    write
+                        .write_all(
+                            format!("552 5.3.4 Message larger than {max} bytes\r\n").as_bytes(),
+                        )
+                        .await?;
+                    continue;
+                }
+                match path_of(arg) {
+                    Some(f) => {
+                        from = Some(f);
+                        rcpts.clear();
+                        write.write_all(b"250 2.1.0 OK\r\n").await?;
+                    }
+                    None => {
+                        write
+                            .write_all(b"501 5.5.4 Syntax: MAIL FROM:<address>\r\n")
+                            .await?
+                    }
+                }
+            }
+            "RCPT" => {
+                if from.is_none() {
+                    write.write_all(b"503 5.5.1 MAIL first\r\n").await?;
+                    continue;
+                }
+                match path_of(arg) {
+                    Some(to) if intake.is_empty() || intake.contains(&to.to_ascii_lowercase()) => {
+                        if rcpts.len() < 100 {
+                            rcpts.push(to);
+                        }
+                        write.write_all(b"250 2.1.5 OK\r\n").await?;
+                    }
+                    Some(_) => {
+                        write
+                            .write_all(b"550 5.1.1 No such intake address here\r\n")
+                            .await?
+                    }
+                    None => {
+                        write
+                            .write_all(b"501 5.5.4 Syntax: RCPT TO:<address>\r\n")
+                            .await?
+                    }
+                }
+            }
+            "DATA" => {
+                if from.is_none() || rcpts.is_empty() {
+                    write
+                        .write_all(b"503 5.5.1 MAIL and RCPT first\r\n")
+                        .await?;
+                    continue;
+                }
+                write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await?;
+                let mut message: Vec<u8> = Vec::new();
+                let mut too_big = false;
+                loop {
+                    let line = match read_line(&mut reader, MAX_DATA_LINE).await {
+                        Ok(Some(Ok(l))) => l,
+                        Ok(Some(Err(_))) => {
+                            too_big = true;
+                            continue;
+                        }
+                        Ok(None) => return Ok(()),
+                        Err(e) => return Err(e.into()),
+                    };
+                    if line == b".\r\n" || line == b".\n" {
+                        break;
+                    }
+                    // Dot-stuffing: the sender doubled a leading dot; drop one.
+                    let content = line.strip_prefix(b".").unwrap_or(&line);
+                    if message.len() as u64 + content.len() as u64 > max {
+                        too_big = true;
+                    } else {
+                        message.extend_from_slice(content);
+                    }
+                }
+                let sender = from.take().unwrap_or_default();
+                rcpts.clear();
+                if too_big {
+                    tracing::warn!(%peer, "SMTP message refused: over the size limit");
+                    write
+                        .write_all(
+                            format!("552 5.3.4 Message larger than {max} bytes\r\n").as_bytes(),
+                        )
+                        .await?;
+                    continue;
+                }
+                match receive(state, &message, &sender, peer).await {
+                    Ok(tracking) => {
+                        write
+                            .write_all(format!("250 2.0.0 Accepted as {tracking}\r\n").as_bytes())
+                            .await?
+                    }
+                    Err(e) => {
+                        tracing::warn!(%peer, error = %e, "SMTP message refused");
+                        let reason: String = e
+                            .to_string()
+                            .chars()
+                            .filter(|c| !c.is_control())
+                            .take(200)
+                            .collect();
+                        write
+                            .write_all(format!("554 5.6.0 {reason}\r\n").as_bytes())
+                            .await?
+                    }
+                }
+            }
+            "RSET" => {
+                from = None;
+                rcpts.clear();
+                write.write_all(b"250 2.0.0 OK\r\n").await?;
+            }
+            "NOOP" => write.write_all(b"250 2.0.0 OK\r\n").await?,
+            "QUIT" => {
+                write.write_all(b"221 2.0.0 Bye\r\n").await?;
+                return Ok(());
+            }
+            "STARTTLS" => write.write_all(b"454 4.7.0 TLS not available\r\n").await?,
+            _ => {
+                write
+                    .write_all(b"502 5.5.1 Command not implemented\r\n")
+                    .await?
+            }
+        }
+    }
+}
+
+/// Stores bytes as content-addressed evidence and describes them as a received file.
+async fn keep(
+    state: &AppState,
+    bytes: &[u8],
+    name: &str,
+    content_type: &str,
+) -> anyhow::Result<ReceivedFile> {
+    let mut incoming = state.evidence.begin(u64::MAX).await?;
+    incoming.write(bytes).await?;
+    let (sha256, size) = state.evidence.commit(incoming).await?;
+    Ok(ReceivedFile {
+        sha256,
+        size,
+        filename: name.to_string(),
+        content_type: content_type.to_string(),
+    })
+}
+
+/// Whether a text is mostly Japanese: kana or kanji anywhere makes it so.
+fn looks_japanese(text: &str) -> bool {
+    text.chars()
+        .any(|c| matches!(c as u32, 0x3040..=0x30FF | 0x4E00..=0x9FFF))
+}
+
+/// One received message: a new report, or a follow-up to the one its subject names.
+pub async fn receive(
+    state: &AppState,
+    raw: &[u8],
+    envelope_from: &str,
+    peer: SocketAddr,
+) -> anyhow::Result<String> {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(raw)
+        .ok_or_else(|| anyhow::anyhow!("the message could not be parsed as MIME"))?;
+    let subject = parsed
+        .subject()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("(no subject)")
+        .chars()
+        .take(intake::MAX_SUBJECT)
+        .collect::<String>();
+    let (from_name, from_addr) = parsed
+        .from()
+        .and_then(|a| a.first())
+        .map(|a| {
+            (
+                a.name().unwrap_or("").to_string(),
+                a.address().unwrap_or("").to_string(),
+            )
+        })
+        .unwrap_or_default();
+    let from_addr = if from_addr.is_empty() {
+        envelope_from.to_string()
+    } else {
+        from_addr
+    };
+    let body: String = parsed
+        .body_text(0)
+        .map(|b| b.into_owned())
+        .unwrap_or_default()
+        .chars()
+        .take(intake::MAX_BODY)
+        .collect();
+    let eml = keep(state, raw, "message.eml", "message/rfc822").await?;
+
+    if let Some(tracking) = find_tracking_number(&subject) {
+        if let Ok(report) = state.store.report_by_tracking(&tracking).await {
+            state
+                .store
+                .add_report_message(&report.id, &from_addr, &subject, &body, &eml.sha256)
+                .await?;
+            if let Some(case_id) = &report.case_id {
+                if let Ok(case) = state.store.case_by_id(case_id).await {
+                    let note =
+                        format!("E-mail from {from_addr} about {tracking}: {subject}\n\n{body}");
+                    let note: String = note.chars().take(crate::service::MAX_TEXT).collect();
+                    state
+                        .store
+                        .add_comment(&case.number, &note, &hikeshi_store::Actor::user("email"))
+                        .await?;
+                }
+            }
+            tracing::info!(%tracking, from = %from_addr, "e-mail threaded onto its report");
+            return Ok(tracking);
+        }
+    }
+
+    let mut files = vec![eml];
+    for (n, part) in parsed.attachments().enumerate() {
+        if n >= MAX_ATTACHMENTS {
+            anyhow::bail!("more than {MAX_ATTACHMENTS} attachments");
+        }
+        let name = part.attachment_name().unwrap_or("attachment.bin");
+        let content_type = part
+            .content_type()
+            .map(|c| match c.subtype() {
+                Some(sub) => format!("{}/{sub}", c.ctype()),
+                None => c.ctype().to_string(),
+            })
+            .unwrap_or_else(|| "application/octet-stream".into());
+        files.push(keep(state, part.contents(), name, &content_type).await?);
+    }
+    let lang = if looks_japanese(&subject) || looks_japanese(&body) {
+        "ja"
+    } else {
+        "en"
+    };
+    let input = ReportInput {
+        subject,
+        body: if body.trim().is_empty() {
+            "(no text)".into()
+        } else {
+            body
+        },
+        reporter_name: from_name,
+        reporter_contact: from_addr,
+        lang: Some(lang.into()),
+        ..ReportInput::default()
+    };
+    let report = intake::submit_report(
+        state,
+        input,
+        ReportSource::Email,
+        &peer.ip().to_string(),
+        files,
+        "email",
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    Ok(report.tracking)
+}
