@@ -38,6 +38,8 @@ pub struct MailSettings {
     pub intake_addresses: Vec<String>,
     pub max_message_bytes: u64,
     pub max_connections: usize,
+    /// A Maildir the mail server delivers intake mail to; read every few seconds.
+    pub maildir: Option<std::path::PathBuf>,
 }
 
 impl Default for MailSettings {
@@ -48,6 +50,7 @@ impl Default for MailSettings {
             intake_addresses: Vec::new(),
             max_message_bytes: 25 * 1024 * 1024,
             max_connections: 20,
+            maildir: None,
         }
     }
 }

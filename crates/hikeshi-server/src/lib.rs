@@ -75,6 +75,9 @@ pub async fn serve(
     if let Some(smtp) = state.config.smtp_listen {
         smtp_intake::start(state.clone(), smtp).await?;
     }
+    if let Some(dir) = state.config.mail.maildir.clone() {
+        smtp_intake::watch_maildir(state.clone(), dir);
+    }
     outbox::spawn_outbox(state.clone());
     // Peer addresses reach handlers for the public form's per-address limit.
     axum::serve(

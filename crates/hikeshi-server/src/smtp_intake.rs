@@ -400,3 +400,54 @@ pub async fn receive(
     .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     Ok(report.tracking)
 }
+
+/// Reads a Maildir's `new/` folder every few seconds: each message is received like one that
+/// came over SMTP, then moved to `cur/` marked seen (`:2,S`), or, if it was refused, marked
+/// trashed (`:2,T`) so it is kept for a person to look at and not read again.
+pub fn watch_maildir(state: AppState, dir: std::path::PathBuf) {
+    tokio::spawn(async move {
+        let local = SocketAddr::from(([127, 0, 0, 1], 0));
+        loop {
+            let mut entries = match tokio::fs::read_dir(dir.join("new")).await {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "Maildir not readable");
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                    continue;
+                }
+            };
+            while let Ok(Some(entry)) = entries.next_entry().await {
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let size = entry.metadata().await.map(|m| m.len()).unwrap_or(0);
+                let outcome = if size > state.config.mail.max_message_bytes {
+                    Err(anyhow::anyhow!(
+                        "larger than {} bytes",
+                        state.config.mail.max_message_bytes
+                    ))
+                } else {
+                    match tokio::fs::read(&path).await {
+                        Ok(raw) => receive(&state, &raw, "", local).await,
+                        Err(e) => Err(e.into()),
+                    }
+                };
+                let flag = match &outcome {
+                    Ok(tracking) => {
+                        tracing::info!(file = %name, %tracking, "Maildir message received");
+                        "S"
+                    }
+                    Err(e) => {
+                        tracing::warn!(file = %name, error = %e, "Maildir message refused; kept in cur/ marked trashed");
+                        "T"
+                    }
+                };
+                let base = name.split(":2,").next().unwrap_or(&name);
+                let target = dir.join("cur").join(format!("{base}:2,{flag}"));
+                if let Err(e) = tokio::fs::rename(&path, &target).await {
+                    tracing::error!(file = %name, error = %e, "cannot move a Maildir message to cur/");
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
+}

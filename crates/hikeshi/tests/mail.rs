@@ -372,3 +372,67 @@ async fn mail_in_and_acknowledgements_out() {
         .unwrap_or_default();
     assert_eq!(statuses, vec!["sent", "sent"], "{queue}");
 }
+
+#[tokio::test]
+async fn maildir_messages_become_reports() {
+    let dir = temp_dir("maildir");
+    let maildir = dir.join("Maildir");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).expect("maildir");
+    }
+    std::fs::write(
+        maildir.join("new").join("1700000000.1.host"),
+        iso2022jp_message(),
+    )
+    .expect("msg");
+    std::fs::write(maildir.join("new").join("1700000001.2.host"), b"").expect("empty msg");
+    let config = dir.join("hikeshi.toml");
+    std::fs::write(
+        &config,
+        format!("[mail]\nmaildir = \"{}\"\n", maildir.display()),
+    )
+    .expect("config");
+    let s = TestServer::start(
+        Db::Sqlite,
+        "maildir",
+        &["--config", &config.display().to_string()],
+    )
+    .await;
+    s.add_user("lead", "manager");
+    let token = s.token("lead");
+    let mut reports = serde_json::Value::Null;
+    for _ in 0..100 {
+        let (_, list) = s.json(Method::GET, "/api/v1/reports", &token, None).await;
+        if list.as_array().is_some_and(|a| !a.is_empty()) {
+            reports = list;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(reports[0]["subject"], "テスト報告", "{reports}");
+    assert_eq!(reports[0]["source"], "email");
+    // Moved out of new/: the good one marked seen, the empty one kept and marked trashed.
+    for _ in 0..50 {
+        if std::fs::read_dir(maildir.join("new"))
+            .map(|d| d.count())
+            .unwrap_or(1)
+            == 0
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut cur: Vec<String> = std::fs::read_dir(maildir.join("cur"))
+        .expect("cur")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    cur.sort();
+    assert_eq!(
+        cur,
+        vec![
+            "1700000000.1.host:2,S".to_string(),
+            "1700000001.2.host:2,T".to_string()
+        ]
+    );
+}
