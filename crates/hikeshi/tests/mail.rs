@@ -371,6 +371,45 @@ async fn mail_in_and_acknowledgements_out() {
         .map(|a| a.iter().filter_map(|m| m["status"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(statuses, vec!["sent", "sent"], "{queue}");
+
+    // Rejecting the English report tells its reporter why.
+    let (st, _) = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/reports/{t2}/reject"),
+            &token,
+            Some(serde_json::json!({"reason": "The sample is a known test file (EICAR)."})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let mut all = Vec::new();
+    for _ in 0..100 {
+        all = sink.lock().expect("sink").clone();
+        if all.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let notice = all
+        .get(2)
+        .and_then(|raw| mail_parser::MessageParser::default().parse(raw))
+        .expect("rejection notice");
+    assert_eq!(
+        notice
+            .to()
+            .and_then(|t| t.first())
+            .and_then(|a| a.address()),
+        Some("reporter@example.org")
+    );
+    let body = notice.body_text(0).unwrap_or_default();
+    assert!(
+        body.starts_with("This is CSIRT. About your report"),
+        "{body}"
+    );
+    assert!(
+        body.contains("known test file (EICAR)") && body.contains("対応しないと判断"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
