@@ -203,6 +203,42 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// Who a contact is to the team: inside the organisation, or the outside parties a
+    /// Japanese CSIRT deals with.
+    ContactRole, "contact_role", {
+        Legal => "legal",
+        Pr => "pr",
+        It => "it",
+        BusinessUnit => "business_unit",
+        Executive => "executive",
+        Ciso => "ciso",
+        JpcertCc => "jpcert_cc",
+        Nca => "nca",
+        Police => "police",
+        Ipa => "ipa",
+        Vendor => "vendor",
+        SocProvider => "soc_provider",
+        Isp => "isp",
+        Hosting => "hosting",
+        Other => "other",
+    }
+);
+
+impl ContactRole {
+    pub fn is_internal(self) -> bool {
+        matches!(
+            self,
+            ContactRole::Legal
+                | ContactRole::Pr
+                | ContactRole::It
+                | ContactRole::BusinessUnit
+                | ContactRole::Executive
+                | ContactRole::Ciso
+        )
+    }
+}
+
 /// The JPCERT/CC incident categories every installation has. Teams add their own codes.
 pub const BUILTIN_CATEGORIES: &[&str] = &[
     "phishing_site",

@@ -3,6 +3,7 @@
 
 use crate::auth::CurrentUser;
 use crate::error::ApiResult;
+use crate::escalation;
 use crate::i18n::Lang;
 use crate::intake::{self, ReportInput, ReportView};
 use crate::json::{ApiJson, ApiQuery};
@@ -25,6 +26,60 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/reports/{tracking}/spam", post(spam))
         .route("/api/v1/team", get(team_get).put(team_put))
         .route("/api/v1/mail", get(mail_queue))
+        .route("/api/v1/contacts", get(contacts).post(create_contact))
+        .route("/api/v1/escalation", get(rules).post(create_rule))
+        .route("/api/v1/cases/{number}/escalation", get(case_checklist))
+        .route("/api/v1/cases/{number}/notify", post(case_notify))
+}
+
+async fn contacts(
+    State(state): State<AppState>,
+    _who: CurrentUser,
+) -> ApiResult<Json<Vec<hikeshi_store::Contact>>> {
+    Ok(Json(state.store.contacts().await?))
+}
+
+async fn create_contact(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    ApiJson(input): ApiJson<escalation::ContactInput>,
+) -> ApiResult<(StatusCode, Json<hikeshi_store::Contact>)> {
+    let c = escalation::create_contact(&state, &who, input).await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+async fn rules(
+    State(state): State<AppState>,
+    _who: CurrentUser,
+) -> ApiResult<Json<Vec<hikeshi_store::EscalationRule>>> {
+    Ok(Json(state.store.escalation_rules().await?))
+}
+
+async fn create_rule(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    ApiJson(input): ApiJson<escalation::RuleInput>,
+) -> ApiResult<(StatusCode, Json<hikeshi_store::EscalationRule>)> {
+    let r = escalation::create_rule(&state, &who, input).await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+async fn case_checklist(
+    State(state): State<AppState>,
+    _who: CurrentUser,
+    Path(number): Path<String>,
+) -> ApiResult<Json<Vec<escalation::ChecklistItem>>> {
+    Ok(Json(escalation::checklist(&state, &number).await?))
+}
+
+async fn case_notify(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path(number): Path<String>,
+    ApiJson(input): ApiJson<escalation::NotifyInput>,
+) -> ApiResult<(StatusCode, Json<hikeshi_store::CaseNotification>)> {
+    let n = escalation::notify(&state, &who, &number, input).await?;
+    Ok((StatusCode::CREATED, Json(n)))
 }
 
 /// The outgoing mail queue (managers and admins): what was sent, what waits, what failed.

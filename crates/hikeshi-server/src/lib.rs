@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 mod csv;
 pub mod error;
+pub mod escalation;
 mod evidence_files;
 pub mod form_guard;
 pub mod i18n;

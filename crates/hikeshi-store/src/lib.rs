@@ -4,6 +4,7 @@
 
 mod audit;
 mod cases;
+mod contacts;
 mod db;
 mod evidence;
 mod mail;
@@ -21,6 +22,7 @@ pub use cases::{
     Case, CaseFilter, CaseList, CasePatch, Category, Comment, NewCase, NewTimelineEntry,
     TimelineEntry, COUNT_CAP,
 };
+pub use contacts::{CaseNotification, Contact, EscalationRule, NewContact};
 pub use db::{Backend, Store};
 pub use evidence::{CustodyEntry, Evidence, NewEvidence};
 pub use mail::{OutboundMail, ReportMessage};

@@ -8,6 +8,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_foundation.sql")),
     (2, include_str!("../migrations/0002_intake.sql")),
     (3, include_str!("../migrations/0003_mail.sql")),
+    (4, include_str!("../migrations/0004_contacts.sql")),
 ];
 
 impl Store {

@@ -30,6 +30,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/cases/{number}/observables", post(observable_submit))
         .route("/cases/{number}/comments", post(comment_submit))
         .route("/cases/{number}/merge", post(merge_submit))
+        .route("/cases/{number}/notify", post(notify_submit))
         .route(
             "/cases/{number}/evidence",
             post(evidence_submit).layer(DefaultBodyLimit::max(upload_limit)),
@@ -357,6 +358,17 @@ struct CasePage {
     tags: String,
     now_local: String,
     max_upload_mib: u64,
+    escalation: Vec<ChecklistRow>,
+}
+
+/// A line of the escalation checklist as the case page shows it.
+struct ChecklistRow {
+    contact_id: String,
+    who: String,
+    role: String,
+    channels: String,
+    required: bool,
+    done: Vec<String>,
 }
 
 async fn case_page(
@@ -390,7 +402,39 @@ async fn case_page(
             }
         }
         let (sla, sla_overdue) = sla_text(&i, &d.case);
+        let escalation = crate::escalation::checklist(&state, &number)
+            .await?
+            .into_iter()
+            .map(|item| ChecklistRow {
+                who: if item.contact.organisation.is_empty() {
+                    item.contact.name.clone()
+                } else {
+                    format!("{} ({})", item.contact.name, item.contact.organisation)
+                },
+                role: i.label("contact_role", &item.contact.role),
+                channels: [item.contact.email.as_str(), item.contact.phone.as_str()]
+                    .into_iter()
+                    .filter(|c| !c.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+                required: item.required,
+                done: item
+                    .notifications
+                    .iter()
+                    .map(|n| {
+                        format!(
+                            "{} {} ({})",
+                            i.time(n.notified_at),
+                            n.channel,
+                            n.notified_by
+                        )
+                    })
+                    .collect(),
+                contact_id: item.contact.id,
+            })
+            .collect();
         let page = CasePage {
+            escalation,
             description_html: crate::markdown::render(&d.case.description),
             category_label: category_label(&cats, &d.case.category),
             tags: d.case.tags.join(", "),
@@ -658,6 +702,38 @@ async fn comment_submit(
             &number,
             service::CommentInput {
                 body: f.body.clone(),
+            },
+        )
+        .await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct NotifyForm {
+    csrf: String,
+    contact_id: String,
+    channel: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn notify_submit(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(number): Path<String>,
+    Form(f): Form<NotifyForm>,
+) -> Response {
+    let csrf = f.csrf.clone();
+    case_action(s, &number.clone(), &csrf, "#escalation", |p| async move {
+        crate::escalation::notify(
+            &state,
+            &p.who,
+            &number,
+            crate::escalation::NotifyInput {
+                contact_id: f.contact_id.clone(),
+                channel: f.channel.clone(),
+                note: f.note.clone(),
             },
         )
         .await
