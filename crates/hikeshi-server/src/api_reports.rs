@@ -30,6 +30,58 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/escalation", get(rules).post(create_rule))
         .route("/api/v1/cases/{number}/escalation", get(case_checklist))
         .route("/api/v1/cases/{number}/notify", post(case_notify))
+        .route(
+            "/api/v1/cases/{number}/outbound-report",
+            get(outbound_draft).post(outbound_sent),
+        )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DraftQuery {
+    form: String,
+    lang: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Draft {
+    form: String,
+    lang: String,
+    text: String,
+}
+
+async fn outbound_draft(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path(number): Path<String>,
+    ApiQuery(q): ApiQuery<DraftQuery>,
+) -> ApiResult<Json<Draft>> {
+    let form = crate::outbound_reports::ReportForm::parse(&q.form)?;
+    let lang = match q.lang.as_deref() {
+        Some(code) => Lang::parse(code).ok_or_else(|| {
+            crate::error::ApiError::invalid(
+                "lang",
+                format!("lang: unknown value `{code}`; expected ja or en"),
+            )
+        })?,
+        None => lang_of(&who),
+    };
+    let text = crate::outbound_reports::draft(&state, &number, form, lang).await?;
+    Ok(Json(Draft {
+        form: q.form,
+        lang: lang.code().into(),
+        text,
+    }))
+}
+
+async fn outbound_sent(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path(number): Path<String>,
+    ApiJson(input): ApiJson<crate::outbound_reports::SentInput>,
+) -> ApiResult<StatusCode> {
+    crate::outbound_reports::record_sent(&state, &who, &number, input).await?;
+    Ok(StatusCode::CREATED)
 }
 
 async fn contacts(

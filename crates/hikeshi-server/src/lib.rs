@@ -14,6 +14,7 @@ pub mod intake;
 mod json;
 mod markdown;
 mod openapi;
+pub mod outbound_reports;
 pub mod outbox;
 pub mod service;
 pub mod smtp_intake;

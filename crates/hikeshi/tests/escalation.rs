@@ -234,3 +234,131 @@ async fn the_matrix_decides_whom_a_case_must_reach() {
     assert!(html.contains("id=\"escalation\""), "{html}");
     assert!(html.contains("法務部 佐藤"));
 }
+
+#[tokio::test]
+async fn jpcert_and_ipa_reports_are_filled_from_the_case() {
+    let s = TestServer::start(Db::Sqlite, "outbound", &[]).await;
+    s.add_user("root", "admin");
+    s.add_user("hana", "handler");
+    let (admin, handler) = (s.token("root"), s.token("hana"));
+    s.json(Method::PUT, "/api/v1/team", &admin, Some(json!({
+        "team_name": "Example CSIRT", "contact_email": "csirt@example.jp", "phone": "03-1234-5678"})))
+        .await;
+    let (_, case) = s
+        .json(Method::POST, "/api/v1/cases", &handler, Some(json!({
+            "title": "Web改ざん", "category": "web_defacement", "severity": "high",
+            "description": "トップページが改ざんされていた。", "affected_assets": "www.example.jp (Apache 2.4, 公開Web)"})))
+        .await;
+    let n = case["number"].as_str().unwrap_or_default().to_string();
+    s.json(
+        Method::POST,
+        &format!("/api/v1/cases/{n}/observables"),
+        &handler,
+        Some(json!({"kind": "ip", "value": "203.0.113.5"})),
+    )
+    .await;
+    s.json(
+        Method::POST,
+        &format!("/api/v1/cases/{n}/timeline"),
+        &handler,
+        Some(json!({
+        "occurred_at": "2026-11-20T01:30:00Z", "kind": "observed", "text": "不審なPOSTを確認"})),
+    )
+    .await;
+    s.json(
+        Method::POST,
+        &format!("/api/v1/cases/{n}/timeline"),
+        &handler,
+        Some(json!({
+        "occurred_at": "2026-11-20T02:00:00Z", "kind": "action", "text": "コンテンツを復旧"})),
+    )
+    .await;
+
+    let (st, jp) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/cases/{n}/outbound-report?form=jpcert&lang=ja"),
+            &handler,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{jp}");
+    let text = jp["text"].as_str().unwrap_or_default();
+    for want in [
+        "JPCERT/CC インシデント報告",
+        "Example CSIRT",
+        "csirt@example.jp",
+        "報告の目的",
+        "203.0.113.5",
+        "2026-11-20 10:30:00 JST (UTC+09:00)",
+        "不審なPOSTを確認",
+        "コンテンツを復旧",
+        "www.example.jp (Apache 2.4, 公開Web)",
+    ] {
+        assert!(text.contains(want), "{want} missing in:\n{text}");
+    }
+    let (_, ipa) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/cases/{n}/outbound-report?form=ipa&lang=ja"),
+            &handler,
+            None,
+        )
+        .await;
+    let text = ipa["text"].as_str().unwrap_or_default();
+    for want in [
+        "IPA 不正アクセス届出",
+        "発見年月日: 2026-11-20 10:30:00 JST",
+        "被害を受けたシステム",
+        "発見経緯",
+        "被害状況",
+        "対策",
+    ] {
+        assert!(text.contains(want), "{want} missing in:\n{text}");
+    }
+    let (_, en) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/cases/{n}/outbound-report?form=jpcert&lang=en"),
+            &handler,
+            None,
+        )
+        .await;
+    assert!(en["text"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("2026-11-20 01:30:00 UTC"));
+    let (st, e) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/cases/{n}/outbound-report?form=police"),
+            &handler,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("form"))
+    );
+
+    // Sending is recorded: the edited text as a comment, a line on the timeline.
+    let (st, _) = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/cases/{n}/outbound-report"),
+            &handler,
+            Some(json!({
+            "form": "jpcert", "text": "編集済みの報告本文", "sent_to": "info@jpcert.or.jp"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, detail) = s
+        .json(Method::GET, &format!("/api/v1/cases/{n}"), &handler, None)
+        .await;
+    assert!(detail["timeline"]
+        .to_string()
+        .contains("Sent the JPCERT/CC incident report to info@jpcert.or.jp"));
+    assert!(detail["comments"]
+        .to_string()
+        .contains("編集済みの報告本文"));
+}

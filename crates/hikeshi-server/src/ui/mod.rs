@@ -4,6 +4,7 @@
 mod admin;
 mod cases;
 mod login;
+mod outbound;
 mod report_form;
 mod reports;
 mod team_admin;
@@ -32,6 +33,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(report_form::routes(state))
         .merge(reports::routes())
         .merge(team_admin::routes())
+        .merge(outbound::routes())
 }
 
 async fn css() -> impl IntoResponse {
