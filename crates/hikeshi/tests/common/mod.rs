@@ -31,11 +31,21 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_hikeshi")
 }
 
+/// A loopback port nobody listens on, never the same twice in one test process: a test that
+/// needs two ports (HTTP and SMTP) must not be handed the first one again before it is bound.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on loopback")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port on loopback");
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 pub fn temp_dir(name: &str) -> PathBuf {
