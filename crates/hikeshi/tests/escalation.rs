@@ -233,6 +233,18 @@ async fn the_matrix_decides_whom_a_case_must_reach() {
         .unwrap_or_default();
     assert!(html.contains("id=\"escalation\""), "{html}");
     assert!(html.contains("法務部 佐藤"));
+    // The directory page lists contacts and the matrix.
+    let html = s
+        .req(Method::GET, "/contacts", Some(&viewer))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(html.contains("mailto:info@jpcert.or.jp") && html.contains("tel:03-0000-0000"), "{html}");
+    assert!(html.contains("id=\"rules-table\""));
+    assert!(!html.contains("id=\"contact-form\""), "viewers get no form");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 mod admin;
 mod cases;
+mod contacts;
 mod login;
 mod outbound;
 mod report_form;
@@ -34,6 +35,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(reports::routes())
         .merge(team_admin::routes())
         .merge(outbound::routes())
+        .merge(contacts::routes())
 }
 
 async fn css() -> impl IntoResponse {
