@@ -215,7 +215,7 @@ pub async fn notify(
     } else {
         format!("Notified {who_text} by {}: {note}", input.channel)
     };
-    Ok(state
+    let recorded = state
         .store
         .record_notification(
             &case.id,
@@ -225,5 +225,26 @@ pub async fn notify(
             &timeline,
             &who.actor(),
         )
-        .await?)
+        .await?;
+    // By e-mail: the message goes out through the queue, with the case's reference and the
+    // handler's note only; what else to share is the handler's call (TLP), not ours.
+    if input.channel == "email" && !contact.email.is_empty() {
+        let subject = format!("[{}] {}", case.number, case.title);
+        let body = format!(
+            "{}\n\n{}: {} / TLP:{}\n",
+            if note.is_empty() {
+                case.title.as_str()
+            } else {
+                note.as_str()
+            },
+            case.number,
+            case.severity,
+            case.tlp.to_uppercase()
+        );
+        state
+            .store
+            .enqueue_mail(&contact.email, &subject, &body, "notification", None)
+            .await?;
+    }
+    Ok(recorded)
 }

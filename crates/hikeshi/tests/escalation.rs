@@ -242,7 +242,10 @@ async fn the_matrix_decides_whom_a_case_must_reach() {
         .text()
         .await
         .unwrap_or_default();
-    assert!(html.contains("mailto:info@jpcert.or.jp") && html.contains("tel:03-0000-0000"), "{html}");
+    assert!(
+        html.contains("mailto:info@jpcert.or.jp") && html.contains("tel:03-0000-0000"),
+        "{html}"
+    );
     assert!(html.contains("id=\"rules-table\""));
     assert!(!html.contains("id=\"contact-form\""), "viewers get no form");
 }

@@ -295,6 +295,35 @@ async fn mail_in_and_acknowledgements_out() {
         .await;
     assert_eq!(all.as_array().map(|a| a.len()), Some(2), "no third report");
 
+    // A body in a charset nobody knows is still kept, not lost.
+    let odd = b"From: odd@example.org\r\nTo: csirt@example.jp\r\nSubject: charset test\r\nContent-Type: text/plain; charset=x-unknown-42\r\n\r\nplain words \xfe\xff survive\r\n";
+    let replies = send_mail(smtp_port, "odd@example.org", "csirt@example.jp", odd, None).await;
+    let last = replies.last().cloned().unwrap_or_default();
+    assert!(last.starts_with("250"), "{replies:?}");
+    let t3 = last
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let (_, v3) = s
+        .json(Method::GET, &format!("/api/v1/reports/{t3}"), &token, None)
+        .await;
+    let body = v3["report"]["body"].as_str().unwrap_or("");
+    assert!(
+        body.contains("plain words") && body.contains("survive"),
+        "{v3}"
+    );
+    let (st, _) = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/reports/{t3}/spam"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+
     // Refusals: an unknown recipient, a declared size and an actual size over the limit.
     let replies = send_mail(
         smtp_port,
@@ -329,12 +358,13 @@ async fn mail_in_and_acknowledgements_out() {
     let mut acks = Vec::new();
     for _ in 0..100 {
         acks = sink.lock().expect("sink").clone();
-        if acks.len() >= 2 {
+        if acks.len() >= 3 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(acks.len(), 2, "one acknowledgement per new report");
+    // The spam report was acknowledged too (it arrived as a report before it was judged).
+    assert_eq!(acks.len(), 3, "one acknowledgement per new report");
     let parsed: Vec<(String, String, String)> = acks
         .iter()
         .filter_map(|raw| {
@@ -370,7 +400,7 @@ async fn mail_in_and_acknowledgements_out() {
         .as_array()
         .map(|a| a.iter().filter_map(|m| m["status"].as_str()).collect())
         .unwrap_or_default();
-    assert_eq!(statuses, vec!["sent", "sent"], "{queue}");
+    assert_eq!(statuses, vec!["sent", "sent", "sent"], "{queue}");
 
     // Rejecting the English report tells its reporter why.
     let (st, _) = s
@@ -385,13 +415,13 @@ async fn mail_in_and_acknowledgements_out() {
     let mut all = Vec::new();
     for _ in 0..100 {
         all = sink.lock().expect("sink").clone();
-        if all.len() >= 3 {
+        if all.len() >= 4 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let notice = all
-        .get(2)
+        .get(3)
         .and_then(|raw| mail_parser::MessageParser::default().parse(raw))
         .expect("rejection notice");
     assert_eq!(
