@@ -83,7 +83,7 @@ pub fn spec() -> Value {
     json!({
         "openapi": "3.0.3",
         "info": {"title": "hikeshi API", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Cases, tasks, timeline, observables, evidence and audit of hikeshi. Authenticate with `Authorization: Bearer <token>` (see `hikeshi token create`)."},
+                 "description": "Cases, tasks, timeline, observables, evidence, audit, reports (the point of contact), contacts and escalation of hikeshi. Authenticate with `Authorization: Bearer <token>` (see `hikeshi token create`)."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "paths": {
@@ -150,6 +150,91 @@ pub fn spec() -> Value {
     })
 }
 
+/// The point of contact's paths and schemas, merged into the document.
+fn intake_part() -> (Value, Value) {
+    use hikeshi_model::*;
+    let tlp = enum_of(&codes(Tlp::ALL, Tlp::code));
+    let severity = enum_of(&codes(Severity::ALL, Severity::code));
+    let role = enum_of(&codes(ContactRole::ALL, ContactRole::code));
+    let report_status = enum_of(&codes(ReportStatus::ALL, ReportStatus::code));
+    let tracking = || json!({"name": "tracking", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^HK-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$"}});
+    let with = |mut o: Value, p: Vec<Value>| {
+        o["parameters"] = Value::Array(p);
+        o
+    };
+    let paths = json!({
+        "/api/v1/reports": {
+            "get": with(op("Reports, newest first (status=new|case|attached|rejected|spam)", "reports", None, ("200", "reports")),
+                vec![query("status", report_status), query("limit", json!({"type": "integer"}))]),
+            "post": op("File a report (any token); the reporter is acknowledged if they gave an e-mail address", "reports", Some("Report"), ("201", "tracking number, status and suggested category"))
+        },
+        "/api/v1/reports/{tracking}": {"get": with(op("A report with its indicators, attachments, duplicates and later e-mail", "reports", None, ("200", "the report")), vec![tracking()])},
+        "/api/v1/reports/{tracking}/case": {"post": with(op("Open a case from the report (409 if already decided)", "reports", None, ("201", "the case")), vec![tracking()])},
+        "/api/v1/reports/{tracking}/attach": {"post": with(op("Add the report to an existing case", "reports", Some("Attach"), ("200", "the case")), vec![tracking()])},
+        "/api/v1/reports/{tracking}/reject": {"post": with(op("Reject with a reason; the reporter is told", "reports", Some("Reason"), ("200", "the report")), vec![tracking()])},
+        "/api/v1/reports/{tracking}/spam": {"post": with(op("Mark as spam", "reports", None, ("200", "the report")), vec![tracking()])},
+        "/api/v1/team": {
+            "get": op("The team profile (scope, services, contact)", "team", None, ("200", "key/value pairs")),
+            "put": op("Set team profile entries (admin)", "team", Some("Team"), ("200", "the profile"))
+        },
+        "/api/v1/mail": {"get": op("The outgoing mail queue (manager, admin)", "mail", None, ("200", "messages with status queued|sent|failed"))},
+        "/api/v1/contacts": {
+            "get": op("The contact directory", "contacts", None, ("200", "contacts")),
+            "post": op("Add a contact (manager, admin)", "contacts", Some("Contact"), ("201", "the contact"))
+        },
+        "/api/v1/escalation": {
+            "get": op("The escalation matrix", "contacts", None, ("200", "rules")),
+            "post": op("Add a rule (manager, admin)", "contacts", Some("EscalationRule"), ("201", "the rule"))
+        },
+        "/api/v1/cases/{number}/escalation": {"get": with(op("The case's escalation checklist", "contacts", None, ("200", "checklist items")), vec![number_param()])},
+        "/api/v1/cases/{number}/notify": {"post": with(op("Record a notification (by e-mail: also queued to the contact)", "contacts", Some("Notify"), ("201", "the notification")), vec![number_param()])},
+        "/api/v1/cases/{number}/outbound-report": {
+            "get": with(op("A JPCERT/CC or IPA report filled from the case", "cases", None, ("200", "form, lang, text")),
+                vec![number_param(), query("form", enum_of(&["jpcert", "ipa"])), query("lang", enum_of(&["ja", "en"]))]),
+            "post": with(op("Record a report as sent (kept as a comment, noted on the timeline)", "cases", Some("ReportSent"), ("201", "recorded")), vec![number_param()])
+        }
+    });
+    let schemas = json!({
+        "Report": {"type": "object", "required": ["subject", "body"], "additionalProperties": false, "properties": {
+            "subject": {"type": "string", "maxLength": 200}, "body": {"type": "string", "maxLength": 20000},
+            "reporter_name": {"type": "string"}, "reporter_contact": {"type": "string", "description": "e-mail address (checked) or other contact"},
+            "reporter_org": {"type": "string"}, "occurred": {"type": "string"}, "affected": {"type": "string"},
+            "indicators": {"type": "string"}, "tlp": tlp, "lang": enum_of(&["ja", "en"])}},
+        "Attach": {"type": "object", "required": ["case"], "properties": {"case": {"type": "string", "example": "2026-0001"}}},
+        "Reason": {"type": "object", "properties": {"reason": {"type": "string"}}},
+        "Team": {"type": "object", "additionalProperties": {"type": "string"}, "description": "keys: team_name, constituency, services_offered, services_not_offered, hours, languages, contact_email, phone, pgp_fingerprint, pgp_key_url, policy_url"},
+        "Contact": {"type": "object", "required": ["name", "role"], "additionalProperties": false, "properties": {
+            "name": {"type": "string"}, "organisation": {"type": "string"}, "role": role, "email": {"type": "string"},
+            "phone": {"type": "string"}, "pgp_fingerprint": {"type": "string"}, "notes": {"type": "string"}}},
+        "EscalationRule": {"type": "object", "required": ["min_severity", "contact_id"], "properties": {
+            "category": {"type": "string", "description": "empty: every category"}, "min_severity": severity, "contact_id": {"type": "string"}}},
+        "Notify": {"type": "object", "required": ["contact_id", "channel"], "properties": {
+            "contact_id": {"type": "string"}, "channel": enum_of(&["email", "phone", "meeting", "other"]), "note": {"type": "string"}}},
+        "ReportSent": {"type": "object", "required": ["form", "text", "sent_to"], "properties": {
+            "form": enum_of(&["jpcert", "ipa"]), "text": {"type": "string"}, "sent_to": {"type": "string"}}}
+    });
+    (paths, schemas)
+}
+
 pub async fn document() -> Json<Value> {
-    Json(spec())
+    let mut doc = spec();
+    let (paths, schemas) = intake_part();
+    for (target, part) in [
+        ("paths", paths),
+        ("components", json!({"schemas": schemas})),
+    ] {
+        merge(&mut doc[target], part);
+    }
+    Json(doc)
+}
+
+fn merge(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v,
+    }
 }

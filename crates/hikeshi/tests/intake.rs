@@ -582,6 +582,34 @@ async fn security_txt_follows_rfc_9116() {
         .expect("legacy");
     assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
 
+    // The API document describes the point of contact's routes.
+    let spec: serde_json::Value = s
+        .req(Method::GET, "/api/v1/openapi.json", None)
+        .send()
+        .await
+        .expect("openapi")
+        .json()
+        .await
+        .expect("json");
+    for path in [
+        "/api/v1/reports",
+        "/api/v1/reports/{tracking}/case",
+        "/api/v1/team",
+        "/api/v1/mail",
+        "/api/v1/contacts",
+        "/api/v1/escalation",
+        "/api/v1/cases/{number}/notify",
+        "/api/v1/cases/{number}/outbound-report",
+        "/api/v1/cases",
+    ] {
+        assert!(spec["paths"].get(path).is_some(), "openapi lacks {path}");
+    }
+    assert!(spec["components"]["schemas"].get("Report").is_some());
+    assert!(
+        spec["components"]["schemas"].get("CreateCase").is_some(),
+        "the first part is kept"
+    );
+
     // The public page shows the scope beside the form.
     let html = page(&s, "/report?lang=en").await;
     assert!(
