@@ -1,6 +1,7 @@
 //! The HTTP side of hikeshi: REST API, server-rendered web UI, sessions and authentication.
 
 pub mod api;
+mod api_events;
 mod api_reports;
 pub mod auth;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod form_guard;
 pub mod i18n;
 pub mod intake;
 mod json;
+pub mod live;
 mod markdown;
 mod openapi;
 pub mod outbound_reports;
@@ -42,6 +44,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .merge(api::routes(&state))
         .merge(api_reports::routes())
+        .merge(api_events::routes())
         .merge(ui::routes(&state))
         .layer(axum::extract::DefaultBodyLimit::max(json::JSON_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(

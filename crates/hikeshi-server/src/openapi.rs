@@ -178,6 +178,11 @@ fn intake_part() -> (Value, Value) {
             "put": op("Set team profile entries (admin)", "team", Some("Team"), ("200", "the profile"))
         },
         "/api/v1/mail": {"get": op("The outgoing mail queue (manager, admin)", "mail", None, ("200", "messages with status queued|sent|failed"))},
+        "/api/v1/events": {"post": {"summary": "Live events: NDJSON, one JSON object per line (at most 10 MiB); answers after the alerts are committed", "tags": ["alerts"],
+            "requestBody": {"required": true, "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+            "responses": {"200": {"description": "accepted, invalid (line numbers and reasons), hits, alerts_created"}, "413": error_response("body over 10 MiB"), "503": error_response("no rules loaded (serve --rules)")}}},
+        "/api/v1/alerts": {"get": with(op("Alerts, most recently seen first", "alerts", None, ("200", "alerts with count and kept events")),
+            vec![query("status", json!({"type": "string"})), query("level", json!({"type": "string"})), query("rule", json!({"type": "string"})), query("host", json!({"type": "string"})), query("limit", json!({"type": "integer"}))])},
         "/api/v1/contacts": {
             "get": op("The contact directory", "contacts", None, ("200", "contacts")),
             "post": op("Add a contact (manager, admin)", "contacts", Some("Contact"), ("201", "the contact"))

@@ -12,6 +12,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub evidence: EvidenceFiles,
     pub form_guard: Arc<FormGuard>,
+    /// The rules for live events, when `serve --rules` gave some.
+    pub engine: Option<Arc<crate::live::LiveEngine>>,
 }
 
 impl AppState {
@@ -24,6 +26,13 @@ impl AppState {
             config: Arc::new(config),
             evidence,
             form_guard,
+            engine: None,
         }
+    }
+
+    /// Adds the rules live events run through.
+    pub fn with_engine(mut self, engine: Arc<crate::live::LiveEngine>) -> Self {
+        self.engine = Some(engine);
+        self
     }
 }

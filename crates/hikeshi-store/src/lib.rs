@@ -2,6 +2,7 @@
 //! columns use only portable types (TEXT, BIGINT) and queries use `$n` placeholders, which
 //! both engines accept, through sqlx's `Any` driver. No SQL lives outside this crate.
 
+mod alerts;
 mod audit;
 mod cases;
 mod contacts;
@@ -17,6 +18,7 @@ mod seed;
 mod tasks;
 mod users;
 
+pub use alerts::{Alert, NewHit, KEEP_EVENTS};
 pub use audit::{AuditEntry, AuditQuery};
 pub use cases::{
     Case, CaseFilter, CaseList, CasePatch, Category, Comment, NewCase, NewTimelineEntry,

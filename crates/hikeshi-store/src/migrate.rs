@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_intake.sql")),
     (3, include_str!("../migrations/0003_mail.sql")),
     (4, include_str!("../migrations/0004_contacts.sql")),
+    (5, include_str!("../migrations/0005_alerts.sql")),
 ];
 
 impl Store {

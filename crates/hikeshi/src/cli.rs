@@ -137,6 +137,9 @@ pub struct ServeArgs {
     /// (off unless given here or as `smtp_listen` in the config file).
     #[arg(long, env = "HIKESHI_SMTP_LISTEN")]
     pub smtp_listen: Option<SocketAddr>,
+    /// Sigma rule folder (or file) for live events (`POST /api/v1/events`); repeat for more.
+    #[arg(long = "rules")]
+    pub rules: Vec<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -213,7 +216,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 smtp_listen: args.smtp_listen.or(cfg.smtp_listen),
                 ..cfg
             };
-            serve(cfg, &db).await
+            let rules = if args.rules.is_empty() {
+                file.rules.clone().unwrap_or_default()
+            } else {
+                args.rules.clone()
+            };
+            serve(cfg, &db, &rules).await
         }
         Command::User(cmd) => crate::users::user_command(cmd, &db).await,
         Command::Token(cmd) => crate::users::token_command(cmd, &db).await,
@@ -297,7 +305,11 @@ fn init_logging(format: Option<&str>) {
     };
 }
 
-async fn serve(cfg: hikeshi_server::ServerConfig, db: &config::Database) -> anyhow::Result<()> {
+async fn serve(
+    cfg: hikeshi_server::ServerConfig,
+    db: &config::Database,
+    rules: &[PathBuf],
+) -> anyhow::Result<()> {
     let store = config::open_store(db).await?;
     if let config::Database::SqliteIn(dir) = db {
         tracing::info!(data_dir = %dir.display(), "using SQLite");
@@ -310,7 +322,18 @@ async fn serve(cfg: hikeshi_server::ServerConfig, db: &config::Database) -> anyh
         );
     }
     let url = format!("http://{}", cfg.listen);
-    let state = hikeshi_server::AppState::new(store.clone(), cfg);
+    let mut state = hikeshi_server::AppState::new(store.clone(), cfg);
+    if !rules.is_empty() {
+        let loaded = crate::rules_load::load(rules);
+        for (file, err) in &loaded.failures {
+            tracing::warn!(file = %file.display(), error = %err, "rule not used");
+        }
+        let count = loaded.rules.len();
+        let detector =
+            hikeshi_detect::Detector::new(loaded.rules, &hikeshi_detect::WindowsMapping::builtin());
+        tracing::info!(rules = count, "rules loaded for live events");
+        state = state.with_engine(hikeshi_server::live::LiveEngine::new(detector));
+    }
     eprintln!("hikeshi is running at {url}/ (Ctrl-C to stop)");
     hikeshi_server::serve(state, shutdown_signal()).await?;
     store.close().await;

@@ -22,6 +22,8 @@ pub struct FileConfig {
     pub report_form: Option<ReportFormSettings>,
     pub smtp_listen: Option<SocketAddr>,
     pub mail: Option<MailSettings>,
+    /// Sigma rule folders for live events.
+    pub rules: Option<Vec<PathBuf>>,
 }
 
 impl FileConfig {
