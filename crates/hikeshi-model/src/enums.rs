@@ -204,6 +204,17 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// Where an alert is in the analyst's hands.
+    AlertStatus, "alert_status", {
+        New => "new",
+        Acknowledged => "acknowledged",
+        Escalated => "escalated",
+        FalsePositive => "false_positive",
+        Closed => "closed",
+    }
+);
+
+wire_enum!(
     /// Who a contact is to the team: inside the organisation, or the outside parties a
     /// Japanese CSIRT deals with.
     ContactRole, "contact_role", {

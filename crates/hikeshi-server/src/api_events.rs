@@ -2,14 +2,15 @@
 //! `GET /api/v1/alerts` lists what the rules found.
 
 use crate::auth::CurrentUser;
-use crate::error::ApiResult;
-use crate::json::ApiQuery;
+use crate::error::{ApiError, ApiResult};
+use crate::json::{ApiJson, ApiQuery};
 use crate::live::{self, IngestResult};
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, post};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
+use hikeshi_model::AlertStatus;
 use hikeshi_store::Alert;
 use serde::Deserialize;
 
@@ -23,6 +24,40 @@ pub fn routes() -> Router<AppState> {
             post(ingest).layer(DefaultBodyLimit::max(MAX_EVENTS_BODY)),
         )
         .route("/api/v1/alerts", get(alerts))
+        .route("/api/v1/alerts/{id}", patch(set_status))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusInput {
+    status: AlertStatus,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Acknowledge, close or judge an alert a false positive (with a reason). `escalated` is set
+/// by escalating to a case, not here.
+async fn set_status(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<StatusInput>,
+) -> ApiResult<Json<Alert>> {
+    who.require(who.role.can_edit_cases(), "change alerts")?;
+    let required = input.status == AlertStatus::FalsePositive;
+    let reason = crate::service::text_field("reason", &input.reason, required, 5_000)?;
+    if input.status == AlertStatus::Escalated {
+        return Err(ApiError::invalid(
+            "status",
+            "status: `escalated` is set by escalating the alert to a case",
+        ));
+    }
+    Ok(Json(
+        state
+            .store
+            .set_alert_status(&id, input.status.code(), &reason, &who.actor())
+            .await?,
+    ))
 }
 
 async fn ingest(

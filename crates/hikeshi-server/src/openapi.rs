@@ -181,6 +181,11 @@ fn intake_part() -> (Value, Value) {
         "/api/v1/events": {"post": {"summary": "Live events: NDJSON, one JSON object per line (at most 10 MiB); answers after the alerts are committed", "tags": ["alerts"],
             "requestBody": {"required": true, "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
             "responses": {"200": {"description": "accepted, invalid (line numbers and reasons), hits, alerts_created"}, "413": error_response("body over 10 MiB"), "503": error_response("no rules loaded (serve --rules)")}}},
+        "/api/v1/alerts/{id}": {"patch": {"summary": "Acknowledge, close or mark an alert a false positive (reason required); audited", "tags": ["alerts"],
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["status"], "properties": {
+                "status": enum_of(&["acknowledged", "false_positive", "closed", "new"]), "reason": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "the alert"}, "400": error_response("invalid status or missing reason"), "403": error_response("role not allowed")}}},
         "/api/v1/alerts": {"get": with(op("Alerts, most recently seen first", "alerts", None, ("200", "alerts with count and kept events")),
             vec![query("status", json!({"type": "string"})), query("level", json!({"type": "string"})), query("rule", json!({"type": "string"})), query("host", json!({"type": "string"})), query("limit", json!({"type": "integer"}))])},
         "/api/v1/contacts": {

@@ -23,6 +23,9 @@ pub struct Alert {
     pub first_seen: i64,
     pub last_seen: i64,
     pub created_at: i64,
+    pub status_reason: String,
+    pub status_by: String,
+    pub status_at: Option<i64>,
 }
 
 /// One detection to record.
@@ -43,7 +46,9 @@ pub struct NewHit {
 /// Events kept per alert; the count goes on.
 pub const KEEP_EVENTS: usize = 10;
 
-const ALERT_COLUMNS: &str = "id, dedup_key, rule_id, rule_title, level, tags, source, host, user_name, status, count, events, first_seen, last_seen, created_at";
+const ALERT_COLUMNS: &str = "id, dedup_key, rule_id, rule_title, level, tags, source, host, user_name, status, count, events, first_seen, last_seen, created_at, status_reason, status_by, status_at";
+/// The columns a new alert is inserted with (the status columns keep their defaults).
+const INSERT_COLUMNS: &str = "id, dedup_key, rule_id, rule_title, level, tags, source, host, user_name, status, count, events, first_seen, last_seen, created_at";
 
 impl Store {
     /// Records a batch of hits in one transaction: each folds into an open alert with the same
@@ -77,7 +82,7 @@ impl Store {
                     .await?;
                 }
                 None => {
-                    let sql = format!("INSERT INTO alerts ({ALERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'new', 1, $10, $11, $12, $13)");
+                    let sql = format!("INSERT INTO alerts ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'new', 1, $10, $11, $12, $13)");
                     sqlx::query(sqlx::AssertSqlSafe(sql))
                         .bind(new_id())
                         .bind(&hit.dedup_key)
@@ -100,6 +105,49 @@ impl Store {
         }
         tx.commit().await?;
         Ok(created)
+    }
+
+    /// Moves an alert to another state, audited with before and after.
+    pub async fn set_alert_status(
+        &self,
+        id: &str,
+        status: &str,
+        reason: &str,
+        actor: &crate::Actor,
+    ) -> Result<Alert> {
+        let mut tx = self.writer.begin().await?;
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
+        let before: Alert = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| crate::StoreError::NotFound(format!("alert {id}")))?;
+        sqlx::query(
+            "UPDATE alerts SET status = $1, status_reason = $2, status_by = $3, status_at = $4 WHERE id = $5",
+        )
+        .bind(status)
+        .bind(reason)
+        .bind(&actor.username)
+        .bind(crate::now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let after: Alert = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        crate::audit::record(
+            &mut tx,
+            actor,
+            "alert.status",
+            "alert",
+            id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
     }
 
     /// Alerts, most recently seen first, optionally narrowed by status, level, rule or host.

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_mail.sql")),
     (4, include_str!("../migrations/0004_contacts.sql")),
     (5, include_str!("../migrations/0005_alerts.sql")),
+    (6, include_str!("../migrations/0006_alert_states.sql")),
 ];
 
 impl Store {

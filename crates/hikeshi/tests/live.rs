@@ -92,6 +92,69 @@ async fn live(db: Db) {
         .await;
     assert_eq!(pc1[0]["count"], 17);
 
+    // An analyst judges one alert a false positive (a reason is required), closes the other.
+    s.add_user("hana", "handler");
+    let handler = s.token("hana");
+    let id = pc1[0]["id"].as_str().unwrap_or_default().to_string();
+    let path = format!("/api/v1/alerts/{id}");
+    let (st, e) = s
+        .json(
+            Method::PATCH,
+            &path,
+            &handler,
+            Some(serde_json::json!({"status": "false_positive"})),
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("reason"))
+    );
+    let (st, _) = s
+        .json(
+            Method::PATCH,
+            &path,
+            &token,
+            Some(serde_json::json!({"status": "closed"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "viewers cannot change alerts");
+    let (st, e) = s
+        .json(
+            Method::PATCH,
+            &path,
+            &handler,
+            Some(serde_json::json!({"status": "escalated"})),
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("status"))
+    );
+    let (st, a) = s
+        .json(
+            Method::PATCH,
+            &path,
+            &handler,
+            Some(serde_json::json!({"status": "false_positive", "reason": "admin test box"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    assert_eq!(
+        (
+            a["status"].as_str(),
+            a["status_reason"].as_str(),
+            a["status_by"].as_str()
+        ),
+        (Some("false_positive"), Some("admin test box"), Some("hana"))
+    );
+    // A new hit on pc1 opens a fresh alert: the judged one stays as it was.
+    let (_, r) = ingest(&s, &token, event("pc1", "sekurlsa::tickets")).await;
+    assert_eq!(r["alerts_created"], 1);
+    let (_, open) = s
+        .json(Method::GET, "/api/v1/alerts?status=new", &token, None)
+        .await;
+    assert_eq!(open.as_array().map(|a| a.len()), Some(2));
+
     // Over the body limit: refused; without a token: refused.
     let (st, _) = ingest(&s, &token, "x".repeat(11 * 1024 * 1024)).await;
     assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
