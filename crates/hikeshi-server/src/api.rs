@@ -48,7 +48,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 }
 
 /// Language for texts the API produces (template tasks): the user's, else English.
-fn api_lang(who: &CurrentUser) -> Lang {
+pub(crate) fn api_lang(who: &CurrentUser) -> Lang {
     who.user
         .lang
         .as_deref()

@@ -64,7 +64,7 @@ async fn outbound_draft(
                 format!("lang: unknown value `{code}`; expected ja or en"),
             )
         })?,
-        None => lang_of(&who),
+        None => crate::api::api_lang(&who),
     };
     let text = crate::outbound_reports::draft(&state, &number, form, lang).await?;
     Ok(Json(Draft {
@@ -232,20 +232,13 @@ async fn show(
     Ok(Json(intake::report_view(&state, &tracking).await?))
 }
 
-fn lang_of(who: &CurrentUser) -> Lang {
-    who.user
-        .lang
-        .as_deref()
-        .and_then(Lang::parse)
-        .unwrap_or(Lang::En)
-}
-
 async fn to_case(
     State(state): State<AppState>,
     who: CurrentUser,
     Path(tracking): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Case>)> {
-    let case = intake::create_case_from_report(&state, &who, &tracking, lang_of(&who)).await?;
+    let case = intake::create_case_from_report(&state, &who, &tracking, crate::api::api_lang(&who))
+        .await?;
     Ok((StatusCode::CREATED, Json(case)))
 }
 

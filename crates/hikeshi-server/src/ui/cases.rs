@@ -1,6 +1,9 @@
 //! Case pages: the list with filters, the new-case form and the case page with its forms.
 
-use super::{error_page, render, see_other, Choice, I18n, Nav, SignedIn};
+use super::{
+    category_choices, category_label, choices, error_page, render, see_other, Choice, I18n, Nav,
+    SignedIn,
+};
 use crate::api::{receive_evidence, CaseQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiQuery;
@@ -14,7 +17,7 @@ use axum::{Form, Router};
 use hikeshi_model::{
     case_templates, CaseStatus, ObservableKind, Pap, Phase, Severity, TaskStatus, TimelineKind, Tlp,
 };
-use hikeshi_store::{Case, Category, User};
+use hikeshi_store::{Case, User};
 use serde::Deserialize;
 
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -35,35 +38,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/cases/{number}/evidence",
             post(evidence_submit).layer(DefaultBodyLimit::max(upload_limit)),
         )
-}
-
-fn choices<T: Copy>(i: &I18n, prefix: &str, all: &[T], code: fn(T) -> &'static str) -> Vec<Choice> {
-    all.iter()
-        .map(|v| Choice {
-            code: code(*v).into(),
-            label: i.label(prefix, code(*v)),
-        })
-        .collect()
-}
-
-fn category_choices(i: &I18n, cats: &[Category]) -> Vec<Choice> {
-    cats.iter()
-        .map(|c| Choice {
-            code: c.code.clone(),
-            label: if i.lang == crate::i18n::Lang::Ja {
-                c.label_ja.clone()
-            } else {
-                c.label_en.clone()
-            },
-        })
-        .collect()
-}
-
-fn category_label(cats: &[Choice], code: &str) -> String {
-    cats.iter()
-        .find(|c| c.code == code)
-        .map(|c| c.label.clone())
-        .unwrap_or_else(|| code.to_string())
 }
 
 #[derive(Template)]

@@ -1,9 +1,11 @@
 //! The contact directory and the escalation matrix as pages: managers keep them, everyone
 //! signed in can look a contact up.
 
-use super::{error_page, render, see_other, Choice, I18n, Nav, SignedIn};
+use super::{
+    category_choices, category_label, choices, error_page, render, see_other, Choice, I18n, Nav,
+    SignedIn,
+};
 use crate::escalation::{self, ContactInput, RuleInput};
-use crate::i18n::Lang;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -54,18 +56,13 @@ async fn page(State(state): State<AppState>, s: SignedIn) -> Response {
     let result = async {
         let contacts = state.store.contacts().await?;
         let rules = state.store.escalation_rules().await?;
-        let cats = state.store.categories().await?;
+        let categories = category_choices(&i, &state.store.categories().await?);
         let cat_label = |code: &str| {
-            cats.iter()
-                .find(|c| c.code == code)
-                .map(|c| {
-                    if i.lang == Lang::Ja {
-                        c.label_ja.clone()
-                    } else {
-                        c.label_en.clone()
-                    }
-                })
-                .unwrap_or_else(|| i.t("contacts.any_category"))
+            if code.is_empty() {
+                i.t("contacts.any_category")
+            } else {
+                category_label(&categories, code)
+            }
         };
         let rule_rows = rules
             .iter()
@@ -100,31 +97,9 @@ async fn page(State(state): State<AppState>, s: SignedIn) -> Response {
         Ok::<_, crate::error::ApiError>(ContactsPage {
             contacts: contact_rows,
             rules: rule_rows,
-            roles: ContactRole::ALL
-                .iter()
-                .map(|r| Choice {
-                    code: r.code().into(),
-                    label: i.label("contact_role", r.code()),
-                })
-                .collect(),
-            severities: Severity::ALL
-                .iter()
-                .map(|r| Choice {
-                    code: r.code().into(),
-                    label: i.label("severity", r.code()),
-                })
-                .collect(),
-            categories: cats
-                .iter()
-                .map(|c| Choice {
-                    code: c.code.clone(),
-                    label: if i.lang == Lang::Ja {
-                        c.label_ja.clone()
-                    } else {
-                        c.label_en.clone()
-                    },
-                })
-                .collect(),
+            roles: choices(&i, "contact_role", ContactRole::ALL, ContactRole::code),
+            severities: choices(&i, "severity", Severity::ALL, Severity::code),
+            categories,
             i: i.clone(),
             nav: Some(s.nav.clone()),
         })

@@ -64,6 +64,43 @@ pub struct Choice {
     pub label: String,
 }
 
+/// Options for a closed set, labelled in the viewer's language.
+pub fn choices<T: Copy>(
+    i: &I18n,
+    prefix: &str,
+    all: &[T],
+    code: fn(T) -> &'static str,
+) -> Vec<Choice> {
+    all.iter()
+        .map(|v| Choice {
+            code: code(*v).into(),
+            label: i.label(prefix, code(*v)),
+        })
+        .collect()
+}
+
+/// The team's categories as options, labelled in the viewer's language.
+pub fn category_choices(i: &I18n, cats: &[hikeshi_store::Category]) -> Vec<Choice> {
+    cats.iter()
+        .map(|c| Choice {
+            code: c.code.clone(),
+            label: if i.lang == crate::i18n::Lang::Ja {
+                c.label_ja.clone()
+            } else {
+                c.label_en.clone()
+            },
+        })
+        .collect()
+}
+
+/// A category's label among the options, or its code if it is not there.
+pub fn category_label(cats: &[Choice], code: &str) -> String {
+    cats.iter()
+        .find(|c| c.code == code)
+        .map(|c| c.label.clone())
+        .unwrap_or_else(|| code.to_string())
+}
+
 /// Language and time zone of the viewer, and the translation helpers templates call.
 #[derive(Clone)]
 pub struct I18n {

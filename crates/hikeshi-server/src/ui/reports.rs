@@ -2,7 +2,9 @@
 //! and likely duplicates, and the four decisions (open a case, attach to a case, reject with a
 //! reason, spam).
 
-use super::{error_page, render, see_other, Choice, I18n, Nav, SignedIn};
+use super::{
+    category_choices, category_label, error_page, render, see_other, Choice, I18n, Nav, SignedIn,
+};
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use crate::intake::{self, ReportView};
@@ -43,22 +45,13 @@ struct ListPage {
     statuses: Vec<Choice>,
 }
 
-/// A category code's label in the viewer's language, from the team's category list.
-async fn category_label(state: &AppState, i: &I18n, code: &str) -> String {
+/// The label of a suggested category; empty when nothing was suggested.
+fn suggested_label(cats: &[Choice], code: &str) -> String {
     if code.is_empty() {
-        return String::new();
+        String::new()
+    } else {
+        category_label(cats, code)
     }
-    let cats = state.store.categories().await.unwrap_or_default();
-    cats.iter()
-        .find(|c| c.code == code)
-        .map(|c| {
-            if i.lang == Lang::Ja {
-                c.label_ja.clone()
-            } else {
-                c.label_en.clone()
-            }
-        })
-        .unwrap_or_else(|| code.to_string())
 }
 
 /// "3 h", "2 d": how long a report has waited, in the viewer's language.
@@ -94,10 +87,11 @@ async fn list_page(
         Ok(r) => r,
         Err(e) => return error_page(&i, Some(s.nav), e),
     };
+    let cats = category_choices(&i, &state.store.categories().await.unwrap_or_default());
     let mut rows = Vec::with_capacity(reports.len());
     for r in reports {
         rows.push(Row {
-            suggested: category_label(&state, &i, &r.suggested_category).await,
+            suggested: suggested_label(&cats, &r.suggested_category),
             age: age(&i, r.created_at),
             received: i.time(r.created_at),
             source: i.label("report_source", &r.source),
@@ -160,7 +154,8 @@ async fn report_page(
     } else {
         v.report.suggestion_reason_en.clone()
     };
-    let suggested = category_label(&state, &i, &v.report.suggested_category).await;
+    let cats = category_choices(&i, &state.store.categories().await.unwrap_or_default());
+    let suggested = suggested_label(&cats, &v.report.suggested_category);
     render(&ReportPage {
         suggested,
         received: i.time(v.report.created_at),
