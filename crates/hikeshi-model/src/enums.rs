@@ -211,6 +211,7 @@ wire_enum!(
         Escalated => "escalated",
         FalsePositive => "false_positive",
         Closed => "closed",
+        Suppressed => "suppressed",
     }
 );
 

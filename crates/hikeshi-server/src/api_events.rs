@@ -66,7 +66,9 @@ async fn ingest(
     body: Bytes,
 ) -> ApiResult<Json<IngestResult>> {
     let source = format!("http:{}", who.user.username);
-    Ok(Json(live::ingest_ndjson(&state, body, &source).await?))
+    Ok(Json(
+        live::ingest_ndjson(state.live.as_ref(), body, &source).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, Default)]

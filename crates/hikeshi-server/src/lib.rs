@@ -42,6 +42,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .merge(api::routes(&state))
         .merge(api_reports::routes())
         .merge(api_events::routes())
@@ -65,6 +66,56 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
         }
     }
+}
+
+/// Prometheus text: live-monitoring counters (empty when this node runs no pipeline).
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let body = state
+        .live
+        .as_ref()
+        .map(|l| l.metrics.render(l.queue_depth()))
+        .unwrap_or_default();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+}
+
+/// For `hikeshi worker`: only `/metrics` and `/healthz`, no UI and no API.
+pub async fn metrics_listener(
+    live: std::sync::Arc<live::Live>,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/metrics",
+            get(move || {
+                let live = live.clone();
+                async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        live.metrics.render(live.queue_depth()),
+                    )
+                }
+            }),
+        );
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "metrics listener stopped");
+        }
+    });
+    Ok(local)
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.

@@ -12,8 +12,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub evidence: EvidenceFiles,
     pub form_guard: Arc<FormGuard>,
-    /// The rules for live events, when `serve --rules` gave some.
-    pub engine: Option<Arc<crate::live::LiveEngine>>,
+    /// The live-monitoring pipeline, when `serve --rules` gave rules.
+    pub live: Option<Arc<crate::live::Live>>,
 }
 
 impl AppState {
@@ -26,13 +26,13 @@ impl AppState {
             config: Arc::new(config),
             evidence,
             form_guard,
-            engine: None,
+            live: None,
         }
     }
 
-    /// Adds the rules live events run through.
-    pub fn with_engine(mut self, engine: Arc<crate::live::LiveEngine>) -> Self {
-        self.engine = Some(engine);
+    /// Adds the live-monitoring pipeline.
+    pub fn with_live(mut self, live: Arc<crate::live::Live>) -> Self {
+        self.live = Some(live);
         self
     }
 }

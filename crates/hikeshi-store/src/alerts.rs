@@ -16,6 +16,8 @@ pub struct Alert {
     pub source: String,
     pub host: String,
     pub user_name: String,
+    pub src_ip: String,
+    pub dst_ip: String,
     pub status: String,
     pub count: i64,
     /// JSON array of matching events (at most `KEEP_EVENTS`, each size-capped by the caller).
@@ -26,11 +28,17 @@ pub struct Alert {
     pub status_reason: String,
     pub status_by: String,
     pub status_at: Option<i64>,
+    /// The case it was escalated to.
+    pub case_id: Option<String>,
+    /// The suppression rule that silenced it (status `suppressed`).
+    pub suppression_id: Option<String>,
 }
 
 /// One detection to record.
 #[derive(Debug, Clone)]
 pub struct NewHit {
+    /// The event's identity and the rule: a hit with a key already recorded is not counted again.
+    pub hit_key: String,
     pub dedup_key: String,
     pub rule_id: String,
     pub rule_title: String,
@@ -39,32 +47,91 @@ pub struct NewHit {
     pub source: String,
     pub host: String,
     pub user_name: String,
+    pub src_ip: String,
+    pub dst_ip: String,
     pub event_json: String,
     pub seen_at: i64,
+    /// Set when a suppression rule matched: the hit is counted on a `suppressed` alert.
+    pub suppression_id: Option<String>,
+}
+
+/// What recording a batch of hits did.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// Alerts created by this batch (not suppressed ones).
+    pub created: Vec<Alert>,
+    /// Hits counted onto an alert.
+    pub counted: usize,
+    /// Hits already recorded before (a resent or redelivered event).
+    pub repeated: usize,
+    pub suppressed: usize,
 }
 
 /// Events kept per alert; the count goes on.
 pub const KEEP_EVENTS: usize = 10;
 
-const ALERT_COLUMNS: &str = "id, dedup_key, rule_id, rule_title, level, tags, source, host, user_name, status, count, events, first_seen, last_seen, created_at, status_reason, status_by, status_at";
+const ALERT_COLUMNS: &str = "id, dedup_key, rule_id, rule_title, level, tags, source, host, user_name, src_ip, dst_ip, status, count, events, first_seen, last_seen, created_at, status_reason, status_by, status_at, case_id, suppression_id";
 /// The columns a new alert is inserted with (the status columns keep their defaults).
-const INSERT_COLUMNS: &str = "id, dedup_key, rule_id, rule_title, level, tags, source, host, user_name, status, count, events, first_seen, last_seen, created_at";
+const INSERT_COLUMNS: &str = "id, dedup_key, rule_id, rule_title, level, tags, source, host, user_name, src_ip, dst_ip, status, count, events, first_seen, last_seen, created_at, suppression_id";
+
+/// Where new hits fold: open alerts, or the suppressed alert of the same key.
+const OPEN_STATES: &str = "'new', 'acknowledged', 'escalated'";
 
 impl Store {
     /// Records a batch of hits in one transaction: each folds into an open alert with the same
-    /// key seen within `window_ms`, or starts a new one. Returns how many alerts were created.
-    pub async fn record_hits(&self, hits: &[NewHit], window_ms: i64) -> Result<usize> {
-        let mut created = 0;
+    /// key seen within `window_ms`, or starts a new one. A hit whose key was recorded before is
+    /// skipped, so a batch can be safely written again after a crash or a redelivery.
+    pub async fn record_hits(&self, hits: &[NewHit], window_ms: i64) -> Result<Recorded> {
+        let mut out = Recorded::default();
+        if hits.is_empty() {
+            return Ok(out);
+        }
+        // One order for every writer, so two transactions never wait on each other's keys.
+        let mut order: Vec<&NewHit> = hits.iter().collect();
+        order.sort_by(|a, b| (&a.dedup_key, &a.hit_key).cmp(&(&b.dedup_key, &b.hit_key)));
         let mut tx = self.writer.begin().await?;
-        for hit in hits {
+        for hit in order {
+            sqlx::query(
+                "INSERT INTO alert_locks (dedup_key) VALUES ($1) ON CONFLICT (dedup_key) DO UPDATE SET dedup_key = excluded.dedup_key",
+            )
+            .bind(&hit.dedup_key)
+            .execute(&mut *tx)
+            .await?;
+            let states = if hit.suppression_id.is_some() {
+                "'suppressed'"
+            } else {
+                OPEN_STATES
+            };
             let sql = format!(
-                "SELECT {ALERT_COLUMNS} FROM alerts WHERE dedup_key = $1 AND status IN ('new', 'acknowledged') AND last_seen >= $2 ORDER BY last_seen DESC LIMIT 1"
+                "SELECT {ALERT_COLUMNS} FROM alerts WHERE dedup_key = $1 AND status IN ({states}) AND last_seen >= $2 ORDER BY last_seen DESC LIMIT 1"
             );
             let open: Option<Alert> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(&hit.dedup_key)
                 .bind(hit.seen_at - window_ms)
                 .fetch_optional(&mut *tx)
                 .await?;
+            let alert_id = open.as_ref().map(|a| a.id.clone()).unwrap_or_else(new_id);
+            let fresh = sqlx::query(
+                "INSERT INTO alert_hits (hit_key, alert_id, seen_at) VALUES ($1, $2, $3) ON CONFLICT (hit_key) DO NOTHING",
+            )
+            .bind(&hit.hit_key)
+            .bind(&alert_id)
+            .bind(hit.seen_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if fresh == 0 {
+                out.repeated += 1;
+                continue;
+            }
+            out.counted += 1;
+            if let Some(id) = &hit.suppression_id {
+                out.suppressed += 1;
+                sqlx::query("UPDATE suppressions SET hits = hits + 1 WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             match open {
                 Some(alert) => {
                     let mut events: Vec<serde_json::Value> =
@@ -82,9 +149,14 @@ impl Store {
                     .await?;
                 }
                 None => {
-                    let sql = format!("INSERT INTO alerts ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'new', 1, $10, $11, $12, $13)");
+                    let status = if hit.suppression_id.is_some() {
+                        "suppressed"
+                    } else {
+                        "new"
+                    };
+                    let sql = format!("INSERT INTO alerts ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, $17)");
                     sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(new_id())
+                        .bind(&alert_id)
                         .bind(&hit.dedup_key)
                         .bind(&hit.rule_id)
                         .bind(&hit.rule_title)
@@ -93,18 +165,131 @@ impl Store {
                         .bind(&hit.source)
                         .bind(&hit.host)
                         .bind(&hit.user_name)
+                        .bind(&hit.src_ip)
+                        .bind(&hit.dst_ip)
+                        .bind(status)
                         .bind(format!("[{}]", hit.event_json))
                         .bind(hit.seen_at)
                         .bind(hit.seen_at)
                         .bind(crate::now_ms())
+                        .bind(&hit.suppression_id)
                         .execute(&mut *tx)
                         .await?;
-                    created += 1;
+                    if hit.suppression_id.is_none() {
+                        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
+                        out.created.push(
+                            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                                .bind(&alert_id)
+                                .fetch_one(&mut *tx)
+                                .await?,
+                        );
+                    }
                 }
             }
         }
         tx.commit().await?;
-        Ok(created)
+        Ok(out)
+    }
+
+    pub async fn alert_by_id(&self, id: &str) -> Result<Alert> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or_else(|| crate::StoreError::NotFound(format!("alert {id}")))
+    }
+
+    /// Marks an alert escalated to a case, audited. An alert already on a case keeps it.
+    pub async fn link_alert_to_case(
+        &self,
+        id: &str,
+        case_id: &str,
+        actor: &crate::Actor,
+    ) -> Result<Alert> {
+        let mut tx = self.writer.begin().await?;
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
+        let before: Alert = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| crate::StoreError::NotFound(format!("alert {id}")))?;
+        if let Some(existing) = &before.case_id {
+            if existing != case_id {
+                return Err(crate::StoreError::Conflict(format!(
+                    "alert {id} is already on another case"
+                )));
+            }
+        }
+        sqlx::query(
+            "UPDATE alerts SET status = 'escalated', case_id = $1, status_by = $2, status_at = $3 WHERE id = $4",
+        )
+        .bind(case_id)
+        .bind(&actor.username)
+        .bind(crate::now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let after: Alert = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        crate::audit::record(
+            &mut tx,
+            actor,
+            "alert.escalate",
+            "alert",
+            id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// The open case that alerts with this grouping key go to, if one was made since `since`.
+    pub async fn group_case(&self, group_key: &str, since: i64) -> Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT g.case_id FROM alert_groups g JOIN cases c ON c.id = g.case_id WHERE g.group_key = $1 AND g.created_at >= $2 AND c.status IN ('new', 'triage', 'in_progress') AND c.merged_into IS NULL ORDER BY g.created_at DESC LIMIT 1",
+        )
+        .bind(group_key)
+        .bind(since)
+        .fetch_optional(&self.writer)
+        .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    pub async fn remember_group(&self, group_key: &str, case_id: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO alert_groups (group_key, case_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(group_key)
+        .bind(case_id)
+        .bind(crate::now_ms())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Alerts on a case, first seen first.
+    pub async fn alerts_of_case(&self, case_id: &str) -> Result<Vec<Alert>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE case_id = $1 ORDER BY first_seen, id"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(case_id)
+            .fetch_all(&self.reader)
+            .await?)
+    }
+
+    /// Total count and newest `last_seen` over all alerts: a cheap "has anything changed?".
+    pub async fn alerts_watermark(&self) -> Result<(i64, i64)> {
+        let row: (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT SUM(count), MAX(COALESCE(status_at, last_seen)) FROM alerts")
+                .fetch_one(&self.reader)
+                .await?;
+        Ok((row.0.unwrap_or(0), row.1.unwrap_or(0)))
     }
 
     /// Moves an alert to another state, audited with before and after.

@@ -15,10 +15,11 @@ mod params;
 mod reports;
 pub mod scratch;
 mod seed;
+mod suppressions;
 mod tasks;
 mod users;
 
-pub use alerts::{Alert, NewHit, KEEP_EVENTS};
+pub use alerts::{Alert, NewHit, Recorded, KEEP_EVENTS};
 pub use audit::{AuditEntry, AuditQuery};
 pub use cases::{
     Case, CaseFilter, CaseList, CasePatch, Category, Comment, NewCase, NewTimelineEntry,
@@ -32,6 +33,7 @@ pub use observables::{NewObservable, Observable, ObservableLink};
 pub use reports::{
     Decision, NewAttachment, NewReport, Report, ReportAttachment, ReportDuplicate, ReportObservable,
 };
+pub use suppressions::{NewSuppression, Suppression};
 pub use tasks::{NewTask, Task, TaskPatch};
 pub use users::{ApiToken, NewUser, Session, User};
 

@@ -11,19 +11,27 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_contacts.sql")),
     (5, include_str!("../migrations/0005_alerts.sql")),
     (6, include_str!("../migrations/0006_alert_states.sql")),
+    (7, include_str!("../migrations/0007_live.sql")),
 ];
+
+/// Serialises migrations when several processes (`serve` and workers) start at once.
+const PG_MIGRATION_LOCK: i64 = 0x6869_6b65_7368;
 
 impl Store {
     /// Applies every migration not yet applied; returns how many ran.
     pub async fn migrate(&self) -> Result<usize> {
+        let mut tx = self.writer.begin().await?;
+        self.lock_migrations(&mut tx).await?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         let mut applied = 0;
         for &(version, sql) in MIGRATIONS {
             let mut tx = self.writer.begin().await?;
+            self.lock_migrations(&mut tx).await?;
             let done: Option<(i64,)> =
                 sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
                     .bind(version)
@@ -48,6 +56,17 @@ impl Store {
             applied += 1;
         }
         Ok(applied)
+    }
+
+    /// On PostgreSQL, holds a transaction-scoped advisory lock; SQLite has one writer anyway.
+    async fn lock_migrations(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
+        if self.backend() == crate::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(PG_MIGRATION_LOCK)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
     }
 }
 

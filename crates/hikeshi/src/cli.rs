@@ -34,6 +34,15 @@ pub struct Cli {
 pub enum Command {
     /// Run the web UI and REST API.
     Serve(ServeArgs),
+    /// Run live-monitoring sources and detection without the web server (several workers
+    /// share one NATS JetStream consumer and one PostgreSQL database).
+    Worker {
+        #[command(flatten)]
+        live: crate::live_cmd::LiveArgs,
+        /// Serve `/metrics` and `/healthz` on this address.
+        #[arg(long)]
+        metrics_listen: Option<SocketAddr>,
+    },
     /// Apply database migrations and exit (serve also does this at start).
     Migrate,
     /// Manage users.
@@ -137,9 +146,8 @@ pub struct ServeArgs {
     /// (off unless given here or as `smtp_listen` in the config file).
     #[arg(long, env = "HIKESHI_SMTP_LISTEN")]
     pub smtp_listen: Option<SocketAddr>,
-    /// Sigma rule folder (or file) for live events (`POST /api/v1/events`); repeat for more.
-    #[arg(long = "rules")]
-    pub rules: Vec<PathBuf>,
+    #[command(flatten)]
+    pub live: crate::live_cmd::LiveArgs,
 }
 
 #[derive(Subcommand)]
@@ -216,12 +224,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 smtp_listen: args.smtp_listen.or(cfg.smtp_listen),
                 ..cfg
             };
-            let rules = if args.rules.is_empty() {
-                file.rules.clone().unwrap_or_default()
-            } else {
-                args.rules.clone()
-            };
-            serve(cfg, &db, &rules).await
+            let plan = crate::live_cmd::LivePlan::new(&args.live, &file);
+            serve(cfg, &db, &plan).await
+        }
+        Command::Worker {
+            live,
+            metrics_listen,
+        } => {
+            init_logging(file.log_format.as_deref());
+            let plan = crate::live_cmd::LivePlan::new(&live, &file);
+            crate::live_cmd::worker(plan, &db, metrics_listen, shutdown_signal()).await
         }
         Command::User(cmd) => crate::users::user_command(cmd, &db).await,
         Command::Token(cmd) => crate::users::token_command(cmd, &db).await,
@@ -308,7 +320,7 @@ fn init_logging(format: Option<&str>) {
 async fn serve(
     cfg: hikeshi_server::ServerConfig,
     db: &config::Database,
-    rules: &[PathBuf],
+    plan: &crate::live_cmd::LivePlan,
 ) -> anyhow::Result<()> {
     let store = config::open_store(db).await?;
     if let config::Database::SqliteIn(dir) = db {
@@ -323,16 +335,8 @@ async fn serve(
     }
     let url = format!("http://{}", cfg.listen);
     let mut state = hikeshi_server::AppState::new(store.clone(), cfg);
-    if !rules.is_empty() {
-        let loaded = crate::rules_load::load(rules);
-        for (file, err) in &loaded.failures {
-            tracing::warn!(file = %file.display(), error = %err, "rule not used");
-        }
-        let count = loaded.rules.len();
-        let detector =
-            hikeshi_detect::Detector::new(loaded.rules, &hikeshi_detect::WindowsMapping::builtin());
-        tracing::info!(rules = count, "rules loaded for live events");
-        state = state.with_engine(hikeshi_server::live::LiveEngine::new(detector));
+    if plan.wanted() {
+        state = state.with_live(crate::live_cmd::start(plan, store.clone()).await?);
     }
     eprintln!("hikeshi is running at {url}/ (Ctrl-C to stop)");
     hikeshi_server::serve(state, shutdown_signal()).await?;

@@ -24,6 +24,8 @@ pub struct FileConfig {
     pub mail: Option<MailSettings>,
     /// Sigma rule folders for live events.
     pub rules: Option<Vec<PathBuf>>,
+    /// Live-monitoring sources, grouping and queue sizes.
+    pub live: Option<crate::live_cmd::LiveFileConfig>,
 }
 
 impl FileConfig {

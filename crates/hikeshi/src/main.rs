@@ -4,6 +4,7 @@ mod bench;
 mod cli;
 mod config;
 mod hunt;
+mod live_cmd;
 mod rules_load;
 mod users;
 

@@ -1,0 +1,301 @@
+//! Live monitoring: events from HTTP, syslog, watched folders and NATS JetStream go through a
+//! bounded queue to detection workers running the same engine as `hikeshi hunt`; hits become
+//! alerts (folded by rule, host and user within a window), may be suppressed, and may be
+//! grouped into cases. A batch's sender learns the outcome only after the alerts are committed.
+
+pub mod engine;
+pub mod folder;
+pub mod grouping;
+pub mod metrics;
+pub mod nats;
+mod pipeline;
+pub mod suppress;
+pub mod syslog_net;
+
+pub use engine::{BadLine, Format, LiveEngine, Payload, RawEvent};
+pub use grouping::{GroupBy, GroupingRule};
+pub use metrics::{Metrics, SourceKind};
+pub use pipeline::BatchOutcome;
+
+use crate::config::SlaHours;
+use crate::error::{ApiError, ApiResult};
+use hikeshi_store::Store;
+use pipeline::Batch;
+use serde::Serialize;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+use suppress::Suppressions;
+use tokio::sync::mpsc;
+
+/// Repeats within this window fold into one alert.
+pub const DEDUP_WINDOW_MS: i64 = 3_600_000;
+
+/// Builds a fresh engine from the configured rule folders and indicator lists.
+pub type Reloader = Box<dyn Fn() -> anyhow::Result<LiveEngine> + Send + Sync>;
+
+#[derive(Debug, Clone)]
+pub struct LiveSettings {
+    pub dedup_window_ms: i64,
+    /// Batches that may wait for a detection worker; senders wait (or UDP drops) beyond.
+    pub queue_batches: usize,
+    pub workers: usize,
+    pub grouping: Vec<GroupingRule>,
+    /// For cases opened by grouping.
+    pub sla: SlaHours,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        LiveSettings {
+            dedup_window_ms: DEDUP_WINDOW_MS,
+            queue_batches: 64,
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            grouping: Vec::new(),
+            sla: SlaHours::default(),
+        }
+    }
+}
+
+/// The running pipeline, shared by the sources, the API and the workers.
+pub struct Live {
+    pub store: Store,
+    pub metrics: Metrics,
+    pub settings: LiveSettings,
+    engine: RwLock<Arc<LiveEngine>>,
+    reloader: Option<Reloader>,
+    suppressions: RwLock<Arc<Suppressions>>,
+    sender: mpsc::Sender<Batch>,
+    receiver: Mutex<Option<mpsc::Receiver<Batch>>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IngestResult {
+    pub accepted: usize,
+    pub invalid: Vec<BadLine>,
+    pub hits: usize,
+    pub alerts_created: usize,
+    /// Hits of events recorded before (a resent request): not counted again.
+    pub repeated: usize,
+    pub suppressed: usize,
+}
+
+impl Live {
+    pub fn new(
+        store: Store,
+        engine: LiveEngine,
+        reloader: Option<Reloader>,
+        settings: LiveSettings,
+    ) -> Arc<Live> {
+        let (sender, receiver) = mpsc::channel(settings.queue_batches.max(1));
+        Arc::new(Live {
+            store,
+            metrics: Metrics::default(),
+            settings,
+            engine: RwLock::new(Arc::new(engine)),
+            reloader,
+            suppressions: RwLock::new(Arc::new(Suppressions::default())),
+            sender,
+            receiver: Mutex::new(Some(receiver)),
+        })
+    }
+
+    /// Starts the detection workers and the suppression refresher (once).
+    pub fn start(self: &Arc<Self>) {
+        let receiver = self
+            .receiver
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(receiver) = receiver {
+            pipeline::spawn_workers(self.clone(), receiver);
+        }
+    }
+
+    pub fn engine(&self) -> Arc<LiveEngine> {
+        self.engine
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn suppressions(&self) -> Arc<Suppressions> {
+        self.suppressions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Re-reads the suppression rules in force.
+    pub async fn refresh_suppressions(&self) -> hikeshi_store::Result<()> {
+        let rules = self
+            .store
+            .active_suppressions(hikeshi_store::now_ms())
+            .await?;
+        *self.suppressions.write().unwrap_or_else(|e| e.into_inner()) =
+            Arc::new(Suppressions::new(rules));
+        Ok(())
+    }
+
+    /// Loads the rule folders and indicator lists again and swaps them in; batches already
+    /// being detected finish with the old set.
+    pub async fn reload(self: &Arc<Self>) -> anyhow::Result<String> {
+        let Some(_) = &self.reloader else {
+            anyhow::bail!("this node has no rule folders to reload");
+        };
+        let me = self.clone();
+        let engine = tokio::task::spawn_blocking(move || match &me.reloader {
+            Some(load) => load(),
+            None => anyhow::bail!("no reloader"),
+        })
+        .await??;
+        let summary = engine.summary.clone();
+        *self.engine.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(engine);
+        tracing::info!(%summary, "rules reloaded");
+        Ok(summary)
+    }
+
+    /// (batches waiting, capacity)
+    pub fn queue_depth(&self) -> (usize, usize) {
+        let cap = self.sender.max_capacity();
+        (cap - self.sender.capacity(), cap)
+    }
+
+    fn batch(
+        source: SourceKind,
+        label: &str,
+        format: Format,
+        events: Vec<RawEvent>,
+        received: Instant,
+    ) -> Batch {
+        Batch {
+            source,
+            label: label.to_string(),
+            format,
+            events,
+            received,
+            reply: None,
+        }
+    }
+
+    /// Queues a batch, waiting while the queue is full (TCP and folders slow down).
+    pub async fn submit(
+        &self,
+        source: SourceKind,
+        label: &str,
+        format: Format,
+        events: Vec<RawEvent>,
+        received: Instant,
+        bytes: u64,
+    ) {
+        self.metrics.received(source, events.len() as u64, bytes);
+        let batch = Live::batch(source, label, format, events, received);
+        if self.sender.send(batch).await.is_err() {
+            tracing::warn!("pipeline stopped; batch not queued");
+        }
+    }
+
+    /// Queues a batch unless the queue is full; a refused batch is counted as dropped (UDP).
+    pub fn try_submit(
+        &self,
+        source: SourceKind,
+        label: &str,
+        format: Format,
+        events: Vec<RawEvent>,
+        received: Instant,
+        bytes: u64,
+    ) -> bool {
+        let n = events.len() as u64;
+        self.metrics.received(source, n, bytes);
+        match self
+            .sender
+            .try_send(Live::batch(source, label, format, events, received))
+        {
+            Ok(()) => true,
+            Err(_) => {
+                self.metrics.dropped(source, n);
+                false
+            }
+        }
+    }
+
+    /// Queues a batch and waits until its alerts are committed (HTTP, NATS, folders).
+    pub async fn process(
+        &self,
+        source: SourceKind,
+        label: &str,
+        format: Format,
+        events: Vec<RawEvent>,
+        bytes: u64,
+    ) -> Result<BatchOutcome, String> {
+        self.metrics.received(source, events.len() as u64, bytes);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let mut batch = Live::batch(source, label, format, events, Instant::now());
+        batch.reply = Some(tx);
+        self.sender
+            .send(batch)
+            .await
+            .map_err(|_| "the pipeline has stopped".to_string())?;
+        rx.await
+            .map_err(|_| "the pipeline stopped before the batch was committed".to_string())?
+    }
+}
+
+/// Splits an NDJSON body into events without copying it. An event is identified by the body's
+/// hash and its line: the same body sent again (a retry after a timeout or a crash) is not
+/// counted twice, while identical lines inside one body, or in two different bodies, are
+/// separate events.
+pub fn ndjson_events(body: &bytes::Bytes) -> Vec<RawEvent> {
+    use sha2::Digest;
+    let body_id = hex::encode(&sha2::Sha256::digest(body)[..16]);
+    let mut events = Vec::new();
+    let mut start = 0;
+    for (n, piece) in body.split(|b| *b == b'\n').enumerate() {
+        let end = start + piece.len();
+        if !piece.trim_ascii().is_empty() {
+            events.push(RawEvent {
+                id: Some(format!("http:{body_id}:{}", n + 1)),
+                line: n + 1,
+                payload: Payload::Bytes(body.slice(start..end)),
+            });
+        }
+        start = end + 1;
+    }
+    events
+}
+
+/// `POST /api/v1/events`: the body is answered after its alerts are committed.
+pub async fn ingest_ndjson(
+    live: Option<&Arc<Live>>,
+    body: bytes::Bytes,
+    source: &str,
+) -> ApiResult<IngestResult> {
+    let Some(live) = live else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "no_rules",
+            "no rules are loaded: start the server with --rules DIR",
+        ));
+    };
+    let bytes = body.len() as u64;
+    let events = ndjson_events(&body);
+    let outcome = live
+        .process(SourceKind::Http, source, Format::Json, events, bytes)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "not_committed",
+                format!("the events were not stored, send them again: {e}"),
+            )
+        })?;
+    Ok(IngestResult {
+        accepted: outcome.accepted,
+        invalid: outcome.invalid,
+        hits: outcome.hits,
+        alerts_created: outcome.alerts_created,
+        repeated: outcome.repeated,
+        suppressed: outcome.suppressed,
+    })
+}

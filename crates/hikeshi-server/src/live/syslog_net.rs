@@ -1,0 +1,318 @@
+//! Syslog over the network: UDP datagrams and TCP streams (RFC 6587: newline framing and
+//! octet counting, chosen per message), RFC 3164 and RFC 5424 lines. TCP waits when the
+//! pipeline queue is full, so senders slow down; UDP cannot wait and counts the drop.
+
+use super::engine::{Format, Payload, RawEvent};
+use super::metrics::SourceKind;
+use super::Live;
+use bytes::{Buf, BytesMut};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+
+/// The longest syslog message accepted; longer ones are counted invalid and skipped.
+pub const MAX_MESSAGE: usize = 256 * 1024;
+/// Events per batch handed to the pipeline.
+const BATCH_EVENTS: usize = 1000;
+/// A batch is handed on at the latest this long after its first event arrived.
+const BATCH_DELAY: Duration = Duration::from_millis(100);
+/// Concurrent TCP senders.
+const MAX_TCP_CONNECTIONS: usize = 512;
+
+/// Binds a UDP socket and reads datagrams (one message each) until the process ends.
+pub async fn start_udp(live: Arc<Live>, addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+    let socket = UdpSocket::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("syslog UDP: cannot listen on {addr}: {e}"))?;
+    let local = socket.local_addr()?;
+    tracing::info!(%local, "syslog UDP listening");
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        let mut pending = Vec::new();
+        let mut bytes = 0u64;
+        let mut first = Instant::now();
+        loop {
+            let wait = if pending.is_empty() {
+                Duration::from_secs(3600)
+            } else {
+                BATCH_DELAY.saturating_sub(first.elapsed())
+            };
+            match tokio::time::timeout(wait, socket.recv_from(&mut buf)).await {
+                Ok(Ok((n, _peer))) => {
+                    if pending.is_empty() {
+                        first = Instant::now();
+                    }
+                    bytes += n as u64;
+                    pending.push(RawEvent {
+                        id: None,
+                        line: 0,
+                        payload: Payload::Bytes(bytes::Bytes::copy_from_slice(&buf[..n])),
+                    });
+                    if pending.len() < BATCH_EVENTS {
+                        continue;
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "syslog UDP receive failed");
+                    continue;
+                }
+                Err(_) => {}
+            }
+            if !pending.is_empty() {
+                let events = std::mem::take(&mut pending);
+                live.try_submit(
+                    SourceKind::SyslogUdp,
+                    "syslog_udp",
+                    Format::Syslog,
+                    events,
+                    first,
+                    bytes,
+                );
+                bytes = 0;
+            }
+        }
+    });
+    Ok(local)
+}
+
+/// Binds a TCP listener and serves syslog senders until the process ends.
+pub async fn start_tcp(live: Arc<Live>, addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("syslog TCP: cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(%local, "syslog TCP listening");
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_TCP_CONNECTIONS));
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, peer)) = listener.accept().await else {
+                continue;
+            };
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                tracing::warn!(%peer, "syslog TCP: too many connections; refused");
+                continue;
+            };
+            let live = live.clone();
+            tokio::spawn(async move {
+                if let Err(e) = serve_tcp(&live, stream, peer).await {
+                    tracing::debug!(%peer, error = %e, "syslog TCP connection ended");
+                }
+                drop(permit);
+            });
+        }
+    });
+    Ok(local)
+}
+
+/// What the framing found at the front of the buffer.
+enum Frame {
+    Message(bytes::Bytes),
+    /// A message over the limit: skip this many more bytes (or to the next newline when
+    /// `None`) and count it invalid.
+    TooLong(Option<usize>),
+    Incomplete,
+}
+
+/// Takes one message off the front of `buf` if a whole one is there.
+fn next_frame(buf: &mut BytesMut) -> Frame {
+    // Octet counting: `LEN SP MSG`, LEN without a leading zero.
+    let digits = buf.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits > 0 && buf[0] != b'0' && digits < buf.len() && buf[digits] == b' ' {
+        let len: usize = std::str::from_utf8(&buf[..digits])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(usize::MAX);
+        if len > MAX_MESSAGE {
+            buf.advance(digits + 1);
+            let have = buf.len().min(len);
+            buf.advance(have);
+            return Frame::TooLong(Some(len - have));
+        }
+        if buf.len() < digits + 1 + len {
+            return Frame::Incomplete;
+        }
+        buf.advance(digits + 1);
+        return Frame::Message(buf.split_to(len).freeze());
+    }
+    match memchr_newline(buf) {
+        Some(end) => {
+            let line = buf.split_to(end + 1).freeze();
+            Frame::Message(line.slice(..end))
+        }
+        None if buf.len() > MAX_MESSAGE => {
+            buf.clear();
+            Frame::TooLong(None)
+        }
+        None => Frame::Incomplete,
+    }
+}
+
+fn memchr_newline(buf: &[u8]) -> Option<usize> {
+    buf.iter().position(|b| *b == b'\n')
+}
+
+async fn serve_tcp(live: &Live, mut stream: TcpStream, peer: SocketAddr) -> std::io::Result<()> {
+    let label = format!("syslog_tcp:{}", peer.ip());
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut pending: Vec<RawEvent> = Vec::new();
+    let mut bytes = 0u64;
+    let mut first = Instant::now();
+    // Bytes still to throw away from an oversized message: a count, or up to a newline.
+    let mut skipping: Option<Option<usize>> = None;
+    let mut invalid = 0u64;
+    loop {
+        let wait = if pending.is_empty() {
+            Duration::from_secs(24 * 3600)
+        } else {
+            BATCH_DELAY.saturating_sub(first.elapsed())
+        };
+        let read = tokio::time::timeout(wait, stream.read_buf(&mut buf)).await;
+        let closed = matches!(read, Ok(Ok(0)) | Ok(Err(_)));
+        if let Ok(Ok(n)) = read {
+            bytes += n as u64;
+        }
+        loop {
+            match skipping {
+                Some(Some(left)) => {
+                    let n = left.min(buf.len());
+                    buf.advance(n);
+                    skipping = (left > n).then_some(Some(left - n));
+                    if skipping.is_some() {
+                        break;
+                    }
+                    continue;
+                }
+                Some(None) => match memchr_newline(&buf) {
+                    Some(end) => {
+                        buf.advance(end + 1);
+                        skipping = None;
+                        continue;
+                    }
+                    None => {
+                        buf.clear();
+                        break;
+                    }
+                },
+                None => {}
+            }
+            match next_frame(&mut buf) {
+                Frame::Message(m) => {
+                    if m.trim_ascii().is_empty() {
+                        continue;
+                    }
+                    if pending.is_empty() {
+                        first = Instant::now();
+                    }
+                    pending.push(RawEvent {
+                        id: None,
+                        line: 0,
+                        payload: Payload::Bytes(m),
+                    });
+                    if pending.len() >= BATCH_EVENTS {
+                        let events = std::mem::take(&mut pending);
+                        live.submit(
+                            SourceKind::SyslogTcp,
+                            &label,
+                            Format::Syslog,
+                            events,
+                            first,
+                            bytes,
+                        )
+                        .await;
+                        bytes = 0;
+                    }
+                }
+                Frame::TooLong(skip) => {
+                    invalid += 1;
+                    tracing::warn!(%peer, "syslog TCP: message over {MAX_MESSAGE} bytes skipped");
+                    skipping = match skip {
+                        Some(0) => None,
+                        other => Some(other),
+                    };
+                }
+                Frame::Incomplete => break,
+            }
+        }
+        if invalid > 0 {
+            live.metrics.received(SourceKind::SyslogTcp, invalid, 0);
+            live.metrics.parsed(SourceKind::SyslogTcp, 0, invalid);
+            invalid = 0;
+        }
+        let due = !pending.is_empty() && (closed || first.elapsed() >= BATCH_DELAY);
+        if due {
+            let events = std::mem::take(&mut pending);
+            live.submit(
+                SourceKind::SyslogTcp,
+                &label,
+                Format::Syslog,
+                events,
+                first,
+                bytes,
+            )
+            .await;
+            bytes = 0;
+        }
+        if closed {
+            // A last message without its newline still counts.
+            if !buf.trim_ascii().is_empty() && skipping.is_none() {
+                let events = vec![RawEvent {
+                    id: None,
+                    line: 0,
+                    payload: Payload::Bytes(buf.split().freeze()),
+                }];
+                live.submit(
+                    SourceKind::SyslogTcp,
+                    &label,
+                    Format::Syslog,
+                    events,
+                    Instant::now(),
+                    0,
+                )
+                .await;
+            }
+            return match read {
+                Ok(Err(e)) => Err(e),
+                _ => Ok(()),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(input: &[u8]) -> Vec<String> {
+        let mut buf = BytesMut::from(input);
+        let mut out = Vec::new();
+        loop {
+            match next_frame(&mut buf) {
+                Frame::Message(m) => out.push(String::from_utf8_lossy(&m).into_owned()),
+                Frame::TooLong(_) => out.push("<too long>".into()),
+                Frame::Incomplete => break,
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn newline_and_octet_counting_mix() {
+        assert_eq!(
+            frames(b"<13>a line\n11 <13>counted<14>next\n"),
+            vec!["<13>a line", "<13>counted", "<14>next"]
+        );
+    }
+
+    #[test]
+    fn incomplete_counted_frame_waits() {
+        assert!(frames(b"20 <13>short").is_empty());
+    }
+
+    #[test]
+    fn oversized_counted_frame_is_refused() {
+        let input = format!("{} <13>x", MAX_MESSAGE + 1);
+        assert_eq!(frames(input.as_bytes()), vec!["<too long>"]);
+    }
+}
