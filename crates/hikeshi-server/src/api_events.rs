@@ -8,7 +8,7 @@ use crate::live::{self, IngestResult};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::routing::{get, patch, post};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use hikeshi_model::AlertStatus;
 use hikeshi_store::Alert;
@@ -24,7 +24,10 @@ pub fn routes() -> Router<AppState> {
             post(ingest).layer(DefaultBodyLimit::max(MAX_EVENTS_BODY)),
         )
         .route("/api/v1/alerts", get(alerts))
-        .route("/api/v1/alerts/{id}", patch(set_status))
+        .route(
+            "/api/v1/alerts/{id}",
+            get(crate::api_alerts::one).patch(set_status),
+        )
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,10 +49,13 @@ async fn set_status(
     who.require(who.role.can_edit_cases(), "change alerts")?;
     let required = input.status == AlertStatus::FalsePositive;
     let reason = crate::service::text_field("reason", &input.reason, required, 5_000)?;
-    if input.status == AlertStatus::Escalated {
+    if matches!(
+        input.status,
+        AlertStatus::Escalated | AlertStatus::Suppressed
+    ) {
         return Err(ApiError::invalid(
             "status",
-            "status: `escalated` is set by escalating the alert to a case",
+            "status: `escalated` is set by escalating to a case, `suppressed` by a suppression rule",
         ));
     }
     Ok(Json(

@@ -1,6 +1,7 @@
 //! The HTTP side of hikeshi: REST API, server-rendered web UI, sessions and authentication.
 
 pub mod api;
+mod api_alerts;
 mod api_events;
 mod api_reports;
 pub mod auth;
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::routes(&state))
         .merge(api_reports::routes())
         .merge(api_events::routes())
+        .merge(api_alerts::routes())
         .merge(ui::routes(&state))
         .layer(axum::extract::DefaultBodyLimit::max(json::JSON_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(

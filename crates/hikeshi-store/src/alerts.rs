@@ -335,7 +335,8 @@ impl Store {
         Ok(after)
     }
 
-    /// Alerts, most recently seen first, optionally narrowed by status, level, rule or host.
+    /// Alerts, most recently seen first, optionally narrowed by status (one or a comma-separated
+    /// list), level, rule or host.
     pub async fn list_alerts(
         &self,
         status: Option<&str>,
@@ -346,12 +347,19 @@ impl Store {
     ) -> Result<Vec<Alert>> {
         let mut params = crate::params::Params::default();
         let mut clauses = Vec::new();
-        for (column, value) in [
-            ("status", status),
-            ("level", level),
-            ("rule_id", rule),
-            ("host", host),
-        ] {
+        // Several states may be asked for at once: `new,acknowledged`.
+        if let Some(list) = status {
+            let states: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| params.text(s))
+                .collect();
+            if !states.is_empty() {
+                clauses.push(format!("status IN ({})", states.join(", ")));
+            }
+        }
+        for (column, value) in [("level", level), ("rule_id", rule), ("host", host)] {
             if let Some(v) = value {
                 clauses.push(format!("{column} = {}", params.text(v)));
             }

@@ -43,6 +43,46 @@ pub enum Command {
         #[arg(long)]
         metrics_listen: Option<SocketAddr>,
     },
+    /// Send generated events (or a file's lines) to a running hikeshi, for benchmarks and
+    /// reliability tests; prints a JSON summary.
+    Loadgen {
+        /// How many events.
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+        /// Number of the first event (events are numbered; event N is always the same bytes).
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        /// One event in this many is a known rule hit.
+        #[arg(long, default_value_t = 100)]
+        hit_every: u64,
+        /// Events per HTTP request.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// hikeshi's base URL, to POST NDJSON to /api/v1/events.
+        #[arg(long)]
+        http: Option<String>,
+        /// API token for --http.
+        #[arg(long, env = "HIKESHI_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        #[arg(long)]
+        syslog_tcp: Option<SocketAddr>,
+        #[arg(long)]
+        syslog_udp: Option<SocketAddr>,
+        /// NATS URL: publish to JetStream.
+        #[arg(long)]
+        nats: Option<String>,
+        #[arg(long, default_value = "hikeshi.events.load")]
+        subject: String,
+        /// Send this file's lines instead of generated events.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// After sending, wait until this /metrics URL shows the events processed; report the rate and latency.
+        #[arg(long)]
+        metrics: Option<String>,
+        /// Parallel HTTP requests.
+        #[arg(long, default_value_t = 2)]
+        concurrency: usize,
+    },
     /// Apply database migrations and exit (serve also does this at start).
     Migrate,
     /// Manage users.
@@ -204,6 +244,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Version => {
             println!("hikeshi {}", env!("CARGO_PKG_VERSION"));
             Ok(())
+        }
+        Command::Loadgen {
+            events,
+            start,
+            hit_every,
+            batch,
+            http,
+            token,
+            syslog_tcp,
+            syslog_udp,
+            nats,
+            subject,
+            file,
+            metrics,
+            concurrency,
+        } => {
+            crate::loadgen::run(crate::loadgen::LoadArgs {
+                events,
+                start,
+                hit_every,
+                batch,
+                http,
+                token,
+                syslog_tcp,
+                syslog_udp,
+                nats,
+                subject,
+                file,
+                metrics,
+                concurrency,
+            })
+            .await
         }
         Command::Migrate => {
             init_logging(file.log_format.as_deref());

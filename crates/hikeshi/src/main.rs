@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod hunt;
 mod live_cmd;
+mod loadgen;
 mod rules_load;
 mod users;
 

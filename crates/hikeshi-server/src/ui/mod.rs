@@ -2,6 +2,7 @@
 //! session's CSRF token; every string comes from the locale files.
 
 mod admin;
+mod alerts;
 mod cases;
 mod contacts;
 mod login;
@@ -36,6 +37,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(team_admin::routes())
         .merge(outbound::routes())
         .merge(contacts::routes())
+        .merge(alerts::routes())
 }
 
 async fn css() -> impl IntoResponse {

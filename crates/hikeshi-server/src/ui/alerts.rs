@@ -1,0 +1,377 @@
+//! The live alert queue: filters, a table that refreshes itself when alerts change (Server-Sent
+//! Events tell the page; it fetches the rows again), bulk actions (acknowledge, close, false
+//! positive, escalate to a new or existing case) and the suppression rules.
+
+use super::{choices, error_page, render, see_other, Choice, I18n, Nav, SignedIn};
+use crate::api_alerts::{self, BulkInput, EscalateInput, SuppressionInput};
+use crate::error::ApiError;
+use crate::state::AppState;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use hikeshi_model::AlertStatus;
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/alerts", get(page))
+        .route("/alerts/rows", get(rows))
+        .route("/alerts/bulk", post(bulk))
+        .route("/alerts/suppressions", post(add_suppression))
+        .route("/alerts/suppressions/{id}/revoke", post(revoke))
+        .route("/static/alerts.js", get(script))
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "max-age=300"),
+        ],
+        include_str!("../../static/alerts.js"),
+    )
+}
+
+/// The queue shows what still needs a look unless asked otherwise.
+const DEFAULT_STATES: &str = "new,acknowledged";
+const LEVELS: [&str; 5] = ["critical", "high", "medium", "low", "informational"];
+
+#[derive(Deserialize, Default)]
+struct Filter {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    rule: String,
+    #[serde(default)]
+    host: String,
+}
+
+pub struct Row {
+    id: String,
+    level: String,
+    level_code: String,
+    title: String,
+    rule_id: String,
+    tags: String,
+    host: String,
+    user: String,
+    addresses: String,
+    count: i64,
+    first_seen: String,
+    last_seen: String,
+    status: String,
+    case_number: String,
+}
+
+#[derive(Template)]
+#[template(path = "alert_rows.html")]
+struct RowsPart {
+    i: I18n,
+    rows: Vec<Row>,
+}
+
+struct SuppressionRow {
+    id: String,
+    scope: String,
+    reason: String,
+    author: String,
+    expires: String,
+    state: String,
+    active: bool,
+    hits: i64,
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+struct AlertsPage {
+    i: I18n,
+    nav: Option<Nav>,
+    rows: Vec<Row>,
+    status: String,
+    level: String,
+    rule: String,
+    host: String,
+    statuses: Vec<Choice>,
+    levels: Vec<Choice>,
+    suppressions: Vec<SuppressionRow>,
+    live: bool,
+}
+
+async fn load_rows(state: &AppState, i: &I18n, f: &Filter) -> Result<Vec<Row>, ApiError> {
+    let status = f.status.clone().unwrap_or_else(|| DEFAULT_STATES.into());
+    let non_empty = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+    let alerts = state
+        .store
+        .list_alerts(
+            non_empty(&status).as_deref(),
+            non_empty(&f.level).as_deref(),
+            non_empty(&f.rule).as_deref(),
+            non_empty(&f.host).as_deref(),
+            500,
+        )
+        .await?;
+    let mut numbers = std::collections::HashMap::new();
+    let mut rows = Vec::new();
+    for a in alerts {
+        let case_number = match &a.case_id {
+            Some(id) => {
+                if !numbers.contains_key(id) {
+                    let n = state
+                        .store
+                        .case_by_id(id)
+                        .await
+                        .map(|c| c.number)
+                        .unwrap_or_default();
+                    numbers.insert(id.clone(), n);
+                }
+                numbers.get(id).cloned().unwrap_or_default()
+            }
+            None => String::new(),
+        };
+        let tags: Vec<String> = serde_json::from_str(&a.tags).unwrap_or_default();
+        let addresses = match (a.src_ip.is_empty(), a.dst_ip.is_empty()) {
+            (true, true) => String::new(),
+            (false, true) => a.src_ip.clone(),
+            (true, false) => format!("→ {}", a.dst_ip),
+            (false, false) => format!("{} → {}", a.src_ip, a.dst_ip),
+        };
+        rows.push(Row {
+            level: i.label("level", &a.level),
+            level_code: a.level.clone(),
+            title: a.rule_title,
+            rule_id: a.rule_id,
+            tags: tags.join(" "),
+            host: a.host,
+            user: a.user_name,
+            addresses,
+            count: a.count,
+            first_seen: i.time(a.first_seen),
+            last_seen: i.time(a.last_seen),
+            status: i.label("alert_status", &a.status),
+            case_number,
+            id: a.id,
+        });
+    }
+    Ok(rows)
+}
+
+fn level_choices(i: &I18n) -> Vec<Choice> {
+    LEVELS
+        .iter()
+        .map(|l| Choice {
+            code: l.to_string(),
+            label: i.label("level", l),
+        })
+        .collect()
+}
+
+async fn page(State(state): State<AppState>, s: SignedIn, Query(f): Query<Filter>) -> Response {
+    let i = s.viewer.i.clone();
+    let result = async {
+        let rows = load_rows(&state, &i, &f).await?;
+        let now = hikeshi_store::now_ms();
+        let suppressions = state
+            .store
+            .suppressions()
+            .await?
+            .into_iter()
+            .map(|x| {
+                let active = x.revoked_at.is_none() && x.expires_at > now;
+                let mut scope = Vec::new();
+                if !x.rule_id.is_empty() {
+                    scope.push(format!("{}: {}", i.t("alerts.rule"), x.rule_id));
+                }
+                if !x.host.is_empty() {
+                    scope.push(format!("{}: {}", i.t("alerts.host"), x.host));
+                }
+                if !x.field.is_empty() {
+                    scope.push(format!("{} = {}", x.field, x.value));
+                }
+                SuppressionRow {
+                    state: if x.revoked_at.is_some() {
+                        format!("{} ({})", i.t("alerts.revoked"), x.revoked_by)
+                    } else if active {
+                        i.t("alerts.active")
+                    } else {
+                        i.t("alerts.expired")
+                    },
+                    id: x.id,
+                    scope: scope.join(", "),
+                    reason: x.reason,
+                    author: x.author,
+                    expires: i.time(x.expires_at),
+                    active,
+                    hits: x.hits,
+                }
+            })
+            .collect();
+        let mut statuses = vec![Choice {
+            code: DEFAULT_STATES.into(),
+            label: i.t("alerts.open"),
+        }];
+        statuses.extend(choices(
+            &i,
+            "alert_status",
+            AlertStatus::ALL,
+            AlertStatus::code,
+        ));
+        statuses.push(Choice {
+            code: String::new(),
+            label: i.t("alerts.all"),
+        });
+        Ok::<_, ApiError>(AlertsPage {
+            rows,
+            status: f.status.clone().unwrap_or_else(|| DEFAULT_STATES.into()),
+            level: f.level.clone(),
+            rule: f.rule.clone(),
+            host: f.host.clone(),
+            statuses,
+            levels: level_choices(&i),
+            suppressions,
+            live: state.live.is_some(),
+            i: i.clone(),
+            nav: Some(s.nav.clone()),
+        })
+    }
+    .await;
+    match result {
+        Ok(p) => render(&p),
+        Err(e) => error_page(&i, Some(s.nav), e),
+    }
+}
+
+/// The table body alone, for the page's live refresh.
+async fn rows(State(state): State<AppState>, s: SignedIn, Query(f): Query<Filter>) -> Response {
+    let i = s.viewer.i.clone();
+    match load_rows(&state, &i, &f).await {
+        Ok(rows) => match (RowsPart { i, rows }).render() {
+            Ok(html) => Html(html).into_response(),
+            Err(e) => ApiError::internal(e).into_response(),
+        },
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The bulk form: `ids` repeats, so it is read by hand rather than with `Form`.
+async fn bulk(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
+    let i = s.viewer.i.clone();
+    let mut ids = Vec::new();
+    let (mut csrf, mut action, mut reason, mut case) =
+        (String::new(), String::new(), String::new(), String::new());
+    for (k, v) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "ids" => ids.push(v.into_owned()),
+            "csrf" => csrf = v.into_owned(),
+            "action" => action = v.into_owned(),
+            "reason" => reason = v.into_owned(),
+            "case" => case = v.into_owned(),
+            _ => {}
+        }
+    }
+    let result = async {
+        s.who.check_csrf(Some(&csrf))?;
+        if action == "escalate" {
+            let case = api_alerts::escalate_alerts(
+                &state,
+                &s.who,
+                EscalateInput {
+                    alert_ids: ids,
+                    case: Some(case),
+                    title: None,
+                },
+            )
+            .await?;
+            return Ok(format!("/cases/{}", case.number));
+        }
+        let status = AlertStatus::parse(&action)
+            .map_err(|_| ApiError::invalid("action", format!("action: unknown `{action}`")))?;
+        api_alerts::set_many(
+            &state,
+            &s.who,
+            BulkInput {
+                alert_ids: ids,
+                status,
+                reason,
+            },
+        )
+        .await?;
+        Ok("/alerts".to_string())
+    }
+    .await;
+    match result {
+        Ok(to) => see_other(&to),
+        Err(e) => error_page(&i, Some(s.nav), e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SuppressionForm {
+    csrf: String,
+    #[serde(default)]
+    rule_id: String,
+    #[serde(default)]
+    host: String,
+    #[serde(default)]
+    field: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    reason: String,
+    days: i64,
+}
+
+async fn add_suppression(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Form(f): Form<SuppressionForm>,
+) -> Response {
+    let i = s.viewer.i.clone();
+    let result = async {
+        s.who.check_csrf(Some(&f.csrf))?;
+        let input = SuppressionInput {
+            rule_id: f.rule_id,
+            host: f.host,
+            field: f.field,
+            value: f.value,
+            reason: f.reason,
+            days: f.days,
+        };
+        api_alerts::add_suppression(&state, &s.who, input).await
+    }
+    .await;
+    match result {
+        Ok(_) => see_other("/alerts#suppressions"),
+        Err(e) => error_page(&i, Some(s.nav), e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let i = s.viewer.i.clone();
+    let result = async {
+        s.who.check_csrf(Some(&f.csrf))?;
+        api_alerts::end_suppression(&state, &s.who, &id).await
+    }
+    .await;
+    match result {
+        Ok(_) => see_other("/alerts#suppressions"),
+        Err(e) => error_page(&i, Some(s.nav), e),
+    }
+}
