@@ -26,31 +26,60 @@ const MIN_NEEDLE: usize = 3;
 /// lower-cased text.
 pub type Needle = (Option<String>, String);
 
-/// At least one of these (ASCII-case-insensitive) needles must occur; `None` means no filter.
-type Need = Option<Vec<Needle>>;
+/// At least one of these (ASCII-case-insensitive) needles must occur.
+type Clause = Vec<Needle>;
 
-/// How good a need is: one without keyword needles first (those cost a scan of every field),
+/// Every clause must hold; `None` means no filter. Clauses are kept best first.
+type Need = Option<Vec<Clause>>;
+
+/// Clauses kept per rule: the most selective few reject nearly everything already.
+const MAX_CLAUSES: usize = 4;
+
+/// How good a clause is: one without keyword needles first (those cost a scan of every field),
 /// then the longer shortest needle, then fewer needles.
-fn score(need: &[Needle]) -> (bool, usize, std::cmp::Reverse<usize>) {
-    let fields_only = need.iter().all(|(field, _)| field.is_some());
-    let shortest = need.iter().map(|(_, t)| t.len()).min().unwrap_or(0);
-    (fields_only, shortest, std::cmp::Reverse(need.len()))
+fn score(clause: &[Needle]) -> (bool, usize, std::cmp::Reverse<usize>) {
+    let fields_only = clause.iter().all(|(field, _)| field.is_some());
+    let shortest = clause.iter().map(|(_, t)| t.len()).min().unwrap_or(0);
+    (fields_only, shortest, std::cmp::Reverse(clause.len()))
 }
 
-/// The strongest of several needs that must all hold (an AND): any one of them is a valid need.
-fn strongest(needs: impl IntoIterator<Item = Need>) -> Need {
-    needs.into_iter().flatten().max_by_key(|n| score(n))
+/// Needs that must all hold (an AND): their clauses together. A part without a need just adds
+/// nothing, which is weaker and so still sound.
+fn all_of(needs: impl IntoIterator<Item = Need>) -> Need {
+    let mut clauses: Vec<Clause> = needs.into_iter().flatten().flatten().collect();
+    if clauses.is_empty() {
+        return None;
+    }
+    clauses.sort_by(|a, b| score(b).cmp(&score(a)).then_with(|| a.cmp(b)));
+    clauses.dedup();
+    clauses.truncate(MAX_CLAUSES);
+    Some(clauses)
 }
 
-/// The union of needs of which one must hold (an OR): valid only if every branch has one.
-fn union(needs: impl IntoIterator<Item = Need>) -> Need {
+/// Needs of which one must hold (an OR): valid only if every branch has one. Each branch is
+/// cut down to its best clause (any one clause of a branch is necessary for it), and the OR
+/// needs one of their needles.
+fn any_of(needs: impl IntoIterator<Item = Need>) -> Need {
+    let mut branches: Vec<Need> = needs.into_iter().collect();
+    if branches.len() == 1 {
+        return branches.pop().flatten();
+    }
     let mut all = Vec::new();
-    for need in needs {
-        all.extend(need?);
+    for need in branches {
+        all.extend(need?.into_iter().next()?);
     }
     all.sort_unstable();
     all.dedup();
-    Some(all)
+    Some(vec![all])
+}
+
+/// Whether every non-ASCII character has no other case (emoji, kana, kanji, symbols), so
+/// folding ASCII alone finds every way the event could write the needle.
+fn caseless_beyond_ascii(text: &str) -> bool {
+    text.chars().all(|c| {
+        c.is_ascii()
+            || (c.to_lowercase().eq(std::iter::once(c)) && c.to_uppercase().eq(std::iter::once(c)))
+    })
 }
 
 fn matcher_needle(m: &StringMatcher) -> Option<String> {
@@ -67,7 +96,7 @@ fn matcher_needle(m: &StringMatcher) -> Option<String> {
     };
     // The scan folds ASCII only: a case-insensitive needle with other letters could be missed
     // when the event writes them in upper case. Case-sensitive needles are found as written.
-    if text.len() < MIN_NEEDLE || (!m.cased && !text.is_ascii()) {
+    if text.len() < MIN_NEEDLE || (!m.cased && !caseless_beyond_ascii(&text)) {
         return None;
     }
     Some(text.to_ascii_lowercase())
@@ -78,38 +107,38 @@ fn field_test_need(test: &FieldTest) -> Need {
         .tests
         .iter()
         .map(|t| match t {
-            ValueTest::Str(m) => matcher_needle(m).map(|n| vec![(test.field.clone(), n)]),
+            ValueTest::Str(m) => matcher_needle(m).map(|n| vec![vec![(test.field.clone(), n)]]),
             _ => None,
         })
         .collect();
     if test.all {
-        strongest(needles)
+        all_of(needles)
     } else {
-        union(needles)
+        any_of(needles)
     }
 }
 
 fn selection_need(rule_selections: &[Vec<FieldTest>]) -> Need {
-    union(
+    any_of(
         rule_selections
             .iter()
-            .map(|group| strongest(group.iter().map(field_test_need))),
+            .map(|group| all_of(group.iter().map(field_test_need))),
     )
 }
 
 fn cond_need(rule: &CompiledRule, cond: &Cond) -> Need {
     match cond {
         Cond::Sel(i) => selection_need(&rule.selections[*i]),
-        Cond::And(parts) => strongest(parts.iter().map(|c| cond_need(rule, c))),
-        Cond::Or(parts) => union(parts.iter().map(|c| cond_need(rule, c))),
+        Cond::And(parts) => all_of(parts.iter().map(|c| cond_need(rule, c))),
+        Cond::Or(parts) => any_of(parts.iter().map(|c| cond_need(rule, c))),
         Cond::Not(_) => None,
-        Cond::AnyOf(sels) => union(sels.iter().map(|i| selection_need(&rule.selections[*i]))),
-        Cond::AllOf(sels) => strongest(sels.iter().map(|i| selection_need(&rule.selections[*i]))),
+        Cond::AnyOf(sels) => any_of(sels.iter().map(|i| selection_need(&rule.selections[*i]))),
+        Cond::AllOf(sels) => all_of(sels.iter().map(|i| selection_need(&rule.selections[*i]))),
     }
 }
 
-/// The needles one rule needs, if it needs any.
-pub fn rule_need(rule: &CompiledRule) -> Option<Vec<Needle>> {
+/// The needle clauses one rule needs (each must be met), if it needs any.
+pub fn rule_need(rule: &CompiledRule) -> Option<Vec<Clause>> {
     cond_need(rule, &rule.condition)
 }
 
@@ -183,7 +212,8 @@ pub struct Prefilter {
     keyword_groups: Vec<FieldScan>,
     needle_count: usize,
     /// Per rule: the needle ids of which one must be present, or `None` (always evaluate).
-    needs: Vec<Option<Box<[u32]>>>,
+    /// Per rule: clauses of needle ids, every clause needing one of its needles.
+    needs: Vec<Option<Box<[Box<[u32]>]>>>,
     /// Per rule: the keyword group its keyword needles are in, if it has any.
     keyword_group: Vec<Option<usize>>,
     enabled: bool,
@@ -261,15 +291,20 @@ impl Prefilter {
     /// renames it to (Security 4688's `NewProcessName` for `Image`).
     pub fn new(rules: &[CompiledRule], aliases: &HashMap<String, Vec<String>>) -> Prefilter {
         let mut ids: HashMap<Needle, u32> = HashMap::new();
-        let needs: Vec<Option<Box<[u32]>>> = rules
+        let needs: Vec<Option<Box<[Box<[u32]>]>>> = rules
             .iter()
             .map(|rule| {
                 let need = rule_need(rule)?;
                 Some(
                     need.into_iter()
-                        .map(|n| {
-                            let next = ids.len() as u32;
-                            *ids.entry(n).or_insert(next)
+                        .map(|clause| {
+                            clause
+                                .into_iter()
+                                .map(|n| {
+                                    let next = ids.len() as u32;
+                                    *ids.entry(n).or_insert(next)
+                                })
+                                .collect()
                         })
                         .collect(),
                 )
@@ -309,6 +344,7 @@ impl Prefilter {
             let wanted: Vec<u32> = need
                 .iter()
                 .flat_map(|n| n.iter())
+                .flat_map(|clause| clause.iter())
                 .filter(|id| keyword_ids.contains(id))
                 .copied()
                 .collect();
@@ -403,25 +439,30 @@ impl Prefilter {
     /// Whether the rule could match the event with these needles present. Scans for keyword
     /// needles, in every field, the first time a rule needs them.
     pub fn admits(&self, rule: usize, present: &mut Present, event: &dyn Event) -> bool {
-        let Some(Some(ids)) = self.needs.get(rule) else {
+        let Some(Some(clauses)) = self.needs.get(rule) else {
             return true;
         };
-        if ids.iter().any(|id| present.has(*id)) {
-            return true;
+        for clause in clauses.iter() {
+            if clause.iter().any(|id| present.has(*id)) {
+                continue;
+            }
+            let Some(group) = self.keyword_group[rule] else {
+                return false;
+            };
+            // Past 64 groups the bit cannot be kept: such groups are scanned every time.
+            let bit = 1u64.checked_shl(group as u32).unwrap_or(0);
+            if present.groups_scanned & bit != 0 {
+                return false;
+            }
+            present.groups_scanned |= bit;
+            let scan = &self.keyword_groups[group];
+            let mut folded = Vec::new();
+            event.each_text(&mut |_, text| scan.scan(text, &mut folded, present));
+            if !clause.iter().any(|id| present.has(*id)) {
+                return false;
+            }
         }
-        let Some(group) = self.keyword_group[rule] else {
-            return false;
-        };
-        // Past 64 groups the bit cannot be kept: such groups are scanned every time.
-        let bit = 1u64.checked_shl(group as u32).unwrap_or(0);
-        if present.groups_scanned & bit != 0 {
-            return false;
-        }
-        present.groups_scanned |= bit;
-        let scan = &self.keyword_groups[group];
-        let mut folded = Vec::new();
-        event.each_text(&mut |_, text| scan.scan(text, &mut folded, present));
-        ids.iter().any(|id| present.has(*id))
+        true
     }
 }
 
@@ -438,31 +479,38 @@ mod tests {
         }
     }
 
-    /// The needle texts of a rule's need, for brevity.
-    fn need(yaml: &str) -> Option<Vec<String>> {
-        rule_need(&rule(yaml)).map(|n| n.into_iter().map(|(_, t)| t).collect())
+    /// The needle texts of a rule's need clauses, for brevity.
+    fn need(yaml: &str) -> Option<Vec<Vec<String>>> {
+        rule_need(&rule(yaml)).map(|n| {
+            n.into_iter()
+                .map(|clause| clause.into_iter().map(|(_, t)| t).collect())
+                .collect()
+        })
+    }
+
+    fn texts(clauses: &[&[&str]]) -> Option<Vec<Vec<String>>> {
+        Some(
+            clauses
+                .iter()
+                .map(|c| c.iter().map(|t| t.to_string()).collect())
+                .collect(),
+        )
     }
 
     #[test]
-    fn and_takes_the_most_selective_part_or_takes_all() {
+    fn and_needs_every_part_most_selective_first_or_needs_one_branch() {
         let n = need(
             "title: t\nlogsource: {product: windows}\ndetection:\n  a:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: ['whoami /all', 'net user /domain']\n  condition: a\n",
         );
-        // Both needles are longer than `\\cmd.exe`, so they are the more selective part.
+        // Both parts are needed; the longer needles are the more selective clause, checked first.
         assert_eq!(
             n,
-            Some(vec![
-                "net user /domain".to_string(),
-                "whoami /all".to_string()
-            ])
+            texts(&[&["net user /domain", "whoami /all"], &["\\cmd.exe"]])
         );
         let n = need(
             "title: t\nlogsource: {product: windows}\ndetection:\n  a:\n    Image|endswith: '\\cmd.exe'\n  b:\n    Image|endswith: '\\pwsh.exe'\n  condition: a or b\n",
         );
-        assert_eq!(
-            n,
-            Some(vec!["\\cmd.exe".to_string(), "\\pwsh.exe".to_string()])
-        );
+        assert_eq!(n, texts(&[&["\\cmd.exe", "\\pwsh.exe"]]));
     }
 
     #[test]
@@ -474,6 +522,7 @@ mod tests {
             "  a:\n    Count|gt: 3\n  condition: a\n",
             "  a:\n    Image: 'x.exe'\n  b:\n    Other: null\n  condition: a or b\n",
             "  a:\n    Image: 'ÄBC.exe'\n  condition: a\n",
+            "  a:\n    CommandLine|contains: 'ПРИВЕТ'\n  condition: a\n",
             "  a:\n    Image: ''\n  condition: a\n",
         ] {
             let yaml =
@@ -484,18 +533,27 @@ mod tests {
         let n = need(
             "title: t\nlogsource: {product: windows}\ndetection:\n  a:\n    Image: 'x.exe'\n  f:\n    User|re: 'adm.*'\n  condition: a and not f\n",
         );
-        assert_eq!(n, Some(vec!["x.exe".to_string()]));
+        assert_eq!(n, texts(&[&["x.exe"]]));
     }
 
     #[test]
-    fn all_modifier_needs_any_one_value_and_globs_their_longest_piece() {
+    fn all_modifier_needs_every_value_and_globs_their_longest_piece() {
         let n = need(
             "title: t\nlogsource: {product: windows}\ndetection:\n  a:\n    CommandLine|contains|all: ['-nop', 'downloadstring']\n  condition: a\n",
         );
-        assert_eq!(n, Some(vec!["downloadstring".to_string()]));
+        assert_eq!(n, texts(&[&["downloadstring"], &["-nop"]]));
         let n = need(
             "title: t\nlogsource: {product: windows}\ndetection:\n  a:\n    Image: '*\\temp\\evil?.exe'\n  condition: a\n",
         );
-        assert_eq!(n, Some(vec!["\\temp\\evil".to_string()]));
+        assert_eq!(n, texts(&[&["\\temp\\evil"]]));
+    }
+
+    #[test]
+    fn caseless_characters_are_indexed_as_written() {
+        // Emoji and kanji have no other case: folding ASCII alone cannot miss them.
+        let n = need(
+            "title: t\nlogsource: {product: windows}\ndetection:\n  a:\n    CommandLine|contains: ['🔥🔥', '不正アクセス']\n  condition: a\n",
+        );
+        assert_eq!(n, texts(&[&["不正アクセス", "🔥🔥"]]));
     }
 }

@@ -82,6 +82,12 @@ pub enum Command {
         /// Parallel HTTP requests.
         #[arg(long, default_value_t = 2)]
         concurrency: usize,
+        /// Print the events (Windows JSON, or syslog with --syslog-format) instead of sending them.
+        #[arg(long)]
+        print: bool,
+        /// With --print: syslog lines instead of Windows JSON.
+        #[arg(long)]
+        syslog_format: bool,
     },
     /// Apply database migrations and exit (serve also does this at start).
     Migrate,
@@ -259,7 +265,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             file,
             metrics,
             concurrency,
+            print,
+            syslog_format,
         } => {
+            // `--syslog-format` only chooses the generator; nothing is sent with `--print`.
+            let syslog_udp =
+                syslog_udp.or(syslog_format.then(|| SocketAddr::from(([127, 0, 0, 1], 0))));
             crate::loadgen::run(crate::loadgen::LoadArgs {
                 events,
                 start,
@@ -274,6 +285,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 file,
                 metrics,
                 concurrency,
+                print,
             })
             .await
         }

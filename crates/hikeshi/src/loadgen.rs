@@ -29,6 +29,8 @@ pub struct LoadArgs {
     pub metrics: Option<String>,
     /// Parallel HTTP requests.
     pub concurrency: usize,
+    /// Print the events instead of sending them (sample data, or input for `bench detect`).
+    pub print: bool,
 }
 
 #[derive(Serialize, Default)]
@@ -180,6 +182,14 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         ..Summary::default()
     };
     let began = Instant::now();
+    if args.print {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for n in range {
+            writeln!(out, "{}", event(n))?;
+        }
+        out.flush()?;
+        return Ok(());
+    }
     if let Some(url) = &args.http {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
