@@ -32,6 +32,9 @@ type Clause = Vec<Needle>;
 /// Every clause must hold; `None` means no filter. Clauses are kept best first.
 type Need = Option<Vec<Clause>>;
 
+/// A need as needle ids: every clause must have one of its ids present.
+type IdClauses = Box<[Box<[u32]>]>;
+
 /// Clauses kept per rule: the most selective few reject nearly everything already.
 const MAX_CLAUSES: usize = 4;
 
@@ -213,7 +216,7 @@ pub struct Prefilter {
     needle_count: usize,
     /// Per rule: the needle ids of which one must be present, or `None` (always evaluate).
     /// Per rule: clauses of needle ids, every clause needing one of its needles.
-    needs: Vec<Option<Box<[Box<[u32]>]>>>,
+    needs: Vec<Option<IdClauses>>,
     /// Per rule: the keyword group its keyword needles are in, if it has any.
     keyword_group: Vec<Option<usize>>,
     enabled: bool,
@@ -291,7 +294,7 @@ impl Prefilter {
     /// renames it to (Security 4688's `NewProcessName` for `Image`).
     pub fn new(rules: &[CompiledRule], aliases: &HashMap<String, Vec<String>>) -> Prefilter {
         let mut ids: HashMap<Needle, u32> = HashMap::new();
-        let needs: Vec<Option<Box<[Box<[u32]>]>>> = rules
+        let needs: Vec<Option<IdClauses>> = rules
             .iter()
             .map(|rule| {
                 let need = rule_need(rule)?;
