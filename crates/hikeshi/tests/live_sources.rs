@@ -204,7 +204,7 @@ async fn http_kill_and_resend(db: Db) {
     .await;
     s.add_user("shipper", "handler");
     let token = s.token("shipper");
-    let mut sender = Command::new(bin())
+    let sender = Command::new(bin())
         .args([
             "loadgen", "--http", &s.base, "--token", &token, "--events", "100000", "--batch",
             "1000",
