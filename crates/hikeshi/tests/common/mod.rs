@@ -2,6 +2,8 @@
 //! and talks to it over HTTP like any client would.
 #![allow(dead_code)]
 
+pub mod live;
+
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 use std::io::Write;
