@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import net from 'node:net';
@@ -189,4 +189,71 @@ test('a report through the public form, in Japanese and in English, triaged into
   assert.match(await t.locator('body').innerText(), /login-example\.jp/);
   await t.screenshot({ path: join(ARTIFACTS, '13-case-from-report.png'), fullPage: true });
   await team.close();
+});
+
+test('the alert queue updates by itself and escalates selected alerts, in Japanese and English', async () => {
+  // A second server with a rule loaded, on its own data folder.
+  const dir = mkdtempSync(join(tmpdir(), 'hikeshi-browser-live-'));
+  const rules = join(dir, 'rules');
+  mkdirSync(rules);
+  writeFileSync(join(rules, 'shadows.yml'), [
+    'title: Shadow Copies Deleted', 'id: 0b1c2d3e-0000-4000-8000-0000000000aa', 'level: high',
+    'logsource: {category: process_creation, product: windows}',
+    'detection:', '  sel:', "    CommandLine|contains: 'delete shadows'", '  condition: sel', '',
+  ].join('\n'));
+  const add = spawnSync(BIN, ['user', 'add', 'soc', '--role', 'handler', '--data-dir', dir], { input: `${PASSWORD}\n` });
+  assert.equal(add.status, 0, `user add failed: ${add.stderr}`);
+  const token = spawnSync(BIN, ['token', 'create', '--user', 'soc', '--data-dir', dir]).stdout.toString().trim();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const live = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, '--rules', rules], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, HIKESHI_LOG: 'warn' } });
+  try {
+    await waitReady(`${url}/readyz`);
+    const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1366, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${url}/login`);
+    await page.fill('#username', 'soc');
+    await page.fill('#password', PASSWORD);
+    await page.click('#login-submit');
+    await page.waitForURL(/\/cases$/);
+    await page.click('#nav-alerts');
+    await page.waitForURL(/\/alerts$/);
+    assert.equal(await page.locator('h1').first().innerText(), 'アラートキュー');
+    assert.equal(await page.locator('#alerts-empty').isVisible(), true);
+    await page.waitForSelector('#alerts-live-state.live');
+
+    // Events arrive over the API while the page is open: the rows appear without a reload.
+    const event = (n, cmd) => JSON.stringify({ Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 1, Computer: 'PC-KEIRI-01', User: 'CORP\\sato', CommandLine: cmd, RecordID: n });
+    const body = [event(1, 'notepad.exe'), event(2, 'vssadmin delete shadows /all'), event(3, 'vssadmin delete shadows /quiet')].join('\n');
+    const r = await fetch(`${url}/api/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body });
+    assert.equal(r.status, 200, await r.text());
+    await page.waitForSelector('#alert-rows tr.alert-row', { timeout: 10000 });
+    assert.equal(await page.locator('#alerts-empty').isVisible(), false);
+    const row = page.locator('#alert-rows tr.alert-row').first();
+    assert.match(await row.locator('.alert-title').innerText(), /Shadow Copies Deleted/);
+    assert.equal(await row.locator('.alert-host').innerText(), 'PC-KEIRI-01');
+    assert.equal(await row.locator('.alert-count').innerText(), '2');
+    assert.equal(await row.locator('.alert-level').innerText(), '高');
+    await page.screenshot({ path: join(ARTIFACTS, '20-alert-queue-ja.png'), fullPage: true });
+
+    // English, then escalate the selected alert to a new case.
+    await page.click('#lang-switch');
+    await page.waitForLoadState();
+    assert.equal(await page.locator('h1').first().innerText(), 'Alert queue');
+    assert.equal(await page.locator('#alert-rows .alert-status').first().innerText(), 'New');
+    await page.check('#alert-check-all');
+    await page.selectOption('#bulk-action', 'escalate');
+    await page.screenshot({ path: join(ARTIFACTS, '21-alert-queue-en.png'), fullPage: true });
+    await page.click('#bulk-apply');
+    await page.waitForURL(/\/cases\/\d{4}-\d{4}$/);
+    assert.match(await page.locator('h1').innerText(), /Shadow Copies Deleted \(PC-KEIRI-01\)/);
+    assert.match(await page.locator('body').innerText(), /pc-keiri-01/i);
+    await page.goto(`${url}/alerts?status=escalated`);
+    assert.equal(await page.locator('#alert-rows .alert-status').first().innerText(), 'Escalated');
+    await context.close();
+  } finally {
+    live.kill('SIGTERM');
+    await new Promise((r) => live.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
