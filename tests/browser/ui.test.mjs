@@ -248,6 +248,7 @@ test('the alert queue updates by itself and escalates selected alerts, in Japane
     await page.waitForURL(/\/cases\/\d{4}-\d{4}$/);
     assert.match(await page.locator('h1').innerText(), /Shadow Copies Deleted \(PC-KEIRI-01\)/);
     assert.match(await page.locator('body').innerText(), /pc-keiri-01/i);
+    assert.match(await page.locator('#case-alerts-table').innerText(), /Shadow Copies Deleted/);
     await page.goto(`${url}/alerts?status=escalated`);
     assert.equal(await page.locator('#alert-rows .alert-status').first().innerText(), 'Escalated');
     await context.close();

@@ -333,6 +333,18 @@ struct CasePage {
     now_local: String,
     max_upload_mib: u64,
     escalation: Vec<ChecklistRow>,
+    alerts: Vec<CaseAlertRow>,
+}
+
+/// An alert escalated to the case, as the case page lists it.
+struct CaseAlertRow {
+    level: String,
+    title: String,
+    host: String,
+    user: String,
+    count: i64,
+    first_seen: String,
+    last_seen: String,
 }
 
 /// A line of the escalation checklist as the case page shows it.
@@ -407,7 +419,23 @@ async fn case_page(
                 contact_id: item.contact.id,
             })
             .collect();
+        let alerts = state
+            .store
+            .alerts_of_case(&d.case.id)
+            .await?
+            .into_iter()
+            .map(|a| CaseAlertRow {
+                level: i.label("level", &a.level),
+                title: a.rule_title,
+                host: a.host,
+                user: a.user_name,
+                count: a.count,
+                first_seen: i.time(a.first_seen),
+                last_seen: i.time(a.last_seen),
+            })
+            .collect();
         let page = CasePage {
+            alerts,
             escalation,
             description_html: crate::markdown::render(&d.case.description),
             category_label: category_label(&cats, &d.case.category),
