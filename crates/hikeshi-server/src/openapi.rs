@@ -180,13 +180,13 @@ fn intake_part() -> (Value, Value) {
         "/api/v1/mail": {"get": op("The outgoing mail queue (manager, admin)", "mail", None, ("200", "messages with status queued|sent|failed"))},
         "/api/v1/events": {"post": {"summary": "Live events: NDJSON, one JSON object per line (at most 10 MiB); answers after the alerts are committed", "tags": ["alerts"],
             "requestBody": {"required": true, "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
-            "responses": {"200": {"description": "accepted, invalid (line numbers and reasons), hits, alerts_created"}, "413": error_response("body over 10 MiB"), "503": error_response("no rules loaded (serve --rules)")}}},
+            "responses": {"200": {"description": "accepted, invalid (line numbers and reasons), hits, alerts_created, repeated (hits of a body sent before), suppressed"}, "413": error_response("body over 10 MiB"), "503": error_response("no rules loaded (serve --rules)")}}},
         "/api/v1/alerts/{id}": {"patch": {"summary": "Acknowledge, close or mark an alert a false positive (reason required); audited", "tags": ["alerts"],
             "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["status"], "properties": {
                 "status": enum_of(&["acknowledged", "false_positive", "closed", "new"]), "reason": {"type": "string"}}}}}},
             "responses": {"200": {"description": "the alert"}, "400": error_response("invalid status or missing reason"), "403": error_response("role not allowed")}}},
-        "/api/v1/alerts": {"get": with(op("Alerts, most recently seen first", "alerts", None, ("200", "alerts with count and kept events")),
+        "/api/v1/alerts": {"get": with(op("Alerts, most recently seen first; status takes one state or several separated by commas (new, acknowledged, escalated, false_positive, closed, suppressed)", "alerts", None, ("200", "alerts with count and kept events")),
             vec![query("status", json!({"type": "string"})), query("level", json!({"type": "string"})), query("rule", json!({"type": "string"})), query("host", json!({"type": "string"})), query("limit", json!({"type": "integer"}))])},
         "/api/v1/contacts": {
             "get": op("The contact directory", "contacts", None, ("200", "contacts")),
@@ -226,14 +226,53 @@ fn intake_part() -> (Value, Value) {
     (paths, schemas)
 }
 
+/// Live monitoring's paths beyond ingest and listing: the queue's actions, suppressions,
+/// rule reload, the change feed and the metrics.
+fn live_part() -> (Value, Value) {
+    let id = |name: &str| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}});
+    let with = |mut o: Value, p: Vec<Value>| {
+        o["parameters"] = Value::Array(p);
+        o
+    };
+    let paths = json!({
+        "/api/v1/alerts/{id}": {"get": with(op("One alert with its kept events, addresses, case and suppression", "alerts", None, ("200", "the alert")), vec![id("id")])},
+        "/api/v1/alerts/bulk": {"post": op("Set one state on up to 500 alerts (acknowledged, closed, new, or false_positive with a reason); each change audited", "alerts", Some("AlertBulk"), ("200", "the alerts"))},
+        "/api/v1/alerts/escalate": {"post": op("Put alerts on a new case, or on `case`; host, user and addresses become observables", "alerts", Some("AlertEscalate"), ("200", "the case"))},
+        "/api/v1/alerts/stream": {"get": {"summary": "Server-Sent Events: `changed` whenever alerts were added or changed (on any node)", "tags": ["alerts"],
+            "responses": {"200": {"description": "text/event-stream"}}}},
+        "/api/v1/suppressions": {
+            "get": op("Suppression rules, newest first, with their hit counts (expired and revoked ones too)", "alerts", None, ("200", "suppressions")),
+            "post": op("Add a suppression rule: a rule id, host or field value, a reason, and 1 to 366 days; audited", "alerts", Some("Suppression"), ("201", "the suppression"))
+        },
+        "/api/v1/suppressions/{id}/revoke": {"post": with(op("End a suppression early (409 if already revoked); audited", "alerts", None, ("200", "the suppression")), vec![id("id")])},
+        "/api/v1/rules/reload": {"post": op("Load the rule folders and indicator lists again (admin); same as SIGHUP", "alerts", None, ("200", "what was loaded"))},
+        "/metrics": {"get": {"summary": "Prometheus text: events received/parsed/invalid/dropped per source, hits, alerts, queue depth, pipeline latency", "tags": ["alerts"], "security": [],
+            "responses": {"200": {"description": "text/plain; version=0.0.4"}}}}
+    });
+    let schemas = json!({
+        "AlertBulk": {"type": "object", "required": ["alert_ids", "status"], "additionalProperties": false, "properties": {
+            "alert_ids": {"type": "array", "items": {"type": "string"}, "maxItems": 500},
+            "status": enum_of(&["new", "acknowledged", "false_positive", "closed"]), "reason": {"type": "string"}}},
+        "AlertEscalate": {"type": "object", "required": ["alert_ids"], "additionalProperties": false, "properties": {
+            "alert_ids": {"type": "array", "items": {"type": "string"}, "maxItems": 500},
+            "case": {"type": "string", "example": "2026-0001"}, "title": {"type": "string"}}},
+        "Suppression": {"type": "object", "required": ["reason", "days"], "additionalProperties": false, "properties": {
+            "rule_id": {"type": "string"}, "host": {"type": "string", "description": "case-insensitive"},
+            "field": {"type": "string", "description": "event field; with `value`"}, "value": {"type": "string"},
+            "reason": {"type": "string"}, "days": {"type": "integer", "minimum": 1, "maximum": 366}}}
+    });
+    (paths, schemas)
+}
+
 pub async fn document() -> Json<Value> {
     let mut doc = spec();
-    let (paths, schemas) = intake_part();
-    for (target, part) in [
-        ("paths", paths),
-        ("components", json!({"schemas": schemas})),
-    ] {
-        merge(&mut doc[target], part);
+    for (paths, schemas) in [intake_part(), live_part()] {
+        for (target, part) in [
+            ("paths", paths),
+            ("components", json!({"schemas": schemas})),
+        ] {
+            merge(&mut doc[target], part);
+        }
     }
     Json(doc)
 }
