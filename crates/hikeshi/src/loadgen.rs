@@ -142,12 +142,13 @@ pub fn syslog_event(n: u64, every: u64) -> String {
 
 pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let lines: Option<Vec<String>> = match &args.file {
+        // Real logs are not always UTF-8: such bytes become U+FFFD rather than stop the run.
         Some(p) => Some(
-            std::fs::read_to_string(p)
+            std::fs::read(p)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_string)
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.trim_ascii().is_empty())
+                .map(|l| String::from_utf8_lossy(l).into_owned())
                 .collect(),
         ),
         None => None,
