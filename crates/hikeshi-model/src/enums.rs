@@ -311,3 +311,26 @@ mod tests {
         assert!(!is_valid_category_code("x"));
     }
 }
+
+wire_enum!(
+    /// What an asset is.
+    AssetKind, "asset_kind", {
+        Server => "server",
+        Pc => "pc",
+        Mobile => "mobile",
+        NetworkDevice => "network_device",
+        CloudService => "cloud_service",
+        SaasAccount => "saas_account",
+        IotOt => "iot_ot",
+        Application => "application",
+    }
+);
+
+wire_enum!(
+    /// Where an asset serves: production weighs most in risk.
+    Environment, "environment", {
+        Production => "production",
+        Staging => "staging",
+        Test => "test",
+    }
+);

@@ -2,6 +2,7 @@
 //! whatever stores or shows them. Nothing here does I/O.
 
 mod case_number;
+pub mod cvss;
 #[macro_use]
 mod enums;
 mod intake;

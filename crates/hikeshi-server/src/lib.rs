@@ -2,6 +2,7 @@
 
 pub mod api;
 mod api_alerts;
+mod api_assets;
 mod api_events;
 mod api_reports;
 pub mod auth;
@@ -25,6 +26,7 @@ pub mod state;
 pub mod team;
 mod timefmt;
 mod ui;
+pub mod vulns;
 
 pub use config::{MailSettings, ReportFormSettings, ServerConfig, SlaHours};
 pub use state::AppState;
@@ -48,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api_reports::routes())
         .merge(api_events::routes())
         .merge(api_alerts::routes())
+        .merge(api_assets::routes())
         .merge(ui::routes(&state))
         .layer(axum::extract::DefaultBodyLimit::max(json::JSON_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(

@@ -39,7 +39,7 @@ pub fn text_field(field: &str, value: &str, required: bool, max: usize) -> ApiRe
     Ok(value.to_string())
 }
 
-fn check_tags(tags: &[String]) -> ApiResult<Vec<String>> {
+pub fn check_tags(tags: &[String]) -> ApiResult<Vec<String>> {
     if tags.len() > MAX_TAGS {
         return Err(ApiError::invalid(
             "tags",

@@ -3,11 +3,13 @@
 //! both engines accept, through sqlx's `Any` driver. No SQL lives outside this crate.
 
 mod alerts;
+mod assets;
 mod audit;
 mod cases;
 mod contacts;
 mod db;
 mod evidence;
+mod findings;
 mod mail;
 mod migrate;
 mod observables;
@@ -20,6 +22,7 @@ mod tasks;
 mod users;
 
 pub use alerts::{Alert, NewHit, Recorded, KEEP_EVENTS};
+pub use assets::{Asset, NewAsset};
 pub use audit::{AuditEntry, AuditQuery};
 pub use cases::{
     Case, CaseFilter, CaseList, CasePatch, Category, Comment, NewCase, NewTimelineEntry,
@@ -28,6 +31,9 @@ pub use cases::{
 pub use contacts::{CaseNotification, Contact, EscalationRule, NewContact};
 pub use db::{Backend, Store};
 pub use evidence::{CustodyEntry, Evidence, NewEvidence};
+pub use findings::{
+    Finding, FindingFilter, ImportOutcome, KevEntry, NewFinding, ScanImport, ScanPackage,
+};
 pub use mail::{OutboundMail, ReportMessage};
 pub use observables::{NewObservable, Observable, ObservableLink};
 pub use reports::{

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/0005_alerts.sql")),
     (6, include_str!("../migrations/0006_alert_states.sql")),
     (7, include_str!("../migrations/0007_live.sql")),
+    (8, include_str!("../migrations/0008_assets.sql")),
 ];
 
 /// Serialises migrations when several processes (`serve` and workers) start at once.

@@ -89,6 +89,9 @@ pub enum Command {
         #[arg(long)]
         syslog_format: bool,
     },
+    /// Import vulnerability reports and intelligence.
+    #[command(subcommand)]
+    Import(crate::import::ImportCommand),
     /// Apply database migrations and exit (serve also does this at start).
     Migrate,
     /// Manage users.
@@ -288,6 +291,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 print,
             })
             .await
+        }
+        Command::Import(cmd) => {
+            init_logging(Some("text"));
+            if crate::import::run(cmd, &db).await? {
+                Ok(())
+            } else {
+                // Distinct from failure (1): some files went in, some did not.
+                std::process::exit(3);
+            }
         }
         Command::Migrate => {
             init_logging(file.log_format.as_deref());

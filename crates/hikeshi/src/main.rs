@@ -4,6 +4,7 @@ mod bench;
 mod cli;
 mod config;
 mod hunt;
+mod import;
 mod live_cmd;
 mod loadgen;
 mod rules_load;

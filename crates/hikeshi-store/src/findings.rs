@@ -1,0 +1,429 @@
+//! Vulnerability findings from scanners (Vuls, Trivy, CSV) and the intelligence that weighs
+//! them (CISA KEV, EPSS). An import is one transaction per scanned host: the asset, its
+//! packages and its findings are written together or not at all.
+
+use crate::assets::{asset_in_tx, write_asset, Asset, NewAsset};
+use crate::{new_id, Actor, Result, Store, StoreError};
+use serde::Serialize;
+
+/// One finding as a scanner reported it.
+#[derive(Debug, Clone, Default)]
+pub struct NewFinding {
+    pub cve_id: String,
+    pub package: String,
+    pub fixed_in: String,
+    pub fix_state: String,
+    pub confidence: i64,
+    pub cvss2_score: f64,
+    pub cvss2_vector: String,
+    pub cvss3_score: f64,
+    pub cvss3_vector: String,
+    /// JSON: per source, its scores and vectors.
+    pub scores: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ScanPackage {
+    pub name: String,
+    pub version: String,
+    pub new_version: String,
+    pub arch: String,
+}
+
+/// One scanned host: how to find (or make) its asset, and what was found on it.
+#[derive(Debug, Clone, Default)]
+pub struct ScanImport {
+    /// `vuls`, `trivy` or `csv`: a re-import marks fixed only what this source found before.
+    pub source: String,
+    /// Used for a new asset; an existing asset keeps its own description.
+    pub asset: NewAsset,
+    pub packages: Vec<ScanPackage>,
+    /// Whether the scan lists the complete package set (replace) or none (keep).
+    pub replace_packages: bool,
+    pub findings: Vec<NewFinding>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportOutcome {
+    pub asset_id: String,
+    pub asset_name: String,
+    pub asset_created: bool,
+    pub packages: usize,
+    pub opened: usize,
+    pub updated: usize,
+    pub reopened: usize,
+    pub fixed: usize,
+    /// Findings this import opened for the first time (for automatic actions).
+    #[serde(skip)]
+    pub opened_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Finding {
+    pub id: String,
+    pub asset_id: String,
+    pub asset_name: String,
+    pub cve_id: String,
+    pub package: String,
+    pub fixed_in: String,
+    pub fix_state: String,
+    pub confidence: i64,
+    pub cvss2_score: f64,
+    pub cvss2_vector: String,
+    pub cvss3_score: f64,
+    pub cvss3_vector: String,
+    pub scores: String,
+    pub title: String,
+    pub source: String,
+    pub status: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub fixed_at: Option<i64>,
+    pub kev: i64,
+    pub epss: f64,
+    pub internet_facing: i64,
+    pub environment: String,
+    pub value_max: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    pub status: Option<String>,
+    pub cve: Option<String>,
+    pub asset_id: Option<String>,
+    pub kev_only: bool,
+    pub internet_facing_only: bool,
+    pub fix_available_only: bool,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct KevEntry {
+    pub cve_id: String,
+    pub date_added: String,
+    pub ransomware: String,
+}
+
+const FINDING_SELECT: &str = "SELECT f.id, f.asset_id, a.name AS asset_name, f.cve_id, f.package, f.fixed_in, f.fix_state, f.confidence, f.cvss2_score, f.cvss2_vector, f.cvss3_score, f.cvss3_vector, f.scores, f.title, f.source, f.status, f.first_seen, f.last_seen, f.fixed_at, COALESCE(v.kev, 0) AS kev, COALESCE(v.epss, 0.0) AS epss, a.internet_facing, a.environment, CASE WHEN a.value_c >= a.value_i AND a.value_c >= a.value_a THEN a.value_c WHEN a.value_i >= a.value_a THEN a.value_i ELSE a.value_a END AS value_max FROM findings f JOIN assets a ON a.id = f.asset_id LEFT JOIN vuln_intel v ON v.cve_id = f.cve_id";
+
+impl Store {
+    /// Writes one scanned host. The asset is found by name, then by host name or address, else
+    /// created. Findings of the same source that this scan no longer reports are marked fixed.
+    pub async fn import_scan(&self, scan: &ScanImport, actor: &Actor) -> Result<ImportOutcome> {
+        let now = crate::now_ms();
+        let mut tx = self.writer.begin().await?;
+        let mut found: Option<String> =
+            sqlx::query_as::<_, (String,)>("SELECT id FROM assets WHERE name = $1")
+                .bind(&scan.asset.name)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.0);
+        if found.is_none() {
+            let ours: Vec<String> = crate::assets::identifiers(&scan.asset)
+                .into_iter()
+                .filter(|(k, _)| *k == "host")
+                .map(|(_, v)| v)
+                .collect();
+            // Host names and cloud IDs first; an address last, and only for an asset whose
+            // host names do not say it is another machine (lab VMs and NAT share addresses).
+            let mut wanted = crate::assets::identifiers(&scan.asset);
+            wanted.retain(|(k, _)| *k != "mac");
+            wanted.sort_by_key(|(k, _)| match *k {
+                "host" => 0,
+                "cloud" => 1,
+                _ => 2,
+            });
+            'search: for (kind, value) in wanted {
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT asset_id FROM asset_identifiers WHERE kind = $1 AND value = $2 ORDER BY asset_id",
+                )
+                .bind(kind)
+                .bind(&value)
+                .fetch_all(&mut *tx)
+                .await?;
+                for (candidate,) in rows {
+                    if kind == "ip" && !ours.is_empty() {
+                        let theirs: Vec<(String,)> = sqlx::query_as(
+                            "SELECT value FROM asset_identifiers WHERE asset_id = $1 AND kind = 'host'",
+                        )
+                        .bind(&candidate)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        if !theirs.is_empty() && !theirs.iter().any(|(h,)| ours.contains(h)) {
+                            continue;
+                        }
+                    }
+                    found = Some(candidate);
+                    break 'search;
+                }
+            }
+        }
+        let mut out = ImportOutcome::default();
+        let asset: Asset = match found {
+            Some(id) => asset_in_tx(&mut tx, &id)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("asset {id}")))?,
+            None => {
+                let id = new_id();
+                write_asset(&mut tx, &id, &scan.asset, now).await?;
+                out.asset_created = true;
+                let a = asset_in_tx(&mut tx, &id)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("asset {id}")))?;
+                crate::audit::record(
+                    &mut tx,
+                    actor,
+                    "asset.create",
+                    "asset",
+                    &id,
+                    crate::audit::NONE,
+                    Some(&a),
+                )
+                .await?;
+                a
+            }
+        };
+        out.asset_id = asset.id.clone();
+        out.asset_name = asset.name.clone();
+        if scan.replace_packages {
+            sqlx::query("DELETE FROM asset_packages WHERE asset_id = $1")
+                .bind(&asset.id)
+                .execute(&mut *tx)
+                .await?;
+            // Many rows per statement: a host has hundreds of packages.
+            for chunk in scan.packages.chunks(100) {
+                let mut sql = String::from(
+                    "INSERT INTO asset_packages (asset_id, name, version, new_version, arch) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    let b = i * 5;
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5
+                    ));
+                }
+                sql.push_str(" ON CONFLICT (asset_id, name, arch) DO UPDATE SET version = excluded.version, new_version = excluded.new_version");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for p in chunk {
+                    q = q
+                        .bind(&asset.id)
+                        .bind(&p.name)
+                        .bind(&p.version)
+                        .bind(&p.new_version)
+                        .bind(&p.arch);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            out.packages = scan.packages.len();
+        }
+        let existing: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT id, cve_id, package, status FROM findings WHERE asset_id = $1 AND source = $2",
+        )
+        .bind(&asset.id)
+        .bind(&scan.source)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut known: std::collections::HashMap<(String, String), (String, String)> = existing
+            .into_iter()
+            .map(|(id, cve, pkg, status)| ((cve, pkg), (id, status)))
+            .collect();
+        let mut fresh: Vec<(String, &NewFinding)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for f in &scan.findings {
+            // A report naming the same CVE and package twice describes one finding.
+            if !seen.insert((f.cve_id.as_str(), f.package.as_str())) {
+                continue;
+            }
+            match known.remove(&(f.cve_id.clone(), f.package.clone())) {
+                Some((id, status)) => {
+                    sqlx::query(
+                        "UPDATE findings SET fixed_in = $1, fix_state = $2, confidence = $3, cvss2_score = $4, cvss2_vector = $5, cvss3_score = $6, cvss3_vector = $7, scores = $8, title = $9, status = 'open', last_seen = $10, fixed_at = NULL WHERE id = $11",
+                    )
+                    .bind(&f.fixed_in)
+                    .bind(&f.fix_state)
+                    .bind(f.confidence)
+                    .bind(f.cvss2_score)
+                    .bind(&f.cvss2_vector)
+                    .bind(f.cvss3_score)
+                    .bind(&f.cvss3_vector)
+                    .bind(&f.scores)
+                    .bind(&f.title)
+                    .bind(now)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if status == "fixed" {
+                        out.reopened += 1;
+                    } else {
+                        out.updated += 1;
+                    }
+                }
+                None => {
+                    let id = new_id();
+                    out.opened += 1;
+                    out.opened_ids.push(id.clone());
+                    fresh.push((id, f));
+                }
+            }
+        }
+        // New findings, many rows per statement (a first import of a host has hundreds).
+        for chunk in fresh.chunks(40) {
+            let mut sql = String::from(
+                "INSERT INTO findings (id, asset_id, cve_id, package, fixed_in, fix_state, confidence, cvss2_score, cvss2_vector, cvss3_score, cvss3_vector, scores, title, source, status, first_seen, last_seen, fixed_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 16;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for k in 1..=14 {
+                    sql.push_str(&format!("${}, ", b + k));
+                }
+                sql.push_str(&format!("'open', ${}, ${}, NULL)", b + 15, b + 16));
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, f) in chunk {
+                q = q
+                    .bind(id)
+                    .bind(&asset.id)
+                    .bind(&f.cve_id)
+                    .bind(&f.package)
+                    .bind(&f.fixed_in)
+                    .bind(&f.fix_state)
+                    .bind(f.confidence)
+                    .bind(f.cvss2_score)
+                    .bind(&f.cvss2_vector)
+                    .bind(f.cvss3_score)
+                    .bind(&f.cvss3_vector)
+                    .bind(&f.scores)
+                    .bind(&f.title)
+                    .bind(&scan.source)
+                    .bind(now)
+                    .bind(now);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        // What this source found before and no longer reports has been fixed.
+        for (_, (id, status)) in known {
+            if status == "open" {
+                sqlx::query("UPDATE findings SET status = 'fixed', fixed_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                out.fixed += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn list_findings(&self, f: &FindingFilter) -> Result<Vec<Finding>> {
+        let mut params = crate::params::Params::default();
+        let mut clauses = Vec::new();
+        if let Some(s) = &f.status {
+            clauses.push(format!("f.status = {}", params.text(s)));
+        }
+        if let Some(c) = &f.cve {
+            clauses.push(format!(
+                "f.cve_id = {}",
+                params.text(c.to_ascii_uppercase())
+            ));
+        }
+        if let Some(a) = &f.asset_id {
+            clauses.push(format!("f.asset_id = {}", params.text(a)));
+        }
+        if f.kev_only {
+            clauses.push("v.kev = 1".into());
+        }
+        if f.internet_facing_only {
+            clauses.push("a.internet_facing = 1".into());
+        }
+        if f.fix_available_only {
+            clauses.push("f.fixed_in <> ''".into());
+        }
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let limit = params.int(f.limit.clamp(1, 100_000));
+        let sql = format!(
+            "{FINDING_SELECT} {filter} ORDER BY f.cvss3_score DESC, f.cve_id, a.name LIMIT {limit}"
+        );
+        Ok(
+            sqlx::query_as_with(sqlx::AssertSqlSafe(sql), params.into_args())
+                .fetch_all(&self.reader)
+                .await?,
+        )
+    }
+
+    pub async fn finding_by_id(&self, id: &str) -> Result<Finding> {
+        let sql = format!("{FINDING_SELECT} WHERE f.id = $1");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("finding {id}")))
+    }
+
+    /// The packages last reported for an asset, by name.
+    pub async fn asset_packages(&self, asset_id: &str) -> Result<Vec<(String, String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT name, version, arch FROM asset_packages WHERE asset_id = $1 ORDER BY name, arch",
+        )
+        .bind(asset_id)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    /// Replaces the KEV flags with this catalogue; returns how many CVEs it lists.
+    pub async fn load_kev(&self, entries: &[KevEntry]) -> Result<usize> {
+        let mut tx = self.writer.begin().await?;
+        let now = crate::now_ms();
+        sqlx::query("UPDATE vuln_intel SET kev = 0, kev_added = '', kev_ransomware = ''")
+            .execute(&mut *tx)
+            .await?;
+        for e in entries {
+            sqlx::query(
+                "INSERT INTO vuln_intel (cve_id, kev, kev_added, kev_ransomware, epss, epss_percentile, updated_at) VALUES ($1, 1, $2, $3, 0, 0, $4) ON CONFLICT (cve_id) DO UPDATE SET kev = 1, kev_added = excluded.kev_added, kev_ransomware = excluded.kev_ransomware, updated_at = excluded.updated_at",
+            )
+            .bind(&e.cve_id)
+            .bind(&e.date_added)
+            .bind(&e.ransomware)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(entries.len())
+    }
+
+    /// Sets EPSS scores: (CVE, probability, percentile).
+    pub async fn load_epss(&self, scores: &[(String, f64, f64)]) -> Result<usize> {
+        let mut tx = self.writer.begin().await?;
+        let now = crate::now_ms();
+        for (cve, epss, pct) in scores {
+            sqlx::query(
+                "INSERT INTO vuln_intel (cve_id, kev, kev_added, kev_ransomware, epss, epss_percentile, updated_at) VALUES ($1, 0, '', '', $2, $3, $4) ON CONFLICT (cve_id) DO UPDATE SET epss = excluded.epss, epss_percentile = excluded.epss_percentile, updated_at = excluded.updated_at",
+            )
+            .bind(cve)
+            .bind(*epss)
+            .bind(*pct)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(scores.len())
+    }
+}

@@ -1,0 +1,121 @@
+//! `hikeshi import`: vulnerability reports (Vuls, Trivy, CSV) and intelligence (KEV, EPSS) from
+//! files, for cron jobs and first loads. Each file is parsed whole before anything is written;
+//! a bad file is reported with its field and the others still go in.
+
+use crate::config;
+use clap::Subcommand;
+use hikeshi_server::vulns::{self, ImportFailure};
+use hikeshi_store::Actor;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// Vuls scan results (JSON format version 4), one file per server.
+    Vuls { files: Vec<PathBuf> },
+    /// Trivy JSON reports (schema 2).
+    Trivy { files: Vec<PathBuf> },
+    /// CSV with a header holding `asset` and `cve` (optional: package, fixed_in, cvss3_vector).
+    Csv { files: Vec<PathBuf> },
+    /// The CISA Known Exploited Vulnerabilities catalogue (JSON); replaces the KEV flags.
+    Kev { file: PathBuf },
+    /// EPSS scores (CSV: cve,epss,percentile).
+    Epss { file: PathBuf },
+}
+
+fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        .len();
+    if size > vulns::MAX_REPORT_BYTES {
+        anyhow::bail!(
+            "{}: {size} bytes is over the {}-byte limit for one report",
+            path.display(),
+            vulns::MAX_REPORT_BYTES
+        );
+    }
+    std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// Returns whether every file went in.
+pub async fn run(cmd: ImportCommand, db: &config::Database) -> anyhow::Result<bool> {
+    let store = config::open_store(db).await?;
+    let actor = Actor::cli();
+    let (format, files) = match cmd {
+        ImportCommand::Vuls { files } => ("vuls", files),
+        ImportCommand::Trivy { files } => ("trivy", files),
+        ImportCommand::Csv { files } => ("csv", files),
+        ImportCommand::Kev { file } => {
+            let entries = vulns::intel::parse_kev(&file.display().to_string(), &read(&file)?)?;
+            println!("KEV: {} CVEs", store.load_kev(&entries).await?);
+            return Ok(true);
+        }
+        ImportCommand::Epss { file } => {
+            let scores = vulns::intel::parse_epss(&file.display().to_string(), &read(&file)?)?;
+            println!("EPSS: {} scores", store.load_epss(&scores).await?);
+            return Ok(true);
+        }
+    };
+    if files.is_empty() {
+        anyhow::bail!("give one or more report files");
+    }
+    let mut all_ok = true;
+    // The same server twice in one run is almost always a copy-paste mistake: the second
+    // file would silently undo the first.
+    let mut servers: HashMap<String, String> = HashMap::new();
+    for path in &files {
+        let name = path.display().to_string();
+        let bytes = match read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("not imported: {e}");
+                all_ok = false;
+                continue;
+            }
+        };
+        let scans = match format {
+            "vuls" => vulns::vuls::parse(&name, &bytes).map(|s| vec![s]),
+            "trivy" => vulns::trivy::parse(&name, &bytes).map(|s| vec![s]),
+            _ => vulns::csv_import::parse(&name, &bytes),
+        };
+        let scans = match scans {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("not imported: {e}");
+                all_ok = false;
+                continue;
+            }
+        };
+        if let Some(first) = scans.iter().find_map(|s| servers.get(&s.asset.name)) {
+            eprintln!(
+                "not imported: {name}: server `{}` is also in {first}; import one of them",
+                scans[0].asset.name
+            );
+            all_ok = false;
+            continue;
+        }
+        for s in &scans {
+            servers.insert(s.asset.name.clone(), name.clone());
+        }
+        for scan in &scans {
+            match store.import_scan(scan, &actor).await {
+                Ok(o) => println!(
+                    "{name}: {}{}: {} packages, {} findings new, {} updated, {} reopened, {} fixed",
+                    o.asset_name,
+                    if o.asset_created { " (new asset)" } else { "" },
+                    o.packages,
+                    o.opened,
+                    o.updated,
+                    o.reopened,
+                    o.fixed
+                ),
+                Err(e) => {
+                    eprintln!("not imported: {}", ImportFailure::Store(e));
+                    all_ok = false;
+                }
+            }
+        }
+    }
+    store.close().await;
+    Ok(all_ok)
+}

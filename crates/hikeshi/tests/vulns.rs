@@ -1,0 +1,436 @@
+//! Assets and vulnerabilities: every Vuls result in the corpus imports; findings open, update,
+//! get fixed and reopen across imports; KEV and EPSS raise an explained priority; bad reports
+//! are refused whole with the file and field named.
+
+mod common;
+
+use common::{Db, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const CORPUS: &str = "../../../shared/corpus/vuls-results";
+
+fn corpus_files() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(CORPUS);
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the Vuls corpus")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    files
+}
+
+/// A Vuls v4 result as the report phase writes it, with the given CVEs (id, vector, package).
+fn vuls(server: &str, ip: &str, cves: &[(&str, &str, &str)]) -> String {
+    let mut scanned = serde_json::Map::new();
+    for (cve, vector, pkg) in cves {
+        scanned.insert(
+            cve.to_string(),
+            json!({
+                "cveID": cve,
+                "confidences": [{"score": 100, "detectionMethod": "OvalMatch"}],
+                "affectedPackages": [{"name": pkg, "fixedIn": "9.9.9", "notFixedYet": false}],
+                "cveContents": {"nvd": [{"type": "nvd", "cveID": cve, "title": "", "summary": "test", "cvss2Score": 0, "cvss2Vector": "", "cvss3Score": 0, "cvss3Vector": vector}]}
+            }),
+        );
+    }
+    json!({
+        "jsonVersion": 4, "serverName": server, "family": "ubuntu", "release": "22.04",
+        "ipv4Addrs": [ip], "platform": {"name": "aws", "instanceID": format!("i-{server}")},
+        "scannedCves": scanned,
+        "packages": {"openssl": {"name": "openssl", "version": "3.0.2", "release": "0ubuntu1", "arch": "amd64"}}
+    })
+    .to_string()
+}
+
+async fn import(s: &TestServer, token: &str, name: &str, body: String) -> (StatusCode, Value) {
+    let r = s
+        .req(
+            Method::POST,
+            &format!("/api/v1/imports/vulns?name={name}"),
+            Some(token),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("import");
+    let st = r.status();
+    (st, r.json().await.unwrap_or(Value::Null))
+}
+
+const CRIT: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
+const MED: &str = "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:L/I:L/A:N";
+
+async fn findings_lifecycle(db: Db, name: &str) {
+    let s = TestServer::start(db, name, &[]).await;
+    s.add_user("hana", "handler");
+    s.add_user("boss", "manager");
+    let token = s.token("hana");
+    let manager = s.token("boss");
+
+    // Every real Vuls result in the corpus goes in through the CLI.
+    let mut args = vec!["import", "vuls"];
+    let files = corpus_files();
+    assert!(files.len() >= 9, "{files:?}");
+    args.extend(files.iter().map(String::as_str));
+    let (ok, out, err) = s.cli(&args, "");
+    assert!(ok, "{out}\n{err}");
+    let (_, assets) = s.json(Method::GET, "/api/v1/assets", &token, None).await;
+    let names: Vec<&str> = assets
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    for expected in [
+        "alpine_319",
+        "amazon_2023",
+        "debian_12",
+        "rhel_90",
+        "ubuntu_2204",
+        "windows_10_22h2",
+        "cpe_nvd",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    assert_eq!(
+        names.len(),
+        files.len(),
+        "one asset per server, even where lab VMs share 10.0.2.15"
+    );
+    let (_, ubuntu) = s
+        .json(Method::GET, "/api/v1/assets/ubuntu_2204", &token, None)
+        .await;
+    assert_eq!(ubuntu["packages"].as_array().map(Vec::len), Some(671));
+    assert_eq!(ubuntu["asset"]["os"], "ubuntu 22.04");
+    assert_eq!(ubuntu["asset"]["ips"], json!(["192.168.0.175"]));
+
+    // A scan with CVEs, through the API.
+    let (st, r) = import(
+        &s,
+        &token,
+        "web01.json",
+        vuls(
+            "web01",
+            "192.0.2.10",
+            &[
+                ("CVE-2024-3400", CRIT, "pan-os"),
+                ("CVE-2023-0001", MED, "openssl"),
+                ("CVE-2022-1111", MED, "zlib"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(
+        (
+            r["hosts"][0]["opened"].as_i64(),
+            r["hosts"][0]["asset_created"].as_bool()
+        ),
+        (Some(3), Some(true))
+    );
+    import(
+        &s,
+        &token,
+        "db01.json",
+        vuls("db01", "192.0.2.11", &[("CVE-2024-3400", CRIT, "pan-os")]),
+    )
+    .await;
+    let (_, which) = s
+        .json(
+            Method::GET,
+            "/api/v1/findings?cve=cve-2024-3400",
+            &token,
+            None,
+        )
+        .await;
+    let hosts: Vec<&str> = which
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["asset_name"].as_str())
+        .collect();
+    assert_eq!(hosts.len(), 2, "which assets have CVE-2024-3400: {which}");
+    assert_eq!(
+        which[0]["cvss3_score"], 9.8,
+        "the score is computed from the vector"
+    );
+
+    // KEV and exposure raise the priority, and the reasons say so.
+    let kev = json!({"title": "CISA KEV", "vulnerabilities": [{"cveID": "CVE-2024-3400", "dateAdded": "2024-04-12", "knownRansomwareCampaignUse": "Unknown"}]});
+    let (st, _) = s
+        .json(Method::POST, "/api/v1/intel/kev", &token, Some(kev.clone()))
+        .await;
+    assert_eq!(
+        st,
+        StatusCode::FORBIDDEN,
+        "handlers do not load intelligence"
+    );
+    let (st, loaded) = s
+        .json(Method::POST, "/api/v1/intel/kev", &manager, Some(kev))
+        .await;
+    assert_eq!((st, loaded["entries"].as_i64()), (StatusCode::OK, Some(1)));
+    let epss = "#model_version:v2025.03.14,score_date:2026-11-27T00:00:00+0000\ncve,epss,percentile\nCVE-2024-3400,0.94,0.999\nCVE-2023-0001,0.01,0.5\n";
+    let r = s
+        .req(Method::POST, "/api/v1/intel/epss", Some(&manager))
+        .body(epss)
+        .send()
+        .await
+        .expect("epss");
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut web = s
+        .json(Method::GET, "/api/v1/assets/web01", &token, None)
+        .await
+        .1["asset"]
+        .clone();
+    web["internet_facing"] = json!(true);
+    web["value_c"] = json!(5);
+    let id = web["id"].as_str().unwrap_or_default().to_string();
+    let body: serde_json::Map<String, Value> = web
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !["id", "created_at", "updated_at"].contains(&k.as_str()))
+        .collect();
+    let (st, e) = s
+        .json(
+            Method::PUT,
+            &format!("/api/v1/assets/{id}"),
+            &token,
+            Some(Value::Object(body)),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    let (_, queue) = s
+        .json(
+            Method::GET,
+            "/api/v1/findings?kev=true&internet_facing=true",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(queue.as_array().map(Vec::len), Some(1), "{queue}");
+    assert_eq!(queue[0]["asset_name"], "web01");
+    assert_eq!(queue[0]["priority"], 100);
+    let why = queue[0]["explanation"].as_str().unwrap_or_default();
+    for part in [
+        "internet-facing (+20)",
+        "KEV CVE-2024-3400 (+25)",
+        "CVSS v3 9.8 (+29)",
+        "EPSS 0.94 (+14)",
+        "asset value 5 (production) (+20)",
+    ] {
+        assert!(why.contains(part), "{part} in {why}");
+    }
+    let (_, all) = s.json(Method::GET, "/api/v1/findings", &token, None).await;
+    let order: Vec<(String, i64)> = all
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            (
+                f["asset_name"].as_str().unwrap_or("").to_string(),
+                f["priority"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0].1 >= w[1].1),
+        "highest priority first: {order:?}"
+    );
+    assert_eq!(order[0].0, "web01");
+
+    // A re-import without one CVE marks it fixed; its return reopens it.
+    let (_, r) = import(
+        &s,
+        &token,
+        "web01.json",
+        vuls(
+            "web01",
+            "192.0.2.10",
+            &[
+                ("CVE-2024-3400", CRIT, "pan-os"),
+                ("CVE-2023-0001", MED, "openssl"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        (
+            r["hosts"][0]["updated"].as_i64(),
+            r["hosts"][0]["fixed"].as_i64(),
+            r["hosts"][0]["asset_created"].as_bool()
+        ),
+        (Some(2), Some(1), Some(false)),
+        "{r}"
+    );
+    let (_, fixed) = s
+        .json(Method::GET, "/api/v1/findings?status=fixed", &token, None)
+        .await;
+    assert_eq!(fixed[0]["cve_id"], "CVE-2022-1111");
+    assert!(fixed[0]["fixed_at"].as_i64().is_some());
+    let (_, r) = import(
+        &s,
+        &token,
+        "web01.json",
+        vuls(
+            "web01",
+            "192.0.2.10",
+            &[
+                ("CVE-2024-3400", CRIT, "pan-os"),
+                ("CVE-2023-0001", MED, "openssl"),
+                ("CVE-2022-1111", MED, "zlib"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r["hosts"][0]["reopened"].as_i64(), Some(1), "{r}");
+
+    // Bad reports are refused whole, with the file and the field.
+    let before = s
+        .json(Method::GET, "/api/v1/assets", &token, None)
+        .await
+        .1
+        .as_array()
+        .map(Vec::len);
+    let v3 = vuls("web99", "192.0.2.99", &[]).replace("\"jsonVersion\":4", "\"jsonVersion\":3");
+    let (st, e) = import(&s, &token, "old.json", v3).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(e["error"]["field"], "jsonVersion");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("old.json: jsonVersion"),
+        "{e}"
+    );
+    let bad = vuls(
+        "web98",
+        "192.0.2.98",
+        &[
+            ("CVE-2024-0001", MED, "a"),
+            (
+                "CVE-2024-0002",
+                "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:X/A:H",
+                "b",
+            ),
+        ],
+    );
+    let (st, e) = import(&s, &token, "broken.json", bad).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let msg = e["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        msg.contains("broken.json")
+            && msg.contains("scannedCves.CVE-2024-0002.cveContents.nvd[0].cvss3Vector")
+            && msg.contains("CVSS I"),
+        "{msg}"
+    );
+    let (st, e) = import(&s, &token, "ip.json", vuls("web97", "not-an-ip", &[])).await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("ipv4Addrs[0]"))
+    );
+    let after = s
+        .json(Method::GET, "/api/v1/assets", &token, None)
+        .await
+        .1
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(before, after, "nothing of a refused report was written");
+
+    // Trivy and CSV reports.
+    let trivy = json!({"SchemaVersion": 2, "ArtifactName": "registry.example.jp/shop:1.4", "ArtifactType": "container_image",
+        "Results": [{"Target": "shop", "Vulnerabilities": [
+            {"VulnerabilityID": "CVE-2024-3094", "PkgName": "xz-utils", "InstalledVersion": "5.6.0", "FixedVersion": "5.6.1", "Status": "fixed",
+             "CVSS": {"nvd": {"V3Vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", "V3Score": 10.0}}},
+            {"VulnerabilityID": "GHSA-xxxx-yyyy-zzzz", "PkgName": "left-pad"}]}]});
+    let (st, r) = import(&s, &token, "trivy.json", trivy.to_string()).await;
+    assert_eq!(
+        (st, r["hosts"][0]["opened"].as_i64()),
+        (StatusCode::OK, Some(1)),
+        "{r}"
+    );
+    let (_, xz) = s
+        .json(
+            Method::GET,
+            "/api/v1/findings?cve=CVE-2024-3094",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (xz[0]["cvss3_score"].as_f64(), xz[0]["fixed_in"].as_str()),
+        (Some(10.0), Some("5.6.1"))
+    );
+    let csv = "asset,cve,package,fixed_in\nfileserver,CVE-2021-44228,log4j,2.17.1\nfileserver,CVE-2021-45046,log4j,2.17.1\nprinter-3f,CVE-2021-44228,,\n";
+    let (st, r) = import(&s, &token, "list.csv", csv.to_string()).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["hosts"].as_array().map(Vec::len), Some(2));
+    let (st, e) = import(
+        &s,
+        &token,
+        "list.csv",
+        "asset,cve\nfileserver,log4shell\n".into(),
+    )
+    .await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("line 2, cve"))
+    );
+}
+
+#[tokio::test]
+async fn findings_lifecycle_on_sqlite() {
+    findings_lifecycle(Db::Sqlite, "vulns").await;
+}
+
+#[tokio::test]
+async fn findings_lifecycle_on_postgres() {
+    findings_lifecycle(Db::Postgres, "vulns").await;
+}
+
+#[tokio::test]
+async fn cli_refuses_oversized_reports_and_duplicate_servers() {
+    let s = TestServer::start(Db::Sqlite, "vulns-cli", &[]).await;
+    let dir = common::temp_dir("vulns-cli-files");
+    // A 500 MB report (sparse: nothing is written to disk) is refused before it is read.
+    let huge = dir.join("huge.json");
+    std::fs::File::create(&huge)
+        .and_then(|f| f.set_len(500 * 1024 * 1024))
+        .expect("sparse file");
+    let a = dir.join("a.json");
+    let b = dir.join("b.json");
+    std::fs::write(
+        &a,
+        vuls("dup01", "192.0.2.20", &[("CVE-2024-0001", MED, "x")]),
+    )
+    .expect("a");
+    std::fs::write(&b, vuls("dup01", "192.0.2.20", &[])).expect("b");
+    let (ok, out, err) = s.cli(
+        &[
+            "import",
+            "vuls",
+            &huge.display().to_string(),
+            &a.display().to_string(),
+            &b.display().to_string(),
+        ],
+        "",
+    );
+    assert!(!ok, "some files were refused: {out}");
+    assert!(err.contains("huge.json") && err.contains("limit"), "{err}");
+    assert!(
+        err.contains("b.json") && err.contains("dup01") && err.contains("a.json"),
+        "{err}"
+    );
+    assert!(
+        out.contains("dup01 (new asset)") && out.contains("1 findings new"),
+        "a.json still went in: {out}"
+    );
+}
