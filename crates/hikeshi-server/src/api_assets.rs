@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
     let report_limit = DefaultBodyLimit::max(vulns::MAX_REPORT_BYTES as usize);
     Router::new()
         .route("/api/v1/assets", get(list_assets).post(create_asset))
+        .route("/api/v1/assets/risk", get(risk_ranking))
         .route("/api/v1/assets/{id}", get(asset_detail).put(update_asset))
         .route("/api/v1/findings", get(findings))
         .route(
@@ -172,12 +173,23 @@ pub fn rank(findings: Vec<Finding>) -> Vec<RankedFinding> {
     out
 }
 
+/// Assets by expected damage (value × impact × frequency), highest first.
+async fn risk_ranking(
+    State(state): State<AppState>,
+    _who: CurrentUser,
+) -> ApiResult<Json<Vec<vulns::risk::ExpectedDamage>>> {
+    Ok(Json(vulns::triage::damage_ranking(&state.store).await?))
+}
+
 #[derive(Serialize)]
 struct AssetDetail {
     asset: Asset,
     /// (name, version, arch) as last reported by a scanner.
     packages: Vec<(String, String, String)>,
     findings: Vec<RankedFinding>,
+    /// Recent alerts that hit it, with their priority.
+    alerts: Vec<vulns::triage::RankedAlert>,
+    expected_damage: vulns::risk::ExpectedDamage,
 }
 
 async fn asset_detail(
@@ -195,10 +207,26 @@ async fn asset_detail(
         })
         .await?;
     let packages = state.store.asset_packages(&asset.id).await?;
+    let index = vulns::matching::AssetIndex::load(&state.store).await?;
+    let recent = state
+        .store
+        .list_alerts(None, None, None, None, 1000)
+        .await?;
+    let alerts: Vec<_> = vulns::triage::rank_with(&index, recent)
+        .into_iter()
+        .filter(|a| a.assets.contains(&asset.name))
+        .collect();
+    let expected_damage = vulns::triage::damage_ranking(&state.store)
+        .await?
+        .into_iter()
+        .find(|d| d.asset_id == asset.id)
+        .unwrap_or_else(|| vulns::risk::expected_damage(&asset, None, 0));
     Ok(Json(AssetDetail {
         asset,
         packages,
         findings: rank(findings),
+        alerts,
+        expected_damage,
     }))
 }
 

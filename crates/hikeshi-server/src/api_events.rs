@@ -85,23 +85,30 @@ struct AlertQuery {
     rule: Option<String>,
     host: Option<String>,
     limit: Option<i64>,
+    /// `priority`: highest priority first (default: most recently seen first).
+    sort: Option<String>,
 }
 
+/// Alerts with their priority: what they hit (asset value, exposure, open findings) weighs in,
+/// and the reasons are listed.
 async fn alerts(
     State(state): State<AppState>,
     _who: CurrentUser,
     ApiQuery(q): ApiQuery<AlertQuery>,
-) -> ApiResult<Json<Vec<Alert>>> {
-    Ok(Json(
-        state
-            .store
-            .list_alerts(
-                q.status.as_deref(),
-                q.level.as_deref(),
-                q.rule.as_deref(),
-                q.host.as_deref(),
-                q.limit.unwrap_or(100).clamp(1, 1000),
-            )
-            .await?,
-    ))
+) -> ApiResult<Json<Vec<crate::vulns::triage::RankedAlert>>> {
+    let list = state
+        .store
+        .list_alerts(
+            q.status.as_deref(),
+            q.level.as_deref(),
+            q.rule.as_deref(),
+            q.host.as_deref(),
+            q.limit.unwrap_or(100).clamp(1, 1000),
+        )
+        .await?;
+    let mut ranked = crate::vulns::triage::rank_alerts(&state.store, list).await?;
+    if q.sort.as_deref() == Some("priority") {
+        ranked.sort_by(|a, b| b.priority.cmp(&a.priority));
+    }
+    Ok(Json(ranked))
 }

@@ -334,3 +334,29 @@ impl Store {
         Ok(ids)
     }
 }
+
+impl Store {
+    /// Every identifier row: (kind, value, asset id). Small enough to hold in memory for
+    /// matching a page of alerts at once.
+    pub async fn asset_identifier_rows(&self) -> Result<Vec<(String, String, String)>> {
+        Ok(
+            sqlx::query_as("SELECT kind, value, asset_id FROM asset_identifiers")
+                .fetch_all(&self.reader)
+                .await?,
+        )
+    }
+
+    /// Per asset: alerts (not suppressed or judged false positives) last seen since `since`,
+    /// and the cases those alerts went to.
+    pub async fn alert_activity_since(
+        &self,
+        since: i64,
+    ) -> Result<Vec<(String, String, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT host, src_ip || ' ' || dst_ip, case_id FROM alerts WHERE last_seen >= $1 AND status NOT IN ('suppressed', 'false_positive')",
+        )
+        .bind(since)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+}

@@ -434,3 +434,155 @@ async fn cli_refuses_oversized_reports_and_duplicate_servers() {
         "a.json still went in: {out}"
     );
 }
+
+#[tokio::test]
+async fn alerts_are_weighed_by_the_assets_they_hit() {
+    let rules = common::temp_dir("vulns-rules");
+    std::fs::write(
+        rules.join("panos.yml"),
+        "title: PAN-OS GlobalProtect Exploitation\nid: 0b1c2d3e-0000-4000-8000-0000000000c1\nlevel: high\ntags: [attack.initial-access, cve.2024-3400]\nlogsource: {category: webserver}\ndetection:\n  sel:\n    cs-uri-query|contains: 'SESSID=../../'\n  condition: sel\n",
+    )
+    .expect("rule");
+    let s = TestServer::start(
+        Db::Sqlite,
+        "vulns-alerts",
+        &["--rules", &rules.display().to_string()],
+    )
+    .await;
+    s.add_user("hana", "handler");
+    let token = s.token("hana");
+    import(
+        &s,
+        &token,
+        "fw.json",
+        vuls(
+            "fw01.corp.example.jp",
+            "192.0.2.1",
+            &[("CVE-2024-3400", CRIT, "pan-os")],
+        ),
+    )
+    .await;
+    let (_, fw) = s
+        .json(
+            Method::GET,
+            "/api/v1/assets/fw01.corp.example.jp",
+            &token,
+            None,
+        )
+        .await;
+    let mut body = fw["asset"].as_object().cloned().unwrap_or_default();
+    for k in ["id", "created_at", "updated_at"] {
+        body.remove(k);
+    }
+    body.insert("internet_facing".into(), json!(true));
+    body.insert("value_a".into(), json!(5));
+    let id = fw["asset"]["id"].as_str().unwrap_or_default().to_string();
+    let (st, e) = s
+        .json(
+            Method::PUT,
+            &format!("/api/v1/assets/{id}"),
+            &token,
+            Some(Value::Object(body)),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    // A branch network registered by range.
+    let (st, e) = s
+        .json(Method::POST, "/api/v1/assets", &token, Some(json!({"name": "branch-osaka", "kind": "network_device", "ips": ["198.51.100.0/24"], "environment": "production", "value_c": 2, "value_i": 2, "value_a": 4})))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{e}");
+    let (st, e) = s
+        .json(
+            Method::POST,
+            "/api/v1/assets",
+            &token,
+            Some(json!({"name": "x", "kind": "toaster"})),
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("asset_kind")),
+        "{e}"
+    );
+    let (st, e) = s
+        .json(
+            Method::POST,
+            "/api/v1/assets",
+            &token,
+            Some(json!({"name": "y", "ips": ["10.0.0.300"]})),
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("ips")),
+        "{e}"
+    );
+
+    // The same rule fires on the firewall (short host name in the event) and on an unknown host.
+    let events = [
+        json!({"host": {"name": "FW01"}, "source": {"ip": "198.51.100.7"}, "http": {"request": {"method": "GET"}}, "url": {"original": "/ssl-vpn/hipreport.esp", "query": "SESSID=../../../var/appweb/sslvpndocs/global-protect/portal/images/poc.txt"}}),
+        json!({"host": {"name": "lab-pc"}, "http": {"request": {"method": "GET"}}, "url": {"original": "/x", "query": "SESSID=../../tmp/x"}}),
+    ];
+    let body: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let r = s
+        .req(Method::POST, "/api/v1/events", Some(&token))
+        .body(body)
+        .send()
+        .await
+        .expect("events");
+    let st = r.status();
+    let out: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(
+        (st, out["hits"].as_i64()),
+        (StatusCode::OK, Some(2)),
+        "{out}"
+    );
+    let (_, alerts) = s
+        .json(Method::GET, "/api/v1/alerts?sort=priority", &token, None)
+        .await;
+    let first = &alerts[0];
+    assert_eq!(first["host"], "FW01", "{alerts}");
+    assert_eq!(
+        first["assets"],
+        json!(["branch-osaka", "fw01.corp.example.jp"])
+    );
+    let why = first["explanation"].as_str().unwrap_or("");
+    for part in [
+        "rule level high (+30)",
+        "fw01.corp.example.jp: internet-facing (+20)",
+        "CVE-2024-3400 open on fw01.corp.example.jp (+25)",
+        "fw01.corp.example.jp: asset value 5 (production) (+20)",
+    ] {
+        assert!(why.contains(part), "{part} in {why}");
+    }
+    assert_eq!(first["priority"], 95);
+    assert_eq!(alerts[1]["explanation"], "rule level high (+30)");
+    assert_eq!(alerts[1]["assets"], json!([]));
+
+    // Expected damage ranks the firewall first: value 5 × impact 4.9 × (1 + one alert).
+    let (_, ranking) = s
+        .json(Method::GET, "/api/v1/assets/risk", &token, None)
+        .await;
+    assert_eq!(
+        ranking[0]["asset_name"], "fw01.corp.example.jp",
+        "{ranking}"
+    );
+    assert_eq!(
+        (
+            ranking[0]["value"].as_i64(),
+            ranking[0]["impact"].as_f64(),
+            ranking[0]["frequency"].as_i64()
+        ),
+        (Some(5), Some(4.9), Some(2))
+    );
+    assert_eq!(ranking[0]["expected_damage"], 49.0);
+    let (_, detail) = s
+        .json(
+            Method::GET,
+            "/api/v1/assets/fw01.corp.example.jp",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(detail["alerts"].as_array().map(Vec::len), Some(1));
+}

@@ -77,12 +77,13 @@ fn first_text(event: &JsonEvent, names: &[&str]) -> String {
             event
                 .field(n)
                 .map(|v| v.as_text().into_owned())
-                .filter(|v| !v.is_empty())
+                // An object (ECS `host: {name: …}`) is not a name; its dotted field is.
+                .filter(|v| !v.is_empty() && !v.starts_with('{') && !v.starts_with('['))
         })
         .unwrap_or_default()
 }
 
-const HOST_FIELDS: &[&str] = &["Computer", "Hostname", "host", "host.name", "hostname"];
+const HOST_FIELDS: &[&str] = &["Computer", "Hostname", "host.name", "hostname", "host"];
 const USER_FIELDS: &[&str] = &[
     "User",
     "TargetUserName",

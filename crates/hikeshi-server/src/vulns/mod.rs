@@ -4,7 +4,9 @@
 
 pub mod csv_import;
 pub mod intel;
+pub mod matching;
 pub mod risk;
+pub mod triage;
 pub mod trivy;
 pub mod vuls;
 

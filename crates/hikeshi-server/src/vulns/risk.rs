@@ -178,3 +178,119 @@ mod tests {
         assert_eq!(p.explain(), "asset value 2 (test) (+2), CVSS v3 5.3 (+16)");
     }
 }
+
+/// Points for the rule's level: the detection's own severity.
+fn level_points(level: &str) -> f64 {
+    match level {
+        "critical" => 40.0,
+        "high" => 30.0,
+        "medium" => 20.0,
+        "low" => 10.0,
+        _ => 0.0,
+    }
+}
+
+/// CVE IDs named in a rule's tags (`cve.2021-44228` in Sigma).
+pub fn tag_cves(tags: &[String]) -> Vec<String> {
+    tags.iter()
+        .filter_map(|t| {
+            t.to_ascii_lowercase()
+                .strip_prefix("cve.")
+                .map(|c| format!("CVE-{}", c.to_ascii_uppercase()))
+        })
+        .collect()
+}
+
+/// What an alert's priority is computed from.
+pub struct AlertContext<'a> {
+    pub level: &'a str,
+    pub rule_id: &'a str,
+    pub tags: &'a [String],
+    /// The assets it hit, with what is open on each.
+    pub assets: Vec<(
+        &'a hikeshi_store::Asset,
+        Option<&'a super::matching::OpenFindings>,
+    )>,
+}
+
+pub fn alert_priority(w: &RiskWeights, a: &AlertContext<'_>) -> Priority {
+    let mut factors = Vec::new();
+    push(
+        &mut factors,
+        format!("rule level {}", a.level),
+        level_points(a.level),
+    );
+    // The most valuable asset hit speaks for the alert.
+    let best = a.assets.iter().max_by_key(|(asset, _)| {
+        let f = asset_factors(
+            w,
+            asset.value_c.max(asset.value_i).max(asset.value_a),
+            &asset.environment,
+            asset.internet_facing,
+        );
+        f.iter().map(|x| x.points).sum::<i64>()
+    });
+    if let Some((asset, open)) = best {
+        let value = asset.value_c.max(asset.value_i).max(asset.value_a);
+        for mut f in asset_factors(w, value, &asset.environment, asset.internet_facing) {
+            f.reason = format!("{}: {}", asset.name, f.reason);
+            factors.push(f);
+        }
+        let wanted = tag_cves(a.tags);
+        let open = open.cloned().unwrap_or_default();
+        if let Some(cve) = wanted.iter().find(|c| open.cves.contains(c)) {
+            push(&mut factors, format!("{cve} open on {}", asset.name), w.kev);
+        } else if let Some(cve) = open.kev.first() {
+            push(
+                &mut factors,
+                format!("KEV {cve} open on {}", asset.name),
+                w.kev * 0.6,
+            );
+        }
+    }
+    if a.rule_id.starts_with("ioc:") {
+        push(&mut factors, "indicator list match".into(), 10.0);
+    }
+    total(factors)
+}
+
+/// Expected damage = value × impact × frequency, each explained.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpectedDamage {
+    pub asset_id: String,
+    pub asset_name: String,
+    /// Max of C, I, A (1–5).
+    pub value: i64,
+    /// 1–5 from the worst open finding (5 when a KEV one is open).
+    pub impact: f64,
+    /// 1 + alerts and cases touching the asset in the last 90 days.
+    pub frequency: i64,
+    pub expected_damage: f64,
+}
+
+pub fn expected_damage(
+    asset: &hikeshi_store::Asset,
+    open: Option<&super::matching::OpenFindings>,
+    events_90d: i64,
+) -> ExpectedDamage {
+    let value = asset
+        .value_c
+        .max(asset.value_i)
+        .max(asset.value_a)
+        .clamp(1, 5);
+    let impact = match open {
+        Some(o) if !o.kev.is_empty() => 5.0,
+        Some(o) => 1.0 + 4.0 * (o.max_cvss / 10.0),
+        None => 1.0,
+    };
+    let impact = (impact * 10.0).round() / 10.0;
+    let frequency = 1 + events_90d.max(0);
+    ExpectedDamage {
+        asset_id: asset.id.clone(),
+        asset_name: asset.name.clone(),
+        value,
+        impact,
+        frequency,
+        expected_damage: ((value as f64 * impact * frequency as f64) * 10.0).round() / 10.0,
+    }
+}

@@ -1,0 +1,96 @@
+//! Alerts weighed by what they hit, and assets ranked by expected damage.
+
+use super::matching::AssetIndex;
+use super::risk::{self, Factor, RiskWeights};
+use hikeshi_store::{Alert, Store};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, Serialize)]
+pub struct RankedAlert {
+    #[serde(flatten)]
+    pub alert: Alert,
+    pub priority: i64,
+    pub factors: Vec<Factor>,
+    pub explanation: String,
+    /// Names of the assets it hit.
+    pub assets: Vec<String>,
+}
+
+fn assets_of(index: &AssetIndex, a: &Alert) -> Vec<String> {
+    index.matching(&[a.host.as_str()], &[a.src_ip.as_str(), a.dst_ip.as_str()])
+}
+
+pub fn rank_with(index: &AssetIndex, alerts: Vec<Alert>) -> Vec<RankedAlert> {
+    let w = RiskWeights::default();
+    alerts
+        .into_iter()
+        .map(|alert| {
+            let ids = assets_of(index, &alert);
+            let tags: Vec<String> = serde_json::from_str(&alert.tags).unwrap_or_default();
+            let ctx = risk::AlertContext {
+                level: &alert.level,
+                rule_id: &alert.rule_id,
+                tags: &tags,
+                assets: ids
+                    .iter()
+                    .filter_map(|id| index.assets.get(id).map(|a| (a, index.open.get(id))))
+                    .collect(),
+            };
+            let p = risk::alert_priority(&w, &ctx);
+            let mut names: Vec<String> = ids
+                .iter()
+                .filter_map(|id| index.assets.get(id).map(|a| a.name.clone()))
+                .collect();
+            names.sort();
+            RankedAlert {
+                explanation: p.explain(),
+                priority: p.score,
+                factors: p.factors,
+                assets: names,
+                alert,
+            }
+        })
+        .collect()
+}
+
+pub async fn rank_alerts(
+    store: &Store,
+    alerts: Vec<Alert>,
+) -> hikeshi_store::Result<Vec<RankedAlert>> {
+    let index = AssetIndex::load(store).await?;
+    Ok(rank_with(&index, alerts))
+}
+
+/// Every asset with value × impact × frequency, highest first.
+pub async fn damage_ranking(store: &Store) -> hikeshi_store::Result<Vec<risk::ExpectedDamage>> {
+    let index = AssetIndex::load(store).await?;
+    let since = hikeshi_store::now_ms() - 90 * 86_400_000;
+    let mut alerts: HashMap<String, i64> = HashMap::new();
+    let mut cases: HashMap<String, HashSet<String>> = HashMap::new();
+    for (host, addresses, case_id) in store.alert_activity_since(since).await? {
+        let ips: Vec<&str> = addresses.split(' ').collect();
+        for id in index.matching(&[host.as_str()], &ips) {
+            *alerts.entry(id.clone()).or_default() += 1;
+            if let Some(c) = &case_id {
+                cases.entry(id).or_default().insert(c.clone());
+            }
+        }
+    }
+    let mut out: Vec<risk::ExpectedDamage> = index
+        .assets
+        .values()
+        .map(|a| {
+            let events = alerts.get(&a.id).copied().unwrap_or(0)
+                + cases.get(&a.id).map(|c| c.len() as i64).unwrap_or(0);
+            risk::expected_damage(a, index.open.get(&a.id), events)
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.expected_damage
+            .partial_cmp(&a.expected_damage)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.asset_name.cmp(&b.asset_name))
+    });
+    Ok(out)
+}
