@@ -108,7 +108,7 @@ async fn alerts(
         .await?;
     let mut ranked = crate::vulns::triage::rank_alerts(&state.store, list).await?;
     if q.sort.as_deref() == Some("priority") {
-        ranked.sort_by(|a, b| b.priority.cmp(&a.priority));
+        ranked.sort_by_key(|a| std::cmp::Reverse(a.priority));
     }
     Ok(Json(ranked))
 }
