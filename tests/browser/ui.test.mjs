@@ -258,3 +258,55 @@ test('the alert queue updates by itself and escalates selected alerts, in Japane
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the vulnerability queue and an asset page, in Japanese and English', async () => {
+  const token = spawnSync(BIN, ['token', 'create', '--user', 'lead', '--data-dir', dataDir]).stdout.toString().trim();
+  const cve = (id, vector, pkg) => [id, { cveID: id, confidences: [{ score: 100, detectionMethod: 'OvalMatch' }],
+    affectedPackages: [{ name: pkg, fixedIn: '2.0' }],
+    cveContents: { nvd: [{ type: 'nvd', cveID: id, cvss3Vector: vector }] } }];
+  const report = { jsonVersion: 4, serverName: 'web-kansai-01', family: 'ubuntu', release: '22.04', ipv4Addrs: ['192.0.2.50'],
+    scannedCves: Object.fromEntries([
+      cve('CVE-2024-3400', 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', 'pan-os'),
+      cve('CVE-2023-0002', 'CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:L/I:L/A:N', 'zlib'),
+    ]) };
+  const post = (path, body) => fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body });
+  let r = await post('/api/v1/imports/vulns?name=web.json', JSON.stringify(report));
+  assert.equal(r.status, 200, await r.text());
+  r = await post('/api/v1/intel/kev', JSON.stringify({ vulnerabilities: [{ cveID: 'CVE-2024-3400', dateAdded: '2024-04-12' }] }));
+  assert.equal(r.status, 200, await r.text());
+
+  const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill('#username', 'lead');
+  await page.fill('#password', PASSWORD);
+  await page.click('#login-submit');
+  await page.waitForURL(/\/cases$/);
+  await page.click('#nav-vulns');
+  await page.waitForURL(/\/vulns$/);
+  assert.equal(await page.locator('h1').first().innerText(), '脆弱性キュー');
+  const first = page.locator('tr.finding-row').first();
+  assert.equal(await first.locator('.finding-cve').innerText(), 'CVE-2024-3400');
+  assert.match(await first.locator('.finding-why').innerText(), /KEV掲載 CVE-2024-3400 \(\+25\)/);
+  assert.match(await first.locator('.finding-why').innerText(), /資産価値 3 \(本番\) \(\+10\)/);
+  await page.check('#filter-kev');
+  await page.click('#vuln-filter-submit');
+  await page.waitForURL(/kev=1/);
+  assert.equal(await page.locator('tr.finding-row').count(), 1);
+  await page.screenshot({ path: join(ARTIFACTS, '30-vulns-ja.png'), fullPage: true });
+  await page.click('tr.finding-row a');
+  await page.waitForURL(/\/assets\/[0-9a-z]+$/);
+  assert.equal(await page.locator('#asset-name').innerText(), 'web-kansai-01');
+  assert.match(await page.locator('#asset-identifiers').innerText(), /192\.0\.2\.50/);
+  assert.match(await page.locator('#asset-damage').innerText(), /^3 × 5\.0 × 1 = 15\.0$/);
+  await page.click('#lang-switch');
+  await page.waitForLoadState();
+  assert.match(await page.locator('#findings h2').innerText(), /^Findings \(2\)/);
+  assert.match(await page.locator('.finding-why').first().innerText(), /asset value 3 \(Production\) \(\+10\), CVSS v3 9\.8 \(\+29\), KEV CVE-2024-3400 \(\+25\)/);
+  await page.click('#nav-assets');
+  await page.waitForURL(/\/assets$/);
+  assert.equal(await page.locator('h1').first().innerText(), 'Assets by expected damage');
+  assert.equal(await page.locator('#assets-table .asset-damage').first().innerText(), '15.0');
+  await page.screenshot({ path: join(ARTIFACTS, '31-assets-en.png'), fullPage: true });
+  await context.close();
+});

@@ -69,6 +69,9 @@ pub struct Row {
     last_seen: String,
     status: String,
     case_number: String,
+    priority: i64,
+    explanation: String,
+    assets: String,
 }
 
 #[derive(Template)]
@@ -120,7 +123,8 @@ async fn load_rows(state: &AppState, i: &I18n, f: &Filter) -> Result<Vec<Row>, A
         .await?;
     let mut numbers = std::collections::HashMap::new();
     let mut rows = Vec::new();
-    for a in alerts {
+    for ranked in crate::vulns::triage::rank_alerts(&state.store, alerts).await? {
+        let a = ranked.alert;
         let case_number = match &a.case_id {
             Some(id) => {
                 if !numbers.contains_key(id) {
@@ -158,6 +162,9 @@ async fn load_rows(state: &AppState, i: &I18n, f: &Filter) -> Result<Vec<Row>, A
             status: i.label("alert_status", &a.status),
             case_number,
             id: a.id,
+            priority: ranked.priority,
+            explanation: super::explain_factors(i, &ranked.factors),
+            assets: ranked.assets.join(", "),
         });
     }
     Ok(rows)

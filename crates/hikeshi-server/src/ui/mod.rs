@@ -3,6 +3,7 @@
 
 mod admin;
 mod alerts;
+mod assets;
 mod cases;
 mod contacts;
 mod login;
@@ -38,6 +39,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(outbound::routes())
         .merge(contacts::routes())
         .merge(alerts::routes())
+        .merge(assets::routes())
 }
 
 async fn css() -> impl IntoResponse {
@@ -267,4 +269,27 @@ pub fn error_page(i: &I18n, nav: Option<Nav>, err: ApiError) -> Response {
 /// The post-redirect-get answer to a successful form.
 pub fn see_other(path: &str) -> Response {
     Redirect::to(path).into_response()
+}
+
+/// A priority's reasons in the viewer's language: "資産価値 5(本番) (+20), KEV掲載 CVE-… (+25)".
+pub fn explain_factors(i: &I18n, factors: &[crate::vulns::risk::Factor]) -> String {
+    factors
+        .iter()
+        .map(|f| {
+            let detail = match f.code {
+                "asset_value" => {
+                    let (value, env) = f.detail.split_once('|').unwrap_or((f.detail.as_str(), ""));
+                    format!("{value} ({})", i.label("environment", env))
+                }
+                "rule_level" => i.label("level", &f.detail),
+                _ => f.detail.clone(),
+            };
+            let text = i.t(&format!("risk.{}", f.code)).replace("{x}", &detail);
+            match &f.asset {
+                Some(a) => format!("{a}: {text} (+{})", f.points),
+                None => format!("{text} (+{})", f.points),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -39,8 +39,16 @@ impl Default for RiskWeights {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Factor {
+    /// In English, for the API and logs.
     pub reason: String,
     pub points: i64,
+    /// What kind of reason (`asset_value`, `internet_facing`, `cvss`, `kev`, `epss`,
+    /// `rule_level`, `cve_open`, `kev_open`, `indicator`), for labels in either language.
+    pub code: &'static str,
+    /// The value the label is filled with ("5 (production)", "CVE-2024-3400").
+    pub detail: String,
+    /// The asset the reason is about, when an alert hit several.
+    pub asset: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,10 +68,22 @@ impl Priority {
     }
 }
 
-fn push(factors: &mut Vec<Factor>, reason: String, points: f64) {
+fn push(
+    factors: &mut Vec<Factor>,
+    code: &'static str,
+    detail: String,
+    reason: String,
+    points: f64,
+) {
     let points = points.round() as i64;
     if points > 0 {
-        factors.push(Factor { reason, points });
+        factors.push(Factor {
+            reason,
+            points,
+            code,
+            detail,
+            asset: None,
+        });
     }
 }
 
@@ -82,11 +102,19 @@ pub fn asset_factors(
     };
     push(
         &mut f,
+        "asset_value",
+        format!("{value_max}|{environment}"),
         format!("asset value {value_max} ({environment})"),
         (value_max.clamp(1, 5) - 1) as f64 * w.value_step * share,
     );
     if internet_facing {
-        push(&mut f, "internet-facing".into(), w.internet_facing);
+        push(
+            &mut f,
+            "internet_facing",
+            String::new(),
+            "internet-facing".into(),
+            w.internet_facing,
+        );
     }
     f
 }
@@ -105,14 +133,28 @@ pub fn finding_priority(w: &RiskWeights, f: &Finding) -> Priority {
     };
     push(
         &mut factors,
+        "cvss",
+        format!("{label} {cvss:.1}"),
         format!("{label} {cvss:.1}"),
         cvss * w.per_cvss_point,
     );
     if f.kev != 0 {
-        push(&mut factors, format!("KEV {}", f.cve_id), w.kev);
+        push(
+            &mut factors,
+            "kev",
+            f.cve_id.clone(),
+            format!("KEV {}", f.cve_id),
+            w.kev,
+        );
     }
     if f.epss > 0.0 {
-        push(&mut factors, format!("EPSS {:.2}", f.epss), f.epss * w.epss);
+        push(
+            &mut factors,
+            "epss",
+            format!("{:.2}", f.epss),
+            format!("EPSS {:.2}", f.epss),
+            f.epss * w.epss,
+        );
     }
     total(factors)
 }
@@ -217,6 +259,8 @@ pub fn alert_priority(w: &RiskWeights, a: &AlertContext<'_>) -> Priority {
     let mut factors = Vec::new();
     push(
         &mut factors,
+        "rule_level",
+        a.level.to_string(),
         format!("rule level {}", a.level),
         level_points(a.level),
     );
@@ -234,22 +278,37 @@ pub fn alert_priority(w: &RiskWeights, a: &AlertContext<'_>) -> Priority {
         let value = asset.value_c.max(asset.value_i).max(asset.value_a);
         for mut f in asset_factors(w, value, &asset.environment, asset.internet_facing) {
             f.reason = format!("{}: {}", asset.name, f.reason);
+            f.asset = Some(asset.name.clone());
             factors.push(f);
         }
         let wanted = tag_cves(a.tags);
         let open = open.cloned().unwrap_or_default();
         if let Some(cve) = wanted.iter().find(|c| open.cves.contains(c)) {
-            push(&mut factors, format!("{cve} open on {}", asset.name), w.kev);
+            push(
+                &mut factors,
+                "cve_open",
+                format!("{cve} → {}", asset.name),
+                format!("{cve} open on {}", asset.name),
+                w.kev,
+            );
         } else if let Some(cve) = open.kev.first() {
             push(
                 &mut factors,
+                "kev_open",
+                format!("{cve} → {}", asset.name),
                 format!("KEV {cve} open on {}", asset.name),
                 w.kev * 0.6,
             );
         }
     }
     if a.rule_id.starts_with("ioc:") {
-        push(&mut factors, "indicator list match".into(), 10.0);
+        push(
+            &mut factors,
+            "indicator",
+            String::new(),
+            "indicator list match".into(),
+            10.0,
+        );
     }
     total(factors)
 }
