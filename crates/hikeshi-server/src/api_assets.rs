@@ -285,6 +285,16 @@ struct ImportQuery {
 #[derive(Serialize)]
 struct Imported {
     hosts: Vec<ImportOutcome>,
+    /// Cases opened by the automatic rule (`[vulns] auto_case`).
+    cases_opened: Vec<String>,
+}
+
+/// Runs the automatic rule, if one is configured.
+async fn auto_cases(state: &AppState) -> ApiResult<Vec<String>> {
+    match &state.config.vuln_auto_case {
+        Some(rule) => Ok(vulns::actions::apply(&state.store, rule, &state.config.sla).await?),
+        None => Ok(Vec::new()),
+    }
 }
 
 fn failure(e: ImportFailure) -> ApiError {
@@ -311,7 +321,11 @@ async fn import_vulns(
     )
     .await
     .map_err(failure)?;
-    Ok(Json(Imported { hosts }))
+    let cases_opened = auto_cases(&state).await?;
+    Ok(Json(Imported {
+        hosts,
+        cases_opened,
+    }))
 }
 
 #[derive(Serialize)]
@@ -327,9 +341,9 @@ async fn load_kev(
     who.require(who.role.can_command(), "load the KEV catalogue")?;
     let entries = vulns::intel::parse_kev("kev", &body)
         .map_err(|e| ApiError::invalid(&e.field, e.to_string()))?;
-    Ok(Json(Loaded {
-        entries: state.store.load_kev(&entries).await?,
-    }))
+    let entries = state.store.load_kev(&entries).await?;
+    auto_cases(&state).await?;
+    Ok(Json(Loaded { entries }))
 }
 
 async fn load_epss(
@@ -340,7 +354,7 @@ async fn load_epss(
     who.require(who.role.can_command(), "load EPSS scores")?;
     let scores = vulns::intel::parse_epss("epss", &body)
         .map_err(|e| ApiError::invalid(&e.field, e.to_string()))?;
-    Ok(Json(Loaded {
-        entries: state.store.load_epss(&scores).await?,
-    }))
+    let entries = state.store.load_epss(&scores).await?;
+    auto_cases(&state).await?;
+    Ok(Json(Loaded { entries }))
 }

@@ -24,6 +24,8 @@ pub struct ServerConfig {
     /// Where the built-in SMTP intake listens (off when `None`).
     pub smtp_listen: Option<std::net::SocketAddr>,
     pub mail: MailSettings,
+    /// Open a case when an imported finding meets this condition (`[vulns] auto_case`).
+    pub vuln_auto_case: Option<crate::vulns::actions::AutoCase>,
 }
 
 /// Mail in and out.
@@ -136,6 +138,7 @@ impl Default for ServerConfig {
             report_form: ReportFormSettings::default(),
             smtp_listen: None,
             mail: MailSettings::default(),
+            vuln_auto_case: None,
         }
     }
 }

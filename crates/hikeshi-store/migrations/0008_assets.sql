@@ -62,6 +62,13 @@ CREATE TABLE findings (
 );
 CREATE INDEX findings_cve ON findings(cve_id);
 CREATE INDEX findings_status ON findings(status, asset_id);
+-- A finding an automatic rule already acted on (the case it opened): re-imports act once.
+CREATE TABLE finding_actions (
+    finding_id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+INSERT INTO categories (code, label_ja, label_en, builtin) VALUES ('vulnerability', '脆弱性', 'Vulnerability', 0);
 CREATE TABLE vuln_intel (
     cve_id TEXT PRIMARY KEY,
     kev BIGINT NOT NULL,

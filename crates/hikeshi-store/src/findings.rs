@@ -376,6 +376,29 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("finding {id}")))
     }
 
+    /// Claims a finding for an automatic action; false when one already acted on it.
+    pub async fn claim_finding_action(&self, finding_id: &str, case_id: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO finding_actions (finding_id, case_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (finding_id) DO NOTHING",
+        )
+        .bind(finding_id)
+        .bind(case_id)
+        .bind(crate::now_ms())
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(done == 1)
+    }
+
+    pub async fn finding_acted_on(&self, finding_id: &str) -> Result<bool> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT case_id FROM finding_actions WHERE finding_id = $1")
+                .bind(finding_id)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(row.is_some())
+    }
+
     /// The packages last reported for an asset, by name.
     pub async fn asset_packages(&self, asset_id: &str) -> Result<Vec<(String, String, String)>> {
         Ok(sqlx::query_as(

@@ -294,7 +294,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import(cmd) => {
             init_logging(Some("text"));
-            if crate::import::run(cmd, &db).await? {
+            if crate::import::run(cmd, &db, &file).await? {
                 Ok(())
             } else {
                 // Distinct from failure (1): some files went in, some did not.

@@ -26,6 +26,15 @@ pub struct FileConfig {
     pub rules: Option<Vec<PathBuf>>,
     /// Live-monitoring sources, grouping and queue sizes.
     pub live: Option<crate::live_cmd::LiveFileConfig>,
+    /// Vulnerability handling.
+    pub vulns: Option<VulnsFileConfig>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VulnsFileConfig {
+    /// Open a case for findings that meet this, e.g. `{ kev = true, internet_facing = true }`.
+    pub auto_case: Option<hikeshi_server::vulns::actions::AutoCase>,
 }
 
 impl FileConfig {
@@ -97,5 +106,6 @@ pub fn server_config(
         report_form: file.report_form.unwrap_or_default(),
         smtp_listen: file.smtp_listen,
         mail: file.mail.clone().unwrap_or_default(),
+        vuln_auto_case: file.vulns.as_ref().and_then(|v| v.auto_case),
     }
 }

@@ -38,8 +38,22 @@ fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Returns whether every file went in.
-pub async fn run(cmd: ImportCommand, db: &config::Database) -> anyhow::Result<bool> {
+pub async fn run(
+    cmd: ImportCommand,
+    db: &config::Database,
+    file: &config::FileConfig,
+) -> anyhow::Result<bool> {
     let store = config::open_store(db).await?;
+    let rule = file.vulns.as_ref().and_then(|v| v.auto_case);
+    let sla = file.sla_hours.unwrap_or_default();
+    let auto = |store: hikeshi_store::Store| async move {
+        if let Some(rule) = rule {
+            for number in vulns::actions::apply(&store, &rule, &sla).await? {
+                println!("case {number} opened by the automatic rule");
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    };
     let actor = Actor::cli();
     let (format, files) = match cmd {
         ImportCommand::Vuls { files } => ("vuls", files),
@@ -48,11 +62,13 @@ pub async fn run(cmd: ImportCommand, db: &config::Database) -> anyhow::Result<bo
         ImportCommand::Kev { file } => {
             let entries = vulns::intel::parse_kev(&file.display().to_string(), &read(&file)?)?;
             println!("KEV: {} CVEs", store.load_kev(&entries).await?);
+            auto(store.clone()).await?;
             return Ok(true);
         }
         ImportCommand::Epss { file } => {
             let scores = vulns::intel::parse_epss(&file.display().to_string(), &read(&file)?)?;
             println!("EPSS: {} scores", store.load_epss(&scores).await?);
+            auto(store.clone()).await?;
             return Ok(true);
         }
     };
@@ -116,6 +132,7 @@ pub async fn run(cmd: ImportCommand, db: &config::Database) -> anyhow::Result<bo
             }
         }
     }
+    auto(store.clone()).await?;
     store.close().await;
     Ok(all_ok)
 }

@@ -586,3 +586,85 @@ async fn alerts_are_weighed_by_the_assets_they_hit() {
         .await;
     assert_eq!(detail["alerts"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn kev_on_an_internet_facing_asset_opens_one_case() {
+    let dir = common::temp_dir("vulns-auto");
+    let config = dir.join("hikeshi.toml");
+    std::fs::write(
+        &config,
+        "[vulns]\nauto_case = { kev = true, internet_facing = true }\n",
+    )
+    .expect("config");
+    let s = TestServer::start(
+        Db::Sqlite,
+        "vulns-auto",
+        &["--config", &config.display().to_string()],
+    )
+    .await;
+    s.add_user("boss", "manager");
+    let token = s.token("boss");
+    let (st, e) = s
+        .json(Method::POST, "/api/v1/assets", &token, Some(json!({"name": "web01", "hostnames": ["web01"], "internet_facing": true, "administrator": "kenji@example.jp", "department": "EC事業部"})))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{e}");
+    let report = vuls(
+        "web01",
+        "192.0.2.10",
+        &[
+            ("CVE-2024-3400", CRIT, "pan-os"),
+            ("CVE-2023-0001", MED, "openssl"),
+        ],
+    );
+    let (_, r) = import(&s, &token, "web01.json", report.clone()).await;
+    assert_eq!(
+        r["hosts"][0]["asset_created"], false,
+        "matched by host name: {r}"
+    );
+    assert_eq!(r["cases_opened"], json!([]), "not in KEV yet");
+    let kev = json!({"vulnerabilities": [{"cveID": "CVE-2024-3400", "dateAdded": "2024-04-12"}]});
+    let (st, _) = s
+        .json(Method::POST, "/api/v1/intel/kev", &token, Some(kev.clone()))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, cases) = s
+        .json(Method::GET, "/api/v1/cases?q=CVE-2024-3400", &token, None)
+        .await;
+    assert_eq!(cases["total"], 1, "{cases}");
+    let number = cases["items"][0]["number"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (_, detail) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/cases/{number}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(detail["case"]["title"], "[vuln] CVE-2024-3400 on web01");
+    assert_eq!(detail["case"]["category"], "vulnerability");
+    assert_eq!(detail["case"]["severity"], "critical");
+    assert_eq!(
+        detail["tasks"][0]["title"],
+        "Update pan-os to 9.9.9 on web01"
+    );
+    let (_, mail) = s.json(Method::GET, "/api/v1/mail", &token, None).await;
+    let to_kenji = mail
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["to_addr"] == "kenji@example.jp")
+        .count();
+    assert_eq!(to_kenji, 1, "{mail}");
+    // Idempotent: a re-import and a second KEV load open nothing more.
+    let (_, r) = import(&s, &token, "web01.json", report).await;
+    assert_eq!(r["cases_opened"], json!([]));
+    s.json(Method::POST, "/api/v1/intel/kev", &token, Some(kev))
+        .await;
+    let (_, cases) = s
+        .json(Method::GET, "/api/v1/cases?q=CVE-2024-3400", &token, None)
+        .await;
+    assert_eq!(cases["total"], 1);
+}

@@ -2,6 +2,7 @@
 //! asset and CVE) become assets and findings; CISA KEV and EPSS weigh them; `risk` explains a
 //! priority. Parsing is complete before anything is written, so a bad file changes nothing.
 
+pub mod actions;
 pub mod csv_import;
 pub mod intel;
 pub mod matching;
