@@ -20,6 +20,11 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/assets", get(list_assets).post(create_asset))
         .route("/api/v1/assets/risk", get(risk_ranking))
+        .route("/api/v1/assets.csv", get(export_csv))
+        .route(
+            "/api/v1/assets/import",
+            post(import_csv).layer(DefaultBodyLimit::max(crate::asset_csv::MAX_BYTES)),
+        )
         .route("/api/v1/assets/{id}", get(asset_detail).put(update_asset))
         .route("/api/v1/findings", get(findings))
         .route(
@@ -357,4 +362,48 @@ async fn load_epss(
     let entries = state.store.load_epss(&scores).await?;
     auto_cases(&state).await?;
     Ok(Json(Loaded { entries }))
+}
+
+async fn export_csv(
+    State(state): State<AppState>,
+    _who: CurrentUser,
+) -> ApiResult<impl axum::response::IntoResponse> {
+    let assets = state.store.list_assets().await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"assets.csv\"",
+            ),
+        ],
+        crate::asset_csv::export(&assets),
+    ))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CsvImportQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// The inventory from CSV; `?dry_run=true` only says what would change. Any bad cell refuses
+/// the whole file (422 with every problem by line and column).
+async fn import_csv(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    ApiQuery(q): ApiQuery<CsvImportQuery>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<crate::asset_csv::Plan>)> {
+    who.require(who.role.can_edit_cases(), "import assets")?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::invalid("body", format!("body: not UTF-8 text: {e}")))?;
+    let plan = crate::asset_csv::import(&state.store, text, q.dry_run, &who.actor()).await?;
+    let status = if plan.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Json(plan)))
 }

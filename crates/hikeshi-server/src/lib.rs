@@ -5,6 +5,7 @@ mod api_alerts;
 mod api_assets;
 mod api_events;
 mod api_reports;
+pub mod asset_csv;
 pub mod auth;
 pub mod config;
 mod csv;

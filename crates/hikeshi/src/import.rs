@@ -17,6 +17,12 @@ pub enum ImportCommand {
     Trivy { files: Vec<PathBuf> },
     /// CSV with a header holding `asset` and `cve` (optional: package, fixed_in, cvss3_vector).
     Csv { files: Vec<PathBuf> },
+    /// The asset inventory from CSV (header: see the README); `--dry-run` shows what would change.
+    Assets {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// The CISA Known Exploited Vulnerabilities catalogue (JSON); replaces the KEV flags.
     Kev { file: PathBuf },
     /// EPSS scores (CSV: cve,epss,percentile).
@@ -59,6 +65,40 @@ pub async fn run(
         ImportCommand::Vuls { files } => ("vuls", files),
         ImportCommand::Trivy { files } => ("trivy", files),
         ImportCommand::Csv { files } => ("csv", files),
+        ImportCommand::Assets { file, dry_run } => {
+            let bytes = read(&file)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|e| anyhow::anyhow!("{}: not UTF-8 text: {e}", file.display()))?;
+            let plan = hikeshi_server::asset_csv::import(&store, &text, dry_run, &actor).await?;
+            for e in &plan.errors {
+                eprintln!(
+                    "{}: line {}, {}: {}",
+                    file.display(),
+                    e.line,
+                    e.column,
+                    e.message
+                );
+            }
+            let verb = if dry_run { "would be " } else { "" };
+            println!(
+                "{} {verb}created, {} {verb}updated, {} unchanged{}",
+                plan.created.len(),
+                plan.updated.len(),
+                plan.unchanged.len(),
+                if plan.errors.is_empty() {
+                    ""
+                } else {
+                    " (nothing written: fix the lines above)"
+                }
+            );
+            for name in &plan.created {
+                println!("  + {name}");
+            }
+            for name in &plan.updated {
+                println!("  ~ {name}");
+            }
+            return Ok(plan.errors.is_empty());
+        }
         ImportCommand::Kev { file } => {
             let entries = vulns::intel::parse_kev(&file.display().to_string(), &read(&file)?)?;
             println!("KEV: {} CVEs", store.load_kev(&entries).await?);

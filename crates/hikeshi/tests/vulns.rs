@@ -668,3 +668,89 @@ async fn kev_on_an_internet_facing_asset_opens_one_case() {
         .await;
     assert_eq!(cases["total"], 1);
 }
+
+#[tokio::test]
+async fn asset_inventory_round_trips_through_csv_with_a_dry_run() {
+    let s = TestServer::start(Db::Sqlite, "assets-csv", &[]).await;
+    s.add_user("boss", "manager");
+    let token = s.token("boss");
+    let csv = "name,kind,hostnames,ips,administrator,department,environment,internet_facing,value_c,value_i,value_a,tags,data_held\n\
+        web01,server,web01.corp.example.jp;web01,192.0.2.10,kenji,EC事業部,production,true,4,4,5,ec;public,顧客の注文情報\n\
+        \"hr-saas\",saas_account,,,hanako,人事部,production,false,5,3,2,,\"社員の個人情報, 給与\"\n";
+    let post = |path: &str, body: String| s.req(Method::POST, path, Some(&token)).body(body).send();
+    let r = post("/api/v1/assets/import?dry_run=true", csv.to_string())
+        .await
+        .expect("dry run");
+    assert_eq!(r.status(), StatusCode::OK);
+    let plan: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(
+        (plan["dry_run"].as_bool(), plan["created"].clone()),
+        (Some(true), json!(["web01", "hr-saas"]))
+    );
+    let (_, none) = s.json(Method::GET, "/api/v1/assets", &token, None).await;
+    assert_eq!(none, json!([]), "a dry run writes nothing");
+    let r = post("/api/v1/assets/import", csv.to_string())
+        .await
+        .expect("import");
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, hr) = s
+        .json(Method::GET, "/api/v1/assets/hr-saas", &token, None)
+        .await;
+    assert_eq!(hr["asset"]["data_held"], "社員の個人情報, 給与");
+    assert_eq!(hr["asset"]["kind"], "saas_account");
+
+    // Export, change one cell, import: one update, one unchanged.
+    let exported = s
+        .req(Method::GET, "/api/v1/assets.csv", Some(&token))
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(exported.starts_with("name,kind,hostnames,ips,cloud_ids,macs,administrator,department,location,environment,internet_facing,value_c,value_i,value_a,tags,data_held,os"), "{exported}");
+    let changed = exported.replace(",kenji,", ",tanaka,");
+    let plan: Value = post("/api/v1/assets/import?dry_run=true", changed.clone())
+        .await
+        .expect("dry")
+        .json()
+        .await
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        (plan["updated"].clone(), plan["unchanged"].clone()),
+        (json!(["web01"]), json!(["hr-saas"])),
+        "{plan}"
+    );
+
+    // One bad cell refuses the file, naming line and column; nothing is written.
+    let bad = format!("{changed}db01,server,,10.0.0.300,,,,,,production,maybe,9,1,1,,,\n");
+    let r = post("/api/v1/assets/import", bad).await.expect("bad");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let plan: Value = r.json().await.unwrap_or(Value::Null);
+    let problems: Vec<(i64, String)> = plan["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["line"].as_i64().unwrap_or(0),
+                e["column"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            (4, "internet_facing".to_string()),
+            (4, "value_c".to_string())
+        ],
+        "{plan}"
+    );
+    let (_, web) = s
+        .json(Method::GET, "/api/v1/assets/web01", &token, None)
+        .await;
+    assert_eq!(
+        web["asset"]["administrator"], "kenji",
+        "nothing of the refused file was applied"
+    );
+}

@@ -6,7 +6,7 @@ use hikeshi_store::{NewAsset, NewFinding, ScanImport};
 use std::collections::BTreeMap;
 
 /// Splits one CSV line (RFC 4180 quotes; no newlines inside fields).
-fn fields(line: &str) -> Vec<String> {
+pub(crate) fn fields(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
