@@ -227,6 +227,10 @@ test('the alert queue updates by itself and escalates selected alerts, in Japane
     const body = [event(1, 'notepad.exe'), event(2, 'vssadmin delete shadows /all'), event(3, 'vssadmin delete shadows /quiet')].join('\n');
     const r = await fetch(`${url}/api/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body });
     assert.equal(r.status, 200, await r.text());
+    // The PC is in the inventory under its full name: the case will show it as hit.
+    const asset = await fetch(`${url}/api/v1/assets`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'pc-keiri-01.corp.example.jp', kind: 'pc', hostnames: ['pc-keiri-01.corp.example.jp'], department: '経理部' }) });
+    assert.equal(asset.status, 201, await asset.text());
     await page.waitForSelector('#alert-rows tr.alert-row', { timeout: 10000 });
     assert.equal(await page.locator('#alerts-empty').isVisible(), false);
     const row = page.locator('#alert-rows tr.alert-row').first();
@@ -249,6 +253,7 @@ test('the alert queue updates by itself and escalates selected alerts, in Japane
     assert.match(await page.locator('h1').innerText(), /Shadow Copies Deleted \(PC-KEIRI-01\)/);
     assert.match(await page.locator('body').innerText(), /pc-keiri-01/i);
     assert.match(await page.locator('#case-alerts-table').innerText(), /Shadow Copies Deleted/);
+    assert.match(await page.locator('#assets-hit').innerText(), /pc-keiri-01\.corp\.example\.jp/);
     await page.goto(`${url}/alerts?status=escalated`);
     assert.equal(await page.locator('#alert-rows .alert-status').first().innerText(), 'Escalated');
     await context.close();

@@ -41,6 +41,7 @@ pub fn normalise_observable(kind: ObservableKind, value: &str) -> Result<String,
         Domain => normalise_domain(value).ok_or_else(|| fail("not a domain name")),
         Host => normalise_domain(value)
             .or_else(|| value.parse::<IpAddr>().ok().map(|ip| ip.to_string()))
+            .or_else(|| single_label_host(value))
             .ok_or_else(|| fail("not a host name")),
         Url => normalise_url(value).ok_or_else(|| fail("not an absolute URL with a host")),
         Email => normalise_email(value).ok_or_else(|| fail("not an e-mail address")),
@@ -69,6 +70,18 @@ fn normalise_cidr(value: &str) -> Option<String> {
     let prefix: u8 = prefix.parse().ok()?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     (prefix <= max).then(|| format!("{addr}/{prefix}"))
+}
+
+/// A host known by one label, as Windows names its machines (`PC-KEIRI-01`).
+fn single_label_host(value: &str) -> Option<String> {
+    let v = value.trim().to_lowercase();
+    let ok = !v.is_empty()
+        && v.len() <= 63
+        && !v.starts_with('-')
+        && !v.ends_with('-')
+        && v.chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    ok.then_some(v)
 }
 
 fn normalise_domain(value: &str) -> Option<String> {
@@ -151,6 +164,12 @@ mod tests {
             normalise_observable(Md5, "D41D8CD98F00B204E9800998ECF8427E").unwrap(),
             "d41d8cd98f00b204e9800998ecf8427e"
         );
+        // Windows machines have one-label names.
+        assert_eq!(
+            normalise_observable(Host, "PC-KEIRI-01").unwrap(),
+            "pc-keiri-01"
+        );
+        assert!(normalise_observable(Host, "pc keiri").is_err());
     }
 
     #[test]

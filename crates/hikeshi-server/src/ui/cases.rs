@@ -334,6 +334,8 @@ struct CasePage {
     max_upload_mib: u64,
     escalation: Vec<ChecklistRow>,
     alerts: Vec<CaseAlertRow>,
+    /// Assets the case's host and address observables point at: (id, name, damage).
+    assets_hit: Vec<(String, String, String)>,
 }
 
 /// An alert escalated to the case, as the case page lists it.
@@ -434,7 +436,39 @@ async fn case_page(
                 last_seen: i.time(a.last_seen),
             })
             .collect();
+        let index = crate::vulns::matching::AssetIndex::load(&state.store).await?;
+        let hosts: Vec<&str> = d
+            .observables
+            .iter()
+            .filter(|o| o.kind == "host")
+            .map(|o| o.value.as_str())
+            .collect();
+        let ips: Vec<&str> = d
+            .observables
+            .iter()
+            .filter(|o| o.kind == "ip")
+            .map(|o| o.value.as_str())
+            .collect();
+        let assets_hit = index
+            .matching(&hosts, &ips)
+            .into_iter()
+            .filter_map(|id| index.assets.get(&id))
+            .map(|a| {
+                let open = index.open.get(&a.id);
+                let kev = open.map(|o| o.kev.len()).unwrap_or(0);
+                let findings = open.map(|o| o.cves.len()).unwrap_or(0);
+                (
+                    a.id.clone(),
+                    a.name.clone(),
+                    format!(
+                        "C{}/I{}/A{} · {findings} CVE · KEV {kev}",
+                        a.value_c, a.value_i, a.value_a
+                    ),
+                )
+            })
+            .collect();
         let page = CasePage {
+            assets_hit,
             alerts,
             escalation,
             description_html: crate::markdown::render(&d.case.description),
