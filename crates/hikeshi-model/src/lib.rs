@@ -3,6 +3,7 @@
 
 mod case_number;
 pub mod cvss;
+pub mod cvss4;
 #[macro_use]
 mod enums;
 mod intake;

@@ -50,6 +50,8 @@ CREATE TABLE findings (
     cvss2_vector TEXT NOT NULL,
     cvss3_score DOUBLE PRECISION NOT NULL,
     cvss3_vector TEXT NOT NULL,
+    cvss4_score DOUBLE PRECISION NOT NULL,
+    cvss4_vector TEXT NOT NULL,
     -- JSON: per source, its CVSS v2/v3 scores and vectors.
     scores TEXT NOT NULL,
     title TEXT NOT NULL,

@@ -18,6 +18,8 @@ pub struct NewFinding {
     pub cvss2_vector: String,
     pub cvss3_score: f64,
     pub cvss3_vector: String,
+    pub cvss4_score: f64,
+    pub cvss4_vector: String,
     /// JSON: per source, its scores and vectors.
     pub scores: String,
     pub title: String,
@@ -73,6 +75,8 @@ pub struct Finding {
     pub cvss2_vector: String,
     pub cvss3_score: f64,
     pub cvss3_vector: String,
+    pub cvss4_score: f64,
+    pub cvss4_vector: String,
     pub scores: String,
     pub title: String,
     pub source: String,
@@ -105,7 +109,7 @@ pub struct KevEntry {
     pub ransomware: String,
 }
 
-const FINDING_SELECT: &str = "SELECT f.id, f.asset_id, a.name AS asset_name, f.cve_id, f.package, f.fixed_in, f.fix_state, f.confidence, f.cvss2_score, f.cvss2_vector, f.cvss3_score, f.cvss3_vector, f.scores, f.title, f.source, f.status, f.first_seen, f.last_seen, f.fixed_at, COALESCE(v.kev, 0) AS kev, COALESCE(v.epss, 0.0) AS epss, a.internet_facing, a.environment, CASE WHEN a.value_c >= a.value_i AND a.value_c >= a.value_a THEN a.value_c WHEN a.value_i >= a.value_a THEN a.value_i ELSE a.value_a END AS value_max FROM findings f JOIN assets a ON a.id = f.asset_id LEFT JOIN vuln_intel v ON v.cve_id = f.cve_id";
+const FINDING_SELECT: &str = "SELECT f.id, f.asset_id, a.name AS asset_name, f.cve_id, f.package, f.fixed_in, f.fix_state, f.confidence, f.cvss2_score, f.cvss2_vector, f.cvss3_score, f.cvss3_vector, f.cvss4_score, f.cvss4_vector, f.scores, f.title, f.source, f.status, f.first_seen, f.last_seen, f.fixed_at, COALESCE(v.kev, 0) AS kev, COALESCE(v.epss, 0.0) AS epss, a.internet_facing, a.environment, CASE WHEN a.value_c >= a.value_i AND a.value_c >= a.value_a THEN a.value_c WHEN a.value_i >= a.value_a THEN a.value_i ELSE a.value_a END AS value_max FROM findings f JOIN assets a ON a.id = f.asset_id LEFT JOIN vuln_intel v ON v.cve_id = f.cve_id";
 
 impl Store {
     /// Writes one scanned host. The asset is found by name, then by host name or address, else
@@ -245,7 +249,7 @@ impl Store {
             match known.remove(&(f.cve_id.clone(), f.package.clone())) {
                 Some((id, status)) => {
                     sqlx::query(
-                        "UPDATE findings SET fixed_in = $1, fix_state = $2, confidence = $3, cvss2_score = $4, cvss2_vector = $5, cvss3_score = $6, cvss3_vector = $7, scores = $8, title = $9, status = 'open', last_seen = $10, fixed_at = NULL WHERE id = $11",
+                        "UPDATE findings SET fixed_in = $1, fix_state = $2, confidence = $3, cvss2_score = $4, cvss2_vector = $5, cvss3_score = $6, cvss3_vector = $7, scores = $8, title = $9, status = 'open', last_seen = $10, fixed_at = NULL, cvss4_score = $11, cvss4_vector = $12 WHERE id = $13",
                     )
                     .bind(&f.fixed_in)
                     .bind(&f.fix_state)
@@ -257,6 +261,8 @@ impl Store {
                     .bind(&f.scores)
                     .bind(&f.title)
                     .bind(now)
+                    .bind(f.cvss4_score)
+                    .bind(&f.cvss4_vector)
                     .bind(&id)
                     .execute(&mut *tx)
                     .await?;
@@ -277,18 +283,18 @@ impl Store {
         // New findings, many rows per statement (a first import of a host has hundreds).
         for chunk in fresh.chunks(40) {
             let mut sql = String::from(
-                "INSERT INTO findings (id, asset_id, cve_id, package, fixed_in, fix_state, confidence, cvss2_score, cvss2_vector, cvss3_score, cvss3_vector, scores, title, source, status, first_seen, last_seen, fixed_at) VALUES ",
+                "INSERT INTO findings (id, asset_id, cve_id, package, fixed_in, fix_state, confidence, cvss2_score, cvss2_vector, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector, scores, title, source, status, first_seen, last_seen, fixed_at) VALUES ",
             );
             for i in 0..chunk.len() {
-                let b = i * 16;
+                let b = i * 18;
                 if i > 0 {
                     sql.push_str(", ");
                 }
                 sql.push('(');
-                for k in 1..=14 {
+                for k in 1..=16 {
                     sql.push_str(&format!("${}, ", b + k));
                 }
-                sql.push_str(&format!("'open', ${}, ${}, NULL)", b + 15, b + 16));
+                sql.push_str(&format!("'open', ${}, ${}, NULL)", b + 17, b + 18));
             }
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (id, f) in chunk {
@@ -304,6 +310,8 @@ impl Store {
                     .bind(&f.cvss2_vector)
                     .bind(f.cvss3_score)
                     .bind(&f.cvss3_vector)
+                    .bind(f.cvss4_score)
+                    .bind(&f.cvss4_vector)
                     .bind(&f.scores)
                     .bind(&f.title)
                     .bind(&scan.source)

@@ -350,12 +350,45 @@ async fn findings_lifecycle(db: Db, name: &str) {
         "Results": [{"Target": "shop", "Vulnerabilities": [
             {"VulnerabilityID": "CVE-2024-3094", "PkgName": "xz-utils", "InstalledVersion": "5.6.0", "FixedVersion": "5.6.1", "Status": "fixed",
              "CVSS": {"nvd": {"V3Vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", "V3Score": 10.0}}},
+            {"VulnerabilityID": "CVE-2025-0001", "PkgName": "libfoo", "FixedVersion": "1.1",
+             "CVSS": {"ghsa": {"V40Vector": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}}},
             {"VulnerabilityID": "GHSA-xxxx-yyyy-zzzz", "PkgName": "left-pad"}]}]});
     let (st, r) = import(&s, &token, "trivy.json", trivy.to_string()).await;
     assert_eq!(
         (st, r["hosts"][0]["opened"].as_i64()),
-        (StatusCode::OK, Some(1)),
+        (StatusCode::OK, Some(2)),
         "{r}"
+    );
+    let (_, v4) = s
+        .json(
+            Method::GET,
+            "/api/v1/findings?cve=CVE-2025-0001",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(
+        v4[0]["cvss4_score"], 9.3,
+        "CVSS v4.0 computed from the vector: {v4}"
+    );
+    assert!(
+        v4[0]["explanation"]
+            .as_str()
+            .unwrap_or("")
+            .contains("CVSS v4 9.3 (+28)"),
+        "{v4}"
+    );
+    let bad4 = trivy
+        .to_string()
+        .replace("VC:H/VI:H/VA:H/SC:N", "VC:H/VI:H/VA:Q/SC:N");
+    let (st, e) = import(&s, &token, "trivy4.json", bad4).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Results[0].Vulnerabilities[1].CVSS.ghsa.V40Vector: CVSS VA"),
+        "{e}"
     );
     let (_, xz) = s
         .json(

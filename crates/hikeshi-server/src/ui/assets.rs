@@ -131,6 +131,8 @@ fn finding_rows(i: &I18n, list: Vec<hikeshi_store::Finding>) -> Vec<FindingRow> 
             asset: r.finding.asset_name.clone(),
             cvss: if r.finding.cvss3_score > 0.0 {
                 format!("{:.1}", r.finding.cvss3_score)
+            } else if r.finding.cvss4_score > 0.0 {
+                format!("{:.1} (v4)", r.finding.cvss4_score)
             } else {
                 format!("{:.1} (v2)", r.finding.cvss2_score)
             },

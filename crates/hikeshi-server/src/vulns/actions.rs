@@ -23,7 +23,7 @@ impl AutoCase {
     pub fn matches(&self, f: &Finding) -> bool {
         (!self.kev || f.kev != 0)
             && (!self.internet_facing || f.internet_facing != 0)
-            && f.cvss3_score.max(f.cvss2_score) >= self.min_cvss
+            && f.cvss3_score.max(f.cvss4_score).max(f.cvss2_score) >= self.min_cvss
     }
 }
 

@@ -67,7 +67,9 @@ impl AssetIndex {
             .await?;
         for f in findings {
             let o = open.entry(f.asset_id.clone()).or_default();
-            o.max_cvss = o.max_cvss.max(f.cvss3_score.max(f.cvss2_score));
+            o.max_cvss = o
+                .max_cvss
+                .max(f.cvss3_score.max(f.cvss4_score).max(f.cvss2_score));
             if f.kev != 0 {
                 o.kev.push(f.cve_id.clone());
             }

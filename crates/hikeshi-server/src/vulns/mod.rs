@@ -87,6 +87,21 @@ pub(crate) fn checked_v3(
     Ok((full, parsed.base_score()))
 }
 
+/// Checks a CVSS v4.0 vector; an empty one is allowed. Returns the score computed from it.
+pub(crate) fn checked_v4(
+    file: &str,
+    field: &str,
+    vector: &str,
+) -> Result<(String, f64), ImportError> {
+    let vector = vector.trim();
+    if vector.is_empty() {
+        return Ok((String::new(), 0.0));
+    }
+    let parsed = hikeshi_model::cvss4::Cvss4::parse(vector)
+        .map_err(|e| import_error(file, field, e.to_string()))?;
+    Ok((vector.to_string(), parsed.base_score()))
+}
+
 /// A CVE identifier in canonical form, or the reason it is not one.
 pub(crate) fn cve_id(file: &str, field: &str, text: &str) -> Result<String, ImportError> {
     let t = text.trim().to_ascii_uppercase();

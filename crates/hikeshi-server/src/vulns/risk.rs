@@ -128,6 +128,8 @@ pub fn finding_priority(w: &RiskWeights, f: &Finding) -> Priority {
     let mut factors = asset_factors(w, f.value_max, &f.environment, f.internet_facing != 0);
     let (cvss, label) = if f.cvss3_score > 0.0 {
         (f.cvss3_score, "CVSS v3")
+    } else if f.cvss4_score > 0.0 {
+        (f.cvss4_score, "CVSS v4")
     } else {
         (f.cvss2_score, "CVSS v2")
     };
@@ -177,6 +179,8 @@ mod tests {
             cvss2_vector: String::new(),
             cvss3_score: 10.0,
             cvss3_vector: String::new(),
+            cvss4_score: 0.0,
+            cvss4_vector: String::new(),
             scores: "{}".into(),
             title: String::new(),
             source: "vuls".into(),

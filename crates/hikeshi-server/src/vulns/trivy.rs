@@ -1,7 +1,7 @@
 //! Trivy JSON reports (`trivy ... --format json`, SchemaVersion 2): the artifact becomes an
 //! asset and each vulnerability a finding.
 
-use super::{checked_v3, cve_id, import_error, ImportError};
+use super::{checked_v3, checked_v4, cve_id, import_error, ImportError};
 use hikeshi_store::{NewAsset, NewFinding, ScanImport};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -49,6 +49,8 @@ struct TrivyCvss {
     v3_vector: String,
     #[serde(default, rename = "V2Score")]
     v2_score: f64,
+    #[serde(default, rename = "V40Vector")]
+    v40_vector: String,
 }
 
 pub fn parse(file: &str, bytes: &[u8]) -> Result<ScanImport, ImportError> {
@@ -104,6 +106,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<ScanImport, ImportError> {
             )?;
             let mut best3 = (0.0, String::new());
             let mut best2 = (0.0, String::new());
+            let mut best4 = (0.0, String::new());
             let mut scores = serde_json::Map::new();
             for (source, c) in vuln.cvss.unwrap_or_default() {
                 let (vector, score) = checked_v3(
@@ -117,6 +120,14 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<ScanImport, ImportError> {
                 if c.v2_score > best2.0 {
                     best2 = (c.v2_score, c.v2_vector.clone());
                 }
+                let (v4, s4) = checked_v4(
+                    file,
+                    &format!("{base}.CVSS.{source}.V40Vector"),
+                    &c.v40_vector,
+                )?;
+                if s4 > best4.0 {
+                    best4 = (s4, v4);
+                }
                 scores.insert(source, serde_json::json!({"cvss2_score": c.v2_score, "cvss2_vector": c.v2_vector, "cvss3_score": score, "cvss3_vector": vector}));
             }
             findings.push(NewFinding {
@@ -129,6 +140,8 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<ScanImport, ImportError> {
                 cvss2_vector: best2.1,
                 cvss3_score: best3.0,
                 cvss3_vector: best3.1,
+                cvss4_score: best4.0,
+                cvss4_vector: best4.1,
                 scores: serde_json::Value::Object(scores).to_string(),
                 title: vuln.title.chars().take(200).collect(),
             });

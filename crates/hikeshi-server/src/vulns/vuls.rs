@@ -2,7 +2,7 @@
 //! `models/vulninfos.go`): the server becomes an asset, its packages are kept, and every CVE in
 //! `scannedCves` becomes one finding per affected package (or one for a CPE match).
 
-use super::{checked_v3, cve_id, import_error, ImportError};
+use super::{checked_v3, checked_v4, cve_id, import_error, ImportError};
 use hikeshi_store::{NewAsset, NewFinding, ScanImport, ScanPackage};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -112,6 +112,8 @@ struct CveContent {
     cvss3_score: f64,
     #[serde(default)]
     cvss3_vector: String,
+    #[serde(default, rename = "cvss40Vector")]
+    cvss40_vector: String,
 }
 
 /// The version string as the distribution writes it (`1.2.3-4`).
@@ -217,6 +219,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<ScanImport, ImportError> {
         )?;
         let mut best3 = (0.0, String::new());
         let mut best2 = (0.0f64, String::new());
+        let mut best4 = (0.0f64, String::new());
         let mut title = String::new();
         let mut scores = serde_json::Map::new();
         for (source, contents) in info.cve_contents.unwrap_or_default() {
@@ -243,6 +246,11 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<ScanImport, ImportError> {
                 }
                 if score3 > best3.0 {
                     best3 = (score3, vector.clone());
+                }
+                let field4 = format!("{base}.cveContents.{source}[{n}].cvss40Vector");
+                let (vector4, score4) = checked_v4(file, &field4, &c.cvss40_vector)?;
+                if score4 > best4.0 {
+                    best4 = (score4, vector4);
                 }
                 if c.cvss2_score > best2.0 {
                     best2 = (c.cvss2_score, c.cvss2_vector.clone());
@@ -279,6 +287,8 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<ScanImport, ImportError> {
             cvss2_vector: best2.1.clone(),
             cvss3_score: best3.0,
             cvss3_vector: best3.1.clone(),
+            cvss4_score: best4.0,
+            cvss4_vector: best4.1.clone(),
             scores: scores.clone(),
             title: title.clone(),
         };
