@@ -26,6 +26,8 @@ pub struct ServerConfig {
     pub mail: MailSettings,
     /// Open a case when an imported finding meets this condition (`[vulns] auto_case`).
     pub vuln_auto_case: Option<crate::vulns::actions::AutoCase>,
+    /// KEV and EPSS URLs fetched on a schedule (`[vulns] kev_url`, `epss_url`).
+    pub vuln_feeds: crate::vulns::feeds::Feeds,
 }
 
 /// Mail in and out.
@@ -139,6 +141,7 @@ impl Default for ServerConfig {
             smtp_listen: None,
             mail: MailSettings::default(),
             vuln_auto_case: None,
+            vuln_feeds: Default::default(),
         }
     }
 }

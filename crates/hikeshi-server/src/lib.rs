@@ -141,6 +141,7 @@ pub async fn serve(
         smtp_intake::watch_maildir(state.clone(), dir);
     }
     outbox::spawn_outbox(state.clone());
+    vulns::feeds::spawn(state.clone());
     // Peer addresses reach handlers for the public form's per-address limit.
     axum::serve(
         listener,

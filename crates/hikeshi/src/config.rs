@@ -35,6 +35,11 @@ pub struct FileConfig {
 pub struct VulnsFileConfig {
     /// Open a case for findings that meet this, e.g. `{ kev = true, internet_facing = true }`.
     pub auto_case: Option<hikeshi_server::vulns::actions::AutoCase>,
+    /// KEV catalogue URL, fetched every `refresh_hours`.
+    pub kev_url: Option<String>,
+    /// EPSS scores URL (CSV, gzip recognised).
+    pub epss_url: Option<String>,
+    pub refresh_hours: Option<f64>,
 }
 
 impl FileConfig {
@@ -107,5 +112,14 @@ pub fn server_config(
         smtp_listen: file.smtp_listen,
         mail: file.mail.clone().unwrap_or_default(),
         vuln_auto_case: file.vulns.as_ref().and_then(|v| v.auto_case),
+        vuln_feeds: file
+            .vulns
+            .as_ref()
+            .map(|v| hikeshi_server::vulns::feeds::Feeds {
+                kev_url: v.kev_url.clone(),
+                epss_url: v.epss_url.clone(),
+                refresh_hours: v.refresh_hours,
+            })
+            .unwrap_or_default(),
     }
 }

@@ -787,3 +787,91 @@ async fn asset_inventory_round_trips_through_csv_with_a_dry_run() {
         "nothing of the refused file was applied"
     );
 }
+
+/// Serves fixed bodies by path over plain HTTP on loopback, as a stand-in for CISA and FIRST.
+async fn feed_server(files: Vec<(&'static str, Vec<u8>)>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                continue;
+            };
+            let mut buf = vec![0u8; 4096];
+            let n = conn.read(&mut buf).await.unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).to_string();
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let body = files
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, b)| b.clone());
+            let head = match &body {
+                Some(b) => format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    b.len()
+                ),
+                None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_string(),
+            };
+            let _ = conn.write_all(head.as_bytes()).await;
+            if let Some(b) = body {
+                let _ = conn.write_all(&b).await;
+            }
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn kev_and_epss_are_fetched_from_configured_urls() {
+    use std::io::Write;
+    let kev = json!({"vulnerabilities": [{"cveID": "CVE-2024-3400", "dateAdded": "2024-04-12"}]})
+        .to_string();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"#model_version:v2025.03.14\ncve,epss,percentile\nCVE-2024-3400,0.94,0.999\n")
+        .expect("gzip");
+    let epss = gz.finish().expect("gzip");
+    let base = feed_server(vec![
+        ("/kev.json", kev.into_bytes()),
+        ("/epss.csv.gz", epss),
+    ])
+    .await;
+    let dir = common::temp_dir("vulns-feeds");
+    let config = dir.join("hikeshi.toml");
+    std::fs::write(&config, format!("[vulns]\nkev_url = \"{base}/kev.json\"\nepss_url = \"{base}/epss.csv.gz\"\nrefresh_hours = 0.0005\n")).expect("config");
+    let s = TestServer::start(
+        Db::Sqlite,
+        "vulns-feeds",
+        &["--config", &config.display().to_string()],
+    )
+    .await;
+    s.add_user("hana", "handler");
+    let token = s.token("hana");
+    import(
+        &s,
+        &token,
+        "web01.json",
+        vuls("web01", "192.0.2.10", &[("CVE-2024-3400", CRIT, "pan-os")]),
+    )
+    .await;
+    // The feed is read again every couple of seconds here; the finding picks it up.
+    common::live::wait_for(
+        "KEV and EPSS from the feeds",
+        std::time::Duration::from_secs(30),
+        || async {
+            let (_, f) = s
+                .json(
+                    Method::GET,
+                    "/api/v1/findings?cve=CVE-2024-3400",
+                    &token,
+                    None,
+                )
+                .await;
+            f[0]["kev"] == 1 && f[0]["epss"] == 0.94
+        },
+    )
+    .await;
+}

@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod csv_import;
+pub mod feeds;
 pub mod intel;
 pub mod matching;
 pub mod risk;

@@ -1,0 +1,98 @@
+//! The CISA KEV catalogue and EPSS scores fetched from configured URLs on a schedule, for
+//! deployments with network access (`[vulns] kev_url`, `epss_url`, `refresh_hours`). A failed
+//! fetch is logged and the previous data stays; the next attempt comes at the next interval.
+
+use super::{actions, intel};
+use crate::state::AppState;
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Feeds {
+    /// e.g. https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json
+    pub kev_url: Option<String>,
+    /// e.g. https://epss.empiricalsecurity.com/epss_scores-current.csv.gz (gzip is recognised)
+    pub epss_url: Option<String>,
+    /// Hours between fetches [default: 24].
+    pub refresh_hours: Option<f64>,
+}
+
+/// Larger downloads are refused (the KEV catalogue is ~1 MB, EPSS ~10 MB unpacked).
+const MAX_DOWNLOAD: usize = 200 * 1024 * 1024;
+
+async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>> {
+    let response = client.get(url).send().await?.error_for_status()?;
+    if response
+        .content_length()
+        .is_some_and(|l| l as usize > MAX_DOWNLOAD)
+    {
+        anyhow::bail!("{url}: larger than {MAX_DOWNLOAD} bytes");
+    }
+    let bytes = response.bytes().await?;
+    if bytes.len() > MAX_DOWNLOAD {
+        anyhow::bail!("{url}: larger than {MAX_DOWNLOAD} bytes");
+    }
+    // EPSS is published as .csv.gz: unpack when the bytes are gzip, whatever the headers say.
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .take(MAX_DOWNLOAD as u64 + 1)
+            .read_to_end(&mut out)?;
+        if out.len() > MAX_DOWNLOAD {
+            anyhow::bail!("{url}: larger than {MAX_DOWNLOAD} bytes unpacked");
+        }
+        return Ok(out);
+    }
+    Ok(bytes.to_vec())
+}
+
+/// One round: fetch what is configured, load it, run the automatic rule.
+pub async fn refresh(state: &AppState, feeds: &Feeds) -> anyhow::Result<(usize, usize)> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()?;
+    let mut counts = (0, 0);
+    if let Some(url) = &feeds.kev_url {
+        let bytes = fetch(&client, url).await?;
+        let entries = intel::parse_kev(url, &bytes)?;
+        counts.0 = state.store.load_kev(&entries).await?;
+    }
+    if let Some(url) = &feeds.epss_url {
+        let bytes = fetch(&client, url).await?;
+        let scores = intel::parse_epss(url, &bytes)?;
+        counts.1 = state.store.load_epss(&scores).await?;
+    }
+    if let Some(rule) = &state.config.vuln_auto_case {
+        actions::apply(&state.store, rule, &state.config.sla).await?;
+    }
+    Ok(counts)
+}
+
+pub fn spawn(state: AppState) {
+    let feeds = state.config.vuln_feeds.clone();
+    if feeds.kev_url.is_none() && feeds.epss_url.is_none() {
+        return;
+    }
+    let every = Duration::from_secs_f64(
+        feeds
+            .refresh_hours
+            .unwrap_or(24.0)
+            .clamp(0.001, 24.0 * 30.0)
+            * 3600.0,
+    );
+    tokio::spawn(async move {
+        loop {
+            match refresh(&state, &feeds).await {
+                Ok((kev, epss)) => {
+                    tracing::info!(kev, epss, "vulnerability intelligence refreshed")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "vulnerability intelligence not refreshed; the previous data stays")
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
