@@ -157,7 +157,7 @@ pub struct RankedFinding {
 }
 
 pub fn rank(findings: Vec<Finding>) -> Vec<RankedFinding> {
-    let w = risk::RiskWeights::default();
+    let w = risk::RiskWeights::configured();
     let mut out: Vec<RankedFinding> = findings
         .into_iter()
         .map(|f| {

@@ -240,6 +240,7 @@ pub enum TokenCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = FileConfig::load(cli.config.as_deref())?;
+    config::apply_globals(&file);
     let data_dir = cli
         .data_dir
         .clone()

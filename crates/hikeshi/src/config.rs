@@ -28,6 +28,8 @@ pub struct FileConfig {
     pub live: Option<crate::live_cmd::LiveFileConfig>,
     /// Vulnerability handling.
     pub vulns: Option<VulnsFileConfig>,
+    /// Priority weights (see README, "Risk score").
+    pub risk: Option<hikeshi_server::vulns::risk::RiskWeights>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -63,6 +65,13 @@ pub fn database(url: Option<String>, data_dir: &Path) -> Database {
     match url.filter(|u| !u.trim().is_empty()) {
         Some(u) => Database::Url(u),
         None => Database::SqliteIn(data_dir.to_path_buf()),
+    }
+}
+
+/// Applies the process-wide settings that are not per request (risk weights).
+pub fn apply_globals(file: &FileConfig) {
+    if let Some(w) = file.risk {
+        hikeshi_server::vulns::risk::RiskWeights::configure(w);
     }
 }
 

@@ -57,7 +57,7 @@ pub async fn apply(
             Some(u) if !asset.administrator.is_empty() => Some(u.username),
             _ => None,
         };
-        let priority = risk::finding_priority(&risk::RiskWeights::default(), &f);
+        let priority = risk::finding_priority(&risk::RiskWeights::configured(), &f);
         let severity = if f.kev != 0 && f.cvss3_score.max(f.cvss2_score) >= 9.0 {
             Severity::Critical
         } else {

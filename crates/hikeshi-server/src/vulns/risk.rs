@@ -22,6 +22,21 @@ pub struct RiskWeights {
     pub epss: f64,
 }
 
+/// The weights this process was started with (`[risk]` in the config file).
+static CONFIGURED: std::sync::OnceLock<RiskWeights> = std::sync::OnceLock::new();
+
+impl RiskWeights {
+    /// Sets the weights for the life of the process; the first call wins.
+    pub fn configure(w: RiskWeights) {
+        let _ = CONFIGURED.set(w);
+    }
+
+    /// The configured weights, or the defaults.
+    pub fn configured() -> RiskWeights {
+        CONFIGURED.get().copied().unwrap_or_default()
+    }
+}
+
 impl Default for RiskWeights {
     fn default() -> Self {
         RiskWeights {

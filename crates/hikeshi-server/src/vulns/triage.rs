@@ -22,7 +22,7 @@ fn assets_of(index: &AssetIndex, a: &Alert) -> Vec<String> {
 }
 
 pub fn rank_with(index: &AssetIndex, alerts: Vec<Alert>) -> Vec<RankedAlert> {
-    let w = RiskWeights::default();
+    let w = RiskWeights::configured();
     alerts
         .into_iter()
         .map(|alert| {
