@@ -626,7 +626,7 @@ async fn kev_on_an_internet_facing_asset_opens_one_case() {
     let config = dir.join("hikeshi.toml");
     std::fs::write(
         &config,
-        "[vulns]\nauto_case = { kev = true, internet_facing = true }\n",
+        "[vulns]\nauto_case = { kev = true, internet_facing = true }\n[risk]\ninternet_facing = 30.0\nkev = 40.0\n",
     )
     .expect("config");
     let s = TestServer::start(
@@ -682,6 +682,20 @@ async fn kev_on_an_internet_facing_asset_opens_one_case() {
     assert_eq!(
         detail["tasks"][0]["title"],
         "Update pan-os to 9.9.9 on web01"
+    );
+    // The weights come from `[risk]` in the config file.
+    let (_, f) = s
+        .json(
+            Method::GET,
+            "/api/v1/findings?cve=CVE-2024-3400",
+            &token,
+            None,
+        )
+        .await;
+    let why = f[0]["explanation"].as_str().unwrap_or("");
+    assert!(
+        why.contains("internet-facing (+30)") && why.contains("KEV CVE-2024-3400 (+40)"),
+        "{why}"
     );
     let (_, mail) = s.json(Method::GET, "/api/v1/mail", &token, None).await;
     let to_kenji = mail
