@@ -313,5 +313,18 @@ test('the vulnerability queue and an asset page, in Japanese and English', async
   assert.equal(await page.locator('h1').first().innerText(), 'Assets by expected damage');
   assert.equal(await page.locator('#assets-table .asset-damage').first().innerText(), '15.0');
   await page.screenshot({ path: join(ARTIFACTS, '31-assets-en.png'), fullPage: true });
+  // Register an asset by hand, then mark it internet-facing.
+  await page.fill('#asset-form-name', 'nas-01');
+  await page.fill('#asset-form-hostnames', 'nas-01.corp.example.jp nas-01');
+  await page.fill('#asset-form-ips', '192.0.2.60');
+  await page.fill('#asset-form-c', '5');
+  await page.click('#asset-form-save');
+  await page.waitForURL(/\/assets\/[0-9a-z]+$/);
+  assert.equal(await page.locator('#asset-name').innerText(), 'nas-01');
+  assert.match(await page.locator('#asset-identifiers').innerText(), /nas-01\.corp\.example\.jp/);
+  await page.check('#asset-form-facing');
+  await page.click('#asset-form-save');
+  await page.waitForLoadState();
+  assert.match(await page.locator('.facts').innerText(), /internet-facing/);
   await context.close();
 });

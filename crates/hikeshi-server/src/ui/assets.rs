@@ -1,7 +1,7 @@
 //! Assets and vulnerabilities as pages: the inventory ranked by expected damage, one asset with
 //! its identifiers, findings and alerts, and the vulnerability queue ordered by priority.
 
-use super::{error_page, explain_factors, render, I18n, Nav, SignedIn};
+use super::{choices, error_page, explain_factors, render, see_other, Choice, I18n, Nav, SignedIn};
 use crate::api_assets::rank;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -10,14 +10,15 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
-use hikeshi_store::FindingFilter;
+use axum::{Form, Router};
+use hikeshi_model::{AssetKind, Environment};
+use hikeshi_store::{FindingFilter, NewAsset};
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/assets", get(list_page))
-        .route("/assets/{id}", get(asset_page))
+        .route("/assets", get(list_page).post(create))
+        .route("/assets/{id}", get(asset_page).post(update))
         .route("/vulns", get(queue_page))
 }
 
@@ -40,6 +41,154 @@ struct AssetsPage {
     i: I18n,
     nav: Option<Nav>,
     rows: Vec<AssetRow>,
+    form: AssetForm,
+    kinds: Vec<Choice>,
+    environments: Vec<Choice>,
+}
+
+/// The asset form, as typed (lists separated by spaces, commas or new lines).
+#[derive(Deserialize, Default, Clone)]
+pub struct AssetForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    hostnames: String,
+    #[serde(default)]
+    ips: String,
+    #[serde(default)]
+    cloud_ids: String,
+    #[serde(default)]
+    administrator: String,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    environment: String,
+    #[serde(default)]
+    internet_facing: Option<String>,
+    #[serde(default)]
+    value_c: String,
+    #[serde(default)]
+    value_i: String,
+    #[serde(default)]
+    value_a: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    data_held: String,
+}
+
+fn split(text: &str) -> Vec<String> {
+    text.split([' ', ',', '\n', '\r', ';'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl AssetForm {
+    fn from_asset(a: &hikeshi_store::Asset) -> AssetForm {
+        AssetForm {
+            csrf: String::new(),
+            name: a.name.clone(),
+            kind: a.kind.clone(),
+            hostnames: a.hostnames.join(" "),
+            ips: a.ips.join(" "),
+            cloud_ids: a.cloud_ids.join(" "),
+            administrator: a.administrator.clone(),
+            department: a.department.clone(),
+            location: a.location.clone(),
+            environment: a.environment.clone(),
+            internet_facing: a.internet_facing.then(|| "on".into()),
+            value_c: a.value_c.to_string(),
+            value_i: a.value_i.to_string(),
+            value_a: a.value_a.to_string(),
+            tags: a.tags.join(" "),
+            data_held: a.data_held.clone(),
+        }
+    }
+
+    fn to_asset(&self, keep: Option<&hikeshi_store::Asset>) -> Result<NewAsset, ApiError> {
+        let value = |field: &str, v: &str| -> Result<i64, ApiError> {
+            v.trim()
+                .parse()
+                .map_err(|_| ApiError::invalid(field, format!("{field}: from 1 to 5")))
+        };
+        let a = NewAsset {
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            hostnames: split(&self.hostnames),
+            ips: split(&self.ips),
+            cloud_ids: split(&self.cloud_ids),
+            macs: keep.map(|k| k.macs.clone()).unwrap_or_default(),
+            administrator: self.administrator.clone(),
+            department: self.department.clone(),
+            location: self.location.clone(),
+            environment: self.environment.clone(),
+            internet_facing: self.internet_facing.is_some(),
+            value_c: value("value_c", &self.value_c)?,
+            value_i: value("value_i", &self.value_i)?,
+            value_a: value("value_a", &self.value_a)?,
+            tags: split(&self.tags),
+            data_held: self.data_held.clone(),
+            os: keep.map(|k| k.os.clone()).unwrap_or_default(),
+        };
+        crate::api_assets::check_asset(&a)
+    }
+}
+
+fn kind_choices(i: &I18n) -> (Vec<Choice>, Vec<Choice>) {
+    (
+        choices(i, "asset_kind", AssetKind::ALL, AssetKind::code),
+        choices(i, "environment", Environment::ALL, Environment::code),
+    )
+}
+
+async fn create(State(state): State<AppState>, s: SignedIn, Form(f): Form<AssetForm>) -> Response {
+    let i = s.viewer.i.clone();
+    let result = async {
+        s.who.check_csrf(Some(&f.csrf))?;
+        s.who.require(s.who.role.can_edit_cases(), "add assets")?;
+        let a = f.to_asset(None)?;
+        Ok::<_, ApiError>(state.store.create_asset(&a, &s.who.actor()).await?)
+    }
+    .await;
+    match result {
+        Ok(a) => see_other(&format!("/assets/{}", a.id)),
+        Err(e) => error_page(&i, Some(s.nav), e),
+    }
+}
+
+async fn update(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<AssetForm>,
+) -> Response {
+    let i = s.viewer.i.clone();
+    let result = async {
+        s.who.check_csrf(Some(&f.csrf))?;
+        s.who
+            .require(s.who.role.can_edit_cases(), "change assets")?;
+        let current = state.store.asset_by_id(&id).await?;
+        let a = f.to_asset(Some(&current))?;
+        Ok::<_, ApiError>(
+            state
+                .store
+                .update_asset(&current.id, &a, &s.who.actor())
+                .await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(a) => see_other(&format!("/assets/{}", a.id)),
+        Err(e) => error_page(&i, Some(s.nav), e),
+    }
 }
 
 async fn list_page(State(state): State<AppState>, s: SignedIn) -> Response {
@@ -73,8 +222,20 @@ async fn list_page(State(state): State<AppState>, s: SignedIn) -> Response {
                 })
             })
             .collect();
+        let (kinds, environments) = kind_choices(&i);
+        let form = AssetForm {
+            kind: "server".into(),
+            environment: "production".into(),
+            value_c: "3".into(),
+            value_i: "3".into(),
+            value_a: "3".into(),
+            ..AssetForm::default()
+        };
         Ok::<_, ApiError>(AssetsPage {
             rows,
+            form,
+            kinds,
+            environments,
             i: i.clone(),
             nav: Some(s.nav.clone()),
         })
@@ -121,6 +282,11 @@ struct AssetPage {
     alerts: Vec<AlertRow>,
     packages: usize,
     damage: String,
+    form: AssetForm,
+    kinds: Vec<Choice>,
+    environments: Vec<Choice>,
+    /// Cases its alerts were escalated to: (number, title).
+    cases: Vec<(String, String)>,
 }
 
 fn finding_rows(i: &I18n, list: Vec<hikeshi_store::Finding>) -> Vec<FindingRow> {
@@ -173,9 +339,22 @@ async fn asset_page(
             .store
             .list_alerts(None, None, None, None, 1000)
             .await?;
-        let alerts = vulns::triage::rank_with(&index, recent)
+        let hitting: Vec<_> = vulns::triage::rank_with(&index, recent)
             .into_iter()
             .filter(|r| r.assets.contains(&a.name))
+            .collect();
+        let mut cases: Vec<(String, String)> = Vec::new();
+        for r in &hitting {
+            if let Some(id) = &r.alert.case_id {
+                if let Ok(c) = state.store.case_by_id(id).await {
+                    if !cases.iter().any(|(n, _)| *n == c.number) {
+                        cases.push((c.number, c.title));
+                    }
+                }
+            }
+        }
+        let alerts = hitting
+            .into_iter()
             .map(|r| AlertRow {
                 title: r.alert.rule_title,
                 level: i.label("level", &r.alert.level),
@@ -197,7 +376,12 @@ async fn asset_page(
             })
             .unwrap_or_default();
         let packages = state.store.asset_packages(&a.id).await?.len();
+        let (kinds, environments) = kind_choices(&i);
         Ok::<_, ApiError>(AssetPage {
+            form: AssetForm::from_asset(&a),
+            kinds,
+            environments,
+            cases,
             kind: i.label("asset_kind", &a.kind),
             environment: i.label("environment", &a.environment),
             findings: finding_rows(&i, findings),
