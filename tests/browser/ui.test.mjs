@@ -304,6 +304,7 @@ test('the vulnerability queue and an asset page, in Japanese and English', async
   assert.equal(await page.locator('#asset-name').innerText(), 'web-kansai-01');
   assert.match(await page.locator('#asset-identifiers').innerText(), /192\.0\.2\.50/);
   assert.match(await page.locator('#asset-damage').innerText(), /^3 × 5\.0 × 1 = 15\.0$/);
+  assert.equal(await page.locator('#asset-history .history-damage').first().innerText(), '15.0');
   await page.click('#lang-switch');
   await page.waitForLoadState();
   assert.match(await page.locator('#findings h2').innerText(), /^Findings \(2\)/);

@@ -327,6 +327,7 @@ async fn import_vulns(
     .await
     .map_err(failure)?;
     let cases_opened = auto_cases(&state).await?;
+    vulns::triage::record_risk_snapshot(&state.store).await?;
     Ok(Json(Imported {
         hosts,
         cases_opened,
@@ -348,6 +349,7 @@ async fn load_kev(
         .map_err(|e| ApiError::invalid(&e.field, e.to_string()))?;
     let entries = state.store.load_kev(&entries).await?;
     auto_cases(&state).await?;
+    vulns::triage::record_risk_snapshot(&state.store).await?;
     Ok(Json(Loaded { entries }))
 }
 
@@ -361,6 +363,7 @@ async fn load_epss(
         .map_err(|e| ApiError::invalid(&e.field, e.to_string()))?;
     let entries = state.store.load_epss(&scores).await?;
     auto_cases(&state).await?;
+    vulns::triage::record_risk_snapshot(&state.store).await?;
     Ok(Json(Loaded { entries }))
 }
 

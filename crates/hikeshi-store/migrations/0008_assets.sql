@@ -71,6 +71,15 @@ CREATE TABLE finding_actions (
     created_at BIGINT NOT NULL
 );
 INSERT INTO categories (code, label_ja, label_en, builtin) VALUES ('vulnerability', '脆弱性', 'Vulnerability', 0);
+-- Expected damage per asset and day, for the asset page's history.
+CREATE TABLE asset_risk_history (
+    asset_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    expected_damage DOUBLE PRECISION NOT NULL,
+    open_findings BIGINT NOT NULL,
+    kev_findings BIGINT NOT NULL,
+    PRIMARY KEY (asset_id, day)
+);
 CREATE TABLE vuln_intel (
     cve_id TEXT PRIMARY KEY,
     kev BIGINT NOT NULL,

@@ -360,3 +360,39 @@ impl Store {
         .await?)
     }
 }
+
+impl Store {
+    /// Records (or replaces) an asset's risk for a day: (asset id, damage, open, KEV).
+    pub async fn record_risk(&self, day: &str, rows: &[(String, f64, i64, i64)]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for (asset, damage, open, kev) in rows {
+            sqlx::query(
+                "INSERT INTO asset_risk_history (asset_id, day, expected_damage, open_findings, kev_findings) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (asset_id, day) DO UPDATE SET expected_damage = excluded.expected_damage, open_findings = excluded.open_findings, kev_findings = excluded.kev_findings",
+            )
+            .bind(asset)
+            .bind(day)
+            .bind(*damage)
+            .bind(*open)
+            .bind(*kev)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An asset's risk by day, newest first: (day, damage, open findings, KEV findings).
+    pub async fn risk_history(
+        &self,
+        asset_id: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, f64, i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT day, expected_damage, open_findings, kev_findings FROM asset_risk_history WHERE asset_id = $1 ORDER BY day DESC LIMIT $2",
+        )
+        .bind(asset_id)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+}

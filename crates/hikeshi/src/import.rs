@@ -103,12 +103,14 @@ pub async fn run(
             let entries = vulns::intel::parse_kev(&file.display().to_string(), &read(&file)?)?;
             println!("KEV: {} CVEs", store.load_kev(&entries).await?);
             auto(store.clone()).await?;
+            vulns::triage::record_risk_snapshot(&store).await?;
             return Ok(true);
         }
         ImportCommand::Epss { file } => {
             let scores = vulns::intel::parse_epss(&file.display().to_string(), &read(&file)?)?;
             println!("EPSS: {} scores", store.load_epss(&scores).await?);
             auto(store.clone()).await?;
+            vulns::triage::record_risk_snapshot(&store).await?;
             return Ok(true);
         }
     };
@@ -173,6 +175,7 @@ pub async fn run(
         }
     }
     auto(store.clone()).await?;
+    vulns::triage::record_risk_snapshot(&store).await?;
     store.close().await;
     Ok(all_ok)
 }

@@ -889,3 +889,33 @@ async fn kev_and_epss_are_fetched_from_configured_urls() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_report_about_one_of_our_addresses_shows_the_asset() {
+    let s = TestServer::start(Db::Sqlite, "vulns-report", &[]).await;
+    s.add_user("hana", "handler");
+    let token = s.token("hana");
+    let (st, _) = s
+        .json(Method::POST, "/api/v1/assets", &token, Some(json!({"name": "shop-web", "ips": ["203.0.113.0/28"], "hostnames": ["shop.example.jp"]})))
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, r) = s
+        .json(Method::POST, "/api/v1/reports", &token, Some(json!({"subject": "Scan from your server", "body": "Your host 203.0.113.5 (shop.example.jp) is scanning us."})))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let tracking = r["tracking"].as_str().unwrap_or_default().to_string();
+    let page = s
+        .req(Method::GET, &format!("/reports/{tracking}"), Some(&token))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .unwrap_or_default();
+    let list = page.split("id=\"report-assets\"").nth(1).unwrap_or("");
+    assert!(
+        list.contains("shop-web"),
+        "the report page names the asset: {}",
+        &page[..page.len().min(2000)]
+    );
+}

@@ -287,6 +287,8 @@ struct AssetPage {
     environments: Vec<Choice>,
     /// Cases its alerts were escalated to: (number, title).
     cases: Vec<(String, String)>,
+    /// (day, expected damage, open findings, KEV findings), newest first.
+    history: Vec<(String, String, i64, i64)>,
 }
 
 fn finding_rows(i: &I18n, list: Vec<hikeshi_store::Finding>) -> Vec<FindingRow> {
@@ -377,7 +379,15 @@ async fn asset_page(
             .unwrap_or_default();
         let packages = state.store.asset_packages(&a.id).await?.len();
         let (kinds, environments) = kind_choices(&i);
+        let history = state
+            .store
+            .risk_history(&a.id, 90)
+            .await?
+            .into_iter()
+            .map(|(day, d, open, kev)| (day, format!("{d:.1}"), open, kev))
+            .collect();
         Ok::<_, ApiError>(AssetPage {
+            history,
             form: AssetForm::from_asset(&a),
             kinds,
             environments,

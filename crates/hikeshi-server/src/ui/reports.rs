@@ -137,6 +137,8 @@ struct ReportPage {
     suggested: String,
     reason: String,
     undecided: bool,
+    /// Assets the report's addresses and host names point at: (id, name).
+    assets_hit: Vec<(String, String)>,
 }
 
 async fn report_page(
@@ -156,7 +158,31 @@ async fn report_page(
     };
     let cats = category_choices(&i, &state.store.categories().await.unwrap_or_default());
     let suggested = suggested_label(&cats, &v.report.suggested_category);
+    // A report about one of our own machines (an address or host name in it) says so.
+    let assets_hit = match crate::vulns::matching::AssetIndex::load(&state.store).await {
+        Ok(index) => {
+            let of = |kinds: &[&str]| -> Vec<&str> {
+                v.observables
+                    .iter()
+                    .filter(|o| kinds.contains(&o.kind.as_str()))
+                    .map(|o| o.value.as_str())
+                    .collect()
+            };
+            index
+                .matching(&of(&["domain", "host"]), &of(&["ip"]))
+                .into_iter()
+                .filter_map(|id| {
+                    index
+                        .assets
+                        .get(&id)
+                        .map(|a| (a.id.clone(), a.name.clone()))
+                })
+                .collect()
+        }
+        Err(e) => return error_page(&i, Some(s.nav), e.into()),
+    };
     render(&ReportPage {
+        assets_hit,
         suggested,
         received: i.time(v.report.created_at),
         source: i.label("report_source", &v.report.source),

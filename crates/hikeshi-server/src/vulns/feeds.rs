@@ -67,6 +67,7 @@ pub async fn refresh(state: &AppState, feeds: &Feeds) -> anyhow::Result<(usize, 
     if let Some(rule) = &state.config.vuln_auto_case {
         actions::apply(&state.store, rule, &state.config.sla).await?;
     }
+    super::triage::record_risk_snapshot(&state.store).await?;
     Ok(counts)
 }
 

@@ -94,3 +94,38 @@ pub async fn damage_ranking(store: &Store) -> hikeshi_store::Result<Vec<risk::Ex
     });
     Ok(out)
 }
+
+/// Writes today's expected damage (Japan time) for every asset, for the risk history.
+pub async fn record_risk_snapshot(store: &Store) -> hikeshi_store::Result<()> {
+    let index = AssetIndex::load(store).await?;
+    let day = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Tokyo)
+        .format("%Y-%m-%d")
+        .to_string();
+    let rows: Vec<(String, f64, i64, i64)> = damage_ranking(store)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let open = index.open.get(&d.asset_id);
+            (
+                d.asset_id.clone(),
+                d.expected_damage,
+                open.map(|o| o.cves.len() as i64).unwrap_or(0),
+                open.map(|o| o.kev.len() as i64).unwrap_or(0),
+            )
+        })
+        .collect();
+    store.record_risk(&day, &rows).await
+}
+
+/// Records the snapshot now and every six hours, so each day has one.
+pub fn spawn_risk_snapshots(store: Store) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = record_risk_snapshot(&store).await {
+                tracing::warn!(error = %e, "risk snapshot not recorded");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(6 * 3600)).await;
+        }
+    });
+}
