@@ -264,9 +264,49 @@ fn live_part() -> (Value, Value) {
     (paths, schemas)
 }
 
+/// Assets, vulnerabilities and intelligence.
+fn assets_part() -> (Value, Value) {
+    let id = || json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "asset id or name"});
+    let with = |mut o: Value, p: Vec<Value>| {
+        o["parameters"] = Value::Array(p);
+        o
+    };
+    let flag = |name: &str| query(name, json!({"type": "boolean"}));
+    let paths = json!({
+        "/api/v1/assets": {
+            "get": op("The asset inventory", "assets", None, ("200", "assets")),
+            "post": op("Add an asset", "assets", Some("Asset"), ("201", "the asset"))
+        },
+        "/api/v1/assets/{id}": {
+            "get": with(op("One asset with its packages, ranked findings, alerts that hit it and expected damage", "assets", None, ("200", "the asset")), vec![id()]),
+            "put": with(op("Replace an asset's description (audited)", "assets", Some("Asset"), ("200", "the asset")), vec![id()])
+        },
+        "/api/v1/assets/risk": {"get": op("Assets by expected damage = value × impact × frequency", "assets", None, ("200", "ranking"))},
+        "/api/v1/assets.csv": {"get": op("The inventory as CSV (header in the README)", "assets", None, ("200", "text/csv"))},
+        "/api/v1/assets/import": {"post": with(op("The inventory from CSV; dry_run=true only reports what would change; any bad cell refuses the file (422, by line and column)", "assets", None, ("200", "created, updated, unchanged")), vec![flag("dry_run")])},
+        "/api/v1/findings": {"get": with(op("Findings, highest priority first, each with its reasons; cve= answers which assets have it", "assets", None, ("200", "ranked findings")),
+            vec![query("status", enum_of(&["open", "fixed", "all"])), query("cve", json!({"type": "string"})), query("asset", json!({"type": "string"})), flag("kev"), flag("internet_facing"), flag("fix_available"), query("limit", json!({"type": "integer"}))])},
+        "/api/v1/imports/vulns": {"post": with(op("Import a Vuls (JSON v4), Trivy (JSON schema 2) or CSV report, at most 200 MiB; all or nothing per file, errors name the file and field", "assets", None, ("200", "per host: opened, updated, reopened, fixed; cases opened by the automatic rule")),
+            vec![query("name", json!({"type": "string"})), query("format", enum_of(&["vuls", "trivy", "csv"]))])},
+        "/api/v1/intel/kev": {"post": op("Load the CISA KEV catalogue (JSON; manager, admin)", "assets", None, ("200", "entries"))},
+        "/api/v1/intel/epss": {"post": op("Load EPSS scores (CSV cve,epss,percentile; manager, admin)", "assets", None, ("200", "entries"))}
+    });
+    let schemas = json!({
+        "Asset": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
+            "name": {"type": "string"}, "kind": enum_of(&codes(hikeshi_model::AssetKind::ALL, hikeshi_model::AssetKind::code)),
+            "hostnames": {"type": "array", "items": {"type": "string"}}, "ips": {"type": "array", "items": {"type": "string"}, "description": "addresses or CIDR ranges"},
+            "cloud_ids": {"type": "array", "items": {"type": "string"}}, "macs": {"type": "array", "items": {"type": "string"}},
+            "administrator": {"type": "string"}, "department": {"type": "string"}, "location": {"type": "string"},
+            "environment": enum_of(&codes(hikeshi_model::Environment::ALL, hikeshi_model::Environment::code)), "internet_facing": {"type": "boolean"},
+            "value_c": {"type": "integer", "minimum": 1, "maximum": 5}, "value_i": {"type": "integer", "minimum": 1, "maximum": 5}, "value_a": {"type": "integer", "minimum": 1, "maximum": 5},
+            "tags": {"type": "array", "items": {"type": "string"}}, "data_held": {"type": "string"}, "os": {"type": "string"}}}
+    });
+    (paths, schemas)
+}
+
 pub async fn document() -> Json<Value> {
     let mut doc = spec();
-    for (paths, schemas) in [intake_part(), live_part()] {
+    for (paths, schemas) in [intake_part(), live_part(), assets_part()] {
         for (target, part) in [
             ("paths", paths),
             ("components", json!({"schemas": schemas})),

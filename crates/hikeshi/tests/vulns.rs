@@ -913,6 +913,23 @@ async fn a_report_about_one_of_our_addresses_shows_the_asset() {
         .await
         .unwrap_or_default();
     let list = page.split("id=\"report-assets\"").nth(1).unwrap_or("");
+    let spec: Value = s
+        .req(Method::GET, "/api/v1/openapi.json", None)
+        .send()
+        .await
+        .expect("spec")
+        .json()
+        .await
+        .expect("json");
+    for p in [
+        "/api/v1/assets",
+        "/api/v1/findings",
+        "/api/v1/imports/vulns",
+        "/api/v1/assets/import",
+        "/api/v1/intel/kev",
+    ] {
+        assert!(spec["paths"].get(p).is_some(), "openapi lacks {p}");
+    }
     assert!(
         list.contains("shop-web"),
         "the report page names the asset: {}",
