@@ -212,11 +212,11 @@ async fn asset_detail(
         })
         .await?;
     let packages = state.store.asset_packages(&asset.id).await?;
-    let index = vulns::matching::AssetIndex::load(&state.store).await?;
     let recent = state
         .store
         .list_alerts(None, None, None, None, 1000)
         .await?;
+    let index = vulns::triage::index_for(&state.store, &recent).await?;
     let alerts: Vec<_> = vulns::triage::rank_with(&index, recent)
         .into_iter()
         .filter(|a| a.assets.contains(&asset.name))

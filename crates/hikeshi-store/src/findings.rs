@@ -407,6 +407,43 @@ impl Store {
         Ok(row.is_some())
     }
 
+    /// Per asset with open findings: (asset id, how many, highest v3, v4 and v2 scores).
+    pub async fn open_finding_summary(&self) -> Result<Vec<(String, i64, f64, f64, f64)>> {
+        Ok(sqlx::query_as(
+            "SELECT asset_id, COUNT(*), MAX(cvss3_score), MAX(cvss4_score), MAX(cvss2_score) FROM findings WHERE status = 'open' GROUP BY asset_id",
+        )
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    /// Open findings listed in KEV: (asset id, CVE).
+    pub async fn open_kev_findings(&self) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT f.asset_id, f.cve_id FROM findings f JOIN vuln_intel v ON v.cve_id = f.cve_id WHERE f.status = 'open' AND v.kev = 1 ORDER BY f.cve_id",
+        )
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    /// Open findings of these CVEs: (asset id, CVE).
+    pub async fn open_findings_of(&self, cves: &[String]) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for chunk in cves.chunks(200) {
+            let mut params = crate::params::Params::default();
+            let list: Vec<String> = chunk.iter().map(|c| params.text(c)).collect();
+            let sql = format!(
+                "SELECT asset_id, cve_id FROM findings WHERE status = 'open' AND cve_id IN ({})",
+                list.join(", ")
+            );
+            let rows: Vec<(String, String)> =
+                sqlx::query_as_with(sqlx::AssertSqlSafe(sql), params.into_args())
+                    .fetch_all(&self.reader)
+                    .await?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// The packages last reported for an asset, by name.
     pub async fn asset_packages(&self, asset_id: &str) -> Result<Vec<(String, String, String)>> {
         Ok(sqlx::query_as(

@@ -336,11 +336,11 @@ async fn asset_page(
                 ..FindingFilter::default()
             })
             .await?;
-        let index = vulns::matching::AssetIndex::load(&state.store).await?;
         let recent = state
             .store
             .list_alerts(None, None, None, None, 1000)
             .await?;
+        let index = vulns::triage::index_for(&state.store, &recent).await?;
         let hitting: Vec<_> = vulns::triage::rank_with(&index, recent)
             .into_iter()
             .filter(|r| r.assets.contains(&a.name))

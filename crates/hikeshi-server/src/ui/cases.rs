@@ -456,7 +456,7 @@ async fn case_page(
             .map(|a| {
                 let open = index.open.get(&a.id);
                 let kev = open.map(|o| o.kev.len()).unwrap_or(0);
-                let findings = open.map(|o| o.cves.len()).unwrap_or(0);
+                let findings = open.map(|o| o.count).unwrap_or(0);
                 (
                     a.id.clone(),
                     a.name.clone(),

@@ -2,15 +2,17 @@
 //! (exact, or inside an asset's CIDR range) and cloud IDs. The index is built once per request
 //! from the identifier table, so a page of alerts is matched without a query per alert.
 
-use hikeshi_store::{Asset, Finding, FindingFilter, Store};
+use hikeshi_store::{Asset, Store};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// What is open on an asset, for risk: its worst finding and its KEV and CVE lists.
 #[derive(Debug, Default, Clone)]
 pub struct OpenFindings {
+    pub count: i64,
     pub max_cvss: f64,
     pub kev: Vec<String>,
+    /// Only the CVEs asked for with `load_cves` (those named in rule tags).
     pub cves: Vec<String>,
 }
 
@@ -57,23 +59,15 @@ impl AssetIndex {
                 }
             }
         }
+        // Summaries only: an inventory can hold hundreds of thousands of findings.
         let mut open: HashMap<String, OpenFindings> = HashMap::new();
-        let findings: Vec<Finding> = store
-            .list_findings(&FindingFilter {
-                status: Some("open".into()),
-                limit: 100_000,
-                ..FindingFilter::default()
-            })
-            .await?;
-        for f in findings {
-            let o = open.entry(f.asset_id.clone()).or_default();
-            o.max_cvss = o
-                .max_cvss
-                .max(f.cvss3_score.max(f.cvss4_score).max(f.cvss2_score));
-            if f.kev != 0 {
-                o.kev.push(f.cve_id.clone());
-            }
-            o.cves.push(f.cve_id);
+        for (asset, count, v3, v4, v2) in store.open_finding_summary().await? {
+            let o = open.entry(asset).or_default();
+            o.count = count;
+            o.max_cvss = v3.max(v4).max(v2);
+        }
+        for (asset, cve) in store.open_kev_findings().await? {
+            open.entry(asset).or_default().kev.push(cve);
         }
         Ok(AssetIndex {
             assets,
@@ -81,6 +75,17 @@ impl AssetIndex {
             ranges,
             open,
         })
+    }
+
+    /// Notes which of these CVEs are open on which asset (for rules tagged with a CVE).
+    pub async fn load_cves(&mut self, store: &Store, cves: &[String]) -> hikeshi_store::Result<()> {
+        if cves.is_empty() {
+            return Ok(());
+        }
+        for (asset, cve) in store.open_findings_of(cves).await? {
+            self.open.entry(asset).or_default().cves.push(cve);
+        }
+        Ok(())
     }
 
     /// Asset IDs hit by any of these host names and addresses (sorted, without repeats).

@@ -54,11 +54,26 @@ pub fn rank_with(index: &AssetIndex, alerts: Vec<Alert>) -> Vec<RankedAlert> {
         .collect()
 }
 
+/// The index with the CVEs these alerts' rules name.
+pub async fn index_for(store: &Store, alerts: &[Alert]) -> hikeshi_store::Result<AssetIndex> {
+    let mut index = AssetIndex::load(store).await?;
+    let mut cves: Vec<String> = alerts
+        .iter()
+        .flat_map(|a| {
+            risk::tag_cves(&serde_json::from_str::<Vec<String>>(&a.tags).unwrap_or_default())
+        })
+        .collect();
+    cves.sort();
+    cves.dedup();
+    index.load_cves(store, &cves).await?;
+    Ok(index)
+}
+
 pub async fn rank_alerts(
     store: &Store,
     alerts: Vec<Alert>,
 ) -> hikeshi_store::Result<Vec<RankedAlert>> {
-    let index = AssetIndex::load(store).await?;
+    let index = index_for(store, &alerts).await?;
     Ok(rank_with(&index, alerts))
 }
 
@@ -110,7 +125,7 @@ pub async fn record_risk_snapshot(store: &Store) -> hikeshi_store::Result<()> {
             (
                 d.asset_id.clone(),
                 d.expected_damage,
-                open.map(|o| o.cves.len() as i64).unwrap_or(0),
+                open.map(|o| o.count).unwrap_or(0),
                 open.map(|o| o.kev.len() as i64).unwrap_or(0),
             )
         })
