@@ -25,7 +25,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/assets/import",
             post(import_csv).layer(DefaultBodyLimit::max(crate::asset_csv::MAX_BYTES)),
         )
-        .route("/api/v1/assets/{id}", get(asset_detail).put(update_asset))
+        .route(
+            "/api/v1/assets/{id}",
+            get(asset_detail).put(update_asset).delete(delete_asset),
+        )
         .route("/api/v1/findings", get(findings))
         .route(
             "/api/v1/imports/vulns",
@@ -144,6 +147,18 @@ async fn update_asset(
             .update_asset(&current.id, &a, &who.actor())
             .await?,
     ))
+}
+
+/// Removes an asset and its findings (managers and administrators; audited).
+async fn delete_asset(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    who.require(who.role.can_command(), "delete assets")?;
+    let current = state.store.asset_by_id(&id).await?;
+    state.store.delete_asset(&current.id, &who.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A finding with its priority and the reasons for it.

@@ -297,6 +297,37 @@ impl Store {
         Ok(after)
     }
 
+    /// Removes an asset with its identifiers, packages, findings and history (audited with what
+    /// it was). Cases and alerts that mention it stay.
+    pub async fn delete_asset(&self, id: &str, actor: &Actor) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let before = asset_in_tx(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("asset {id}")))?;
+        for sql in [
+            "DELETE FROM finding_actions WHERE finding_id IN (SELECT id FROM findings WHERE asset_id = $1)",
+            "DELETE FROM findings WHERE asset_id = $1",
+            "DELETE FROM asset_packages WHERE asset_id = $1",
+            "DELETE FROM asset_identifiers WHERE asset_id = $1",
+            "DELETE FROM asset_risk_history WHERE asset_id = $1",
+            "DELETE FROM assets WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        crate::audit::record(
+            &mut tx,
+            actor,
+            "asset.delete",
+            "asset",
+            id,
+            Some(&before),
+            crate::audit::NONE,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn asset_by_id(&self, id: &str) -> Result<Asset> {
         let sql = format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1 OR name = $1");
         let row: Option<AssetRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))

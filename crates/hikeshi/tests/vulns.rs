@@ -800,6 +800,32 @@ async fn asset_inventory_round_trips_through_csv_with_a_dry_run() {
         web["asset"]["administrator"], "kenji",
         "nothing of the refused file was applied"
     );
+    // Deleting: managers may, handlers may not; it is gone afterwards.
+    let id = web["asset"]["id"].as_str().unwrap_or_default().to_string();
+    s.add_user("hana", "handler");
+    let handler = s.token("hana");
+    let (st, _) = s
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/assets/{id}"),
+            &handler,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = s
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/assets/{id}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = s
+        .json(Method::GET, "/api/v1/assets/web01", &token, None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
 }
 
 /// Serves fixed bodies by path over plain HTTP on loopback, as a stand-in for CISA and FIRST.

@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets", get(list_page).post(create))
         .route("/assets/{id}", get(asset_page).post(update))
+        .route("/assets/{id}/delete", axum::routing::post(delete))
         .route("/vulns", get(queue_page))
 }
 
@@ -160,6 +161,36 @@ async fn create(State(state): State<AppState>, s: SignedIn, Form(f): Form<AssetF
     .await;
     match result {
         Ok(a) => see_other(&format!("/assets/{}", a.id)),
+        Err(e) => error_page(&i, Some(s.nav), e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    let i = s.viewer.i.clone();
+    let result = async {
+        s.who.check_csrf(Some(&f.csrf))?;
+        s.who.require(s.who.role.can_command(), "delete assets")?;
+        let current = state.store.asset_by_id(&id).await?;
+        Ok::<_, ApiError>(
+            state
+                .store
+                .delete_asset(&current.id, &s.who.actor())
+                .await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(()) => see_other("/assets"),
         Err(e) => error_page(&i, Some(s.nav), e),
     }
 }
