@@ -26,9 +26,19 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(cli::run(args)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // `hikeshi hunt … | head`: the reader has gone, which is not an error worth a message.
+        // 141 is what a shell reports for a process ended by SIGPIPE.
+        Err(e) if broken_pipe(&e) => std::process::ExitCode::from(141),
         Err(e) => {
             eprintln!("hikeshi: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -607,3 +607,33 @@ fn damaged_evtx_and_oversized_lines_are_reported_and_the_rest_is_read() {
     assert_eq!(found.len(), 2, "{found:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_hunt_quietly() {
+    use std::io::{BufRead, BufReader};
+    let evtx =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/evtx-attack-samples");
+    let mut child = Command::new(bin())
+        .arg("hunt")
+        .arg(&evtx)
+        .arg("--rules")
+        .arg(sigma().join("rules"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("hunt");
+    // Like `hikeshi hunt … | head -1`: read one line, then close the pipe.
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("a line");
+    assert!(!first.is_empty());
+    let out = child.wait_with_output().expect("exit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+}
