@@ -176,13 +176,7 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     if hit.suppression_id.is_none() {
-                        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
-                        out.created.push(
-                            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                                .bind(&alert_id)
-                                .fetch_one(&mut *tx)
-                                .await?,
-                        );
+                        out.created.push(alert_in_tx(&mut tx, &alert_id).await?);
                     }
                 }
             }
@@ -208,12 +202,7 @@ impl Store {
         actor: &crate::Actor,
     ) -> Result<Alert> {
         let mut tx = self.writer.begin().await?;
-        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
-        let before: Alert = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| crate::StoreError::NotFound(format!("alert {id}")))?;
+        let before = alert_in_tx(&mut tx, id).await?;
         if let Some(existing) = &before.case_id {
             if existing != case_id {
                 return Err(crate::StoreError::Conflict(format!(
@@ -230,22 +219,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let after: Alert = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        crate::audit::record(
-            &mut tx,
-            actor,
-            "alert.escalate",
-            "alert",
-            id,
-            Some(&before),
-            Some(&after),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(after)
+        finish_change(tx, actor, "alert.escalate", before).await
     }
 
     /// The open case that alerts with this grouping key go to, if one was made since `since`.
@@ -301,12 +275,7 @@ impl Store {
         actor: &crate::Actor,
     ) -> Result<Alert> {
         let mut tx = self.writer.begin().await?;
-        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
-        let before: Alert = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| crate::StoreError::NotFound(format!("alert {id}")))?;
+        let before = alert_in_tx(&mut tx, id).await?;
         sqlx::query(
             "UPDATE alerts SET status = $1, status_reason = $2, status_by = $3, status_at = $4 WHERE id = $5",
         )
@@ -317,22 +286,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let after: Alert = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        crate::audit::record(
-            &mut tx,
-            actor,
-            "alert.status",
-            "alert",
-            id,
-            Some(&before),
-            Some(&after),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(after)
+        finish_change(tx, actor, "alert.status", before).await
     }
 
     /// Alerts, most recently seen first, optionally narrowed by status (one or a comma-separated
@@ -379,4 +333,35 @@ impl Store {
                 .await?,
         )
     }
+}
+
+async fn alert_in_tx(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str) -> Result<Alert> {
+    let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| crate::StoreError::NotFound(format!("alert {id}")))
+}
+
+/// Reads the alert as changed, records the change with before and after, and commits.
+async fn finish_change(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    actor: &crate::Actor,
+    action: &str,
+    before: Alert,
+) -> Result<Alert> {
+    let after = alert_in_tx(&mut tx, &before.id).await?;
+    crate::audit::record(
+        &mut tx,
+        actor,
+        action,
+        "alert",
+        &before.id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
 }
