@@ -334,3 +334,16 @@ wire_enum!(
         Test => "test",
     }
 );
+
+wire_enum!(
+    /// How a case came to the team: the incident statistics count by this.
+    CaseSource, "source", {
+        Manual => "manual",
+        Form => "form",
+        Email => "email",
+        Api => "api",
+        Soc => "soc",
+        Detection => "detection",
+        Vulnerability => "vulnerability",
+    }
+);

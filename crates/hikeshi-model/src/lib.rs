@@ -8,6 +8,7 @@ pub mod cvss4;
 mod enums;
 mod intake;
 mod observable;
+pub mod reporting;
 mod templates;
 
 pub use case_number::{CaseNumber, CaseNumberError};

@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub vuln_auto_case: Option<crate::vulns::actions::AutoCase>,
     /// KEV and EPSS URLs fetched on a schedule (`[vulns] kev_url`, `epss_url`).
     pub vuln_feeds: crate::vulns::feeds::Feeds,
+    /// Dashboard thresholds, the team's time zone and the PDF fonts (`[reporting]`).
+    pub reporting: crate::reporting::ReportingSettings,
 }
 
 /// Mail in and out.
@@ -142,6 +144,7 @@ impl Default for ServerConfig {
             mail: MailSettings::default(),
             vuln_auto_case: None,
             vuln_feeds: Default::default(),
+            reporting: Default::default(),
         }
     }
 }

@@ -326,6 +326,8 @@ pub async fn create_case_from_report(
         tags: vec![format!("report:{}", report.tracking)],
         affected_assets: report.affected.clone(),
         template: None,
+        source: hikeshi_model::CaseSource::parse(&report.source).ok(),
+        business_impact: String::new(),
     };
     let case = service::create_case(state, who, input, lang).await?;
     join_case(state, who, &report, case, ReportStatus::Case).await

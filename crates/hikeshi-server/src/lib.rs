@@ -4,6 +4,7 @@ pub mod api;
 mod api_alerts;
 mod api_assets;
 mod api_events;
+mod api_reporting;
 mod api_reports;
 pub mod asset_csv;
 pub mod auth;
@@ -21,6 +22,7 @@ mod markdown;
 mod openapi;
 pub mod outbound_reports;
 pub mod outbox;
+pub mod reporting;
 pub mod service;
 pub mod smtp_intake;
 pub mod state;
@@ -52,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api_events::routes())
         .merge(api_alerts::routes())
         .merge(api_assets::routes())
+        .merge(api_reporting::routes())
         .merge(ui::routes(&state))
         .layer(axum::extract::DefaultBodyLimit::max(json::JSON_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(

@@ -7,8 +7,8 @@ use crate::i18n::Lang;
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDateTime, TimeZone};
 use hikeshi_model::{
-    case_templates, normalise_observable, CaseNumber, CaseStatus, ObservableKind, Pap, Phase,
-    Severity, TaskStatus, TimelineKind, Tlp,
+    case_templates, normalise_observable, CaseNumber, CaseSource, CaseStatus, ObservableKind, Pap,
+    Phase, Severity, TaskStatus, TimelineKind, Tlp,
 };
 use hikeshi_store::{
     Case, CasePatch, Comment, Evidence, NewCase, NewObservable, NewTask, NewTimelineEntry,
@@ -110,6 +110,10 @@ pub struct CreateCaseInput {
     pub affected_assets: String,
     /// A shipped template code: sets category, severity and tasks unless given.
     pub template: Option<String>,
+    /// How the case came in; `manual` unless given (reports set their own channel).
+    pub source: Option<CaseSource>,
+    #[serde(default)]
+    pub business_impact: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -129,6 +133,7 @@ pub struct UpdateCaseInput {
     pub affected_assets: Option<String>,
     pub resolution_summary: Option<String>,
     pub lessons_learned: Option<String>,
+    pub business_impact: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -308,6 +313,8 @@ pub async fn create_case(
                     .collect()
             })
             .unwrap_or_default(),
+        source: input.source.unwrap_or(CaseSource::Manual).code().into(),
+        business_impact: text_field("business_impact", &input.business_impact, false, MAX_TEXT)?,
     };
     Ok(state.store.create_case(&new, &who.actor()).await?)
 }
@@ -348,6 +355,9 @@ pub async fn update_case(
     }
     if let Some(r) = &input.resolution_summary {
         patch.resolution_summary = Some(text_field("resolution_summary", r, false, MAX_TEXT)?);
+    }
+    if let Some(b) = &input.business_impact {
+        patch.business_impact = Some(text_field("business_impact", b, false, MAX_TEXT)?);
     }
     if let Some(l) = &input.lessons_learned {
         patch.lessons_learned = Some(text_field("lessons_learned", l, false, MAX_TEXT)?);

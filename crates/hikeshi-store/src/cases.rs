@@ -31,10 +31,19 @@ pub struct Case {
     pub created_at: i64,
     pub updated_at: i64,
     pub closed_at: Option<i64>,
+    /// How the case came in (form, email, api, soc, detection, vulnerability, manual).
+    pub source: String,
+    /// Milestones for response metrics, each set once: triage began, containment was over,
+    /// the case was resolved.
+    pub acknowledged_at: Option<i64>,
+    pub contained_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    /// What the incident did to the business, in the words of the monthly report.
+    pub business_impact: String,
 }
 
 // Qualified: the tag filter joins a table that also has `created_at`.
-const CASE_COLUMNS: &str = "cases.id, cases.number, cases.title, cases.description, cases.category, cases.severity, cases.tlp, cases.pap, cases.status, cases.phase, cases.assignee, cases.affected_assets, cases.resolution_summary, cases.lessons_learned, cases.merged_into, cases.sla_due_at, cases.created_by, cases.created_at, cases.updated_at, cases.closed_at";
+const CASE_COLUMNS: &str = "cases.id, cases.number, cases.title, cases.description, cases.category, cases.severity, cases.tlp, cases.pap, cases.status, cases.phase, cases.assignee, cases.affected_assets, cases.resolution_summary, cases.lessons_learned, cases.merged_into, cases.sla_due_at, cases.created_by, cases.created_at, cases.updated_at, cases.closed_at, cases.source, cases.acknowledged_at, cases.contained_at, cases.resolved_at, cases.business_impact";
 
 #[derive(Debug, Clone)]
 pub struct NewCase {
@@ -52,6 +61,17 @@ pub struct NewCase {
     pub sla_due_at: Option<i64>,
     /// Tasks to create with the case (from a template).
     pub tasks: Vec<String>,
+    pub source: String,
+    pub business_impact: String,
+}
+
+/// A case from an earlier ledger: `case` carries every field except the number, which is
+/// given out in `year`'s sequence. `created_at` is the case's own.
+#[derive(Debug, Clone)]
+pub struct ImportedCase {
+    pub year: i32,
+    pub created_at: i64,
+    pub case: Case,
 }
 
 /// A change to a case; `None` leaves a field as it is.
@@ -72,6 +92,7 @@ pub struct CasePatch {
     pub lessons_learned: Option<String>,
     pub sla_due_at: Option<Option<i64>>,
     pub closed_at: Option<Option<i64>>,
+    pub business_impact: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -202,6 +223,26 @@ async fn case_in_tx(conn: &mut AnyConnection, number: &str) -> Result<Case> {
     Ok(case)
 }
 
+/// Sets each response milestone the first time the case reaches it. Triage begins when the
+/// case leaves `new`; containment is over when the phase moves past it or the case is resolved;
+/// resolution is `resolved`, `closed` or `rejected`.
+fn mark_milestones(case: &mut Case, now: i64) {
+    let done = matches!(case.status.as_str(), "resolved" | "closed" | "rejected");
+    if case.status != "new" && case.acknowledged_at.is_none() {
+        case.acknowledged_at = Some(now);
+    }
+    let past_containment = matches!(
+        case.phase.as_str(),
+        "eradication" | "recovery" | "post_incident"
+    );
+    if (past_containment || done) && case.contained_at.is_none() {
+        case.contained_at = Some(now);
+    }
+    if done && case.resolved_at.is_none() {
+        case.resolved_at = Some(now);
+    }
+}
+
 pub(crate) async fn touch_case(conn: &mut AnyConnection, case_id: &str) -> Result<()> {
     sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2")
         .bind(now_ms())
@@ -293,11 +334,17 @@ impl Store {
             created_at: now,
             updated_at: now,
             closed_at: None,
+            source: new.source.clone(),
+            acknowledged_at: None,
+            contained_at: None,
+            resolved_at: None,
+            business_impact: new.business_impact.clone(),
         };
         sqlx::query(
             "INSERT INTO cases (id, number, title, description, category, severity, tlp, pap, status, phase,
-                assignee, affected_assets, sla_due_at, search_text, created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                assignee, affected_assets, sla_due_at, search_text, created_by, created_at, updated_at,
+                source, business_impact)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(&case.id)
         .bind(&case.number)
@@ -316,6 +363,8 @@ impl Store {
         .bind(&case.created_by)
         .bind(case.created_at)
         .bind(case.updated_at)
+        .bind(&case.source)
+        .bind(&case.business_impact)
         .execute(&mut *tx)
         .await?;
         write_tags(&mut tx, &case.id, case.created_at, &case.tags).await?;
@@ -326,6 +375,79 @@ impl Store {
             &mut tx,
             actor,
             "case.create",
+            "case",
+            &case.number,
+            NONE,
+            Some(&case),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(case)
+    }
+
+    /// Brings in a case from the team's earlier ledger with its own times, so that the
+    /// statistics cover the months before hikeshi. Audited like any creation.
+    pub async fn import_case(&self, imported: &ImportedCase, actor: &Actor) -> Result<Case> {
+        let mut tx = self.writer.begin().await?;
+        let (seq,): (i64,) = sqlx::query_as(
+            "INSERT INTO case_counters (year, last_value) VALUES ($1, 1)
+             ON CONFLICT (year) DO UPDATE SET last_value = case_counters.last_value + 1
+             RETURNING last_value",
+        )
+        .bind(i64::from(imported.year))
+        .fetch_one(&mut *tx)
+        .await?;
+        let case = Case {
+            id: new_id(),
+            number: hikeshi_model::CaseNumber {
+                year: imported.year,
+                sequence: seq,
+            }
+            .to_string(),
+            tags: Vec::new(),
+            resolution_summary: None,
+            lessons_learned: None,
+            merged_into: None,
+            created_by: actor.username.clone(),
+            updated_at: imported.created_at,
+            ..imported.case.clone()
+        };
+        sqlx::query(
+            "INSERT INTO cases (id, number, title, description, category, severity, tlp, pap, status, phase,
+                assignee, affected_assets, sla_due_at, search_text, created_by, created_at, updated_at,
+                source, business_impact, acknowledged_at, contained_at, resolved_at, closed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+                $20, $21, $22, $23)",
+        )
+        .bind(&case.id)
+        .bind(&case.number)
+        .bind(&case.title)
+        .bind(&case.description)
+        .bind(&case.category)
+        .bind(&case.severity)
+        .bind(&case.tlp)
+        .bind(&case.pap)
+        .bind(&case.status)
+        .bind(&case.phase)
+        .bind(&case.assignee)
+        .bind(&case.affected_assets)
+        .bind(case.sla_due_at)
+        .bind(search_text(&case))
+        .bind(&case.created_by)
+        .bind(case.created_at)
+        .bind(case.updated_at)
+        .bind(&case.source)
+        .bind(&case.business_impact)
+        .bind(case.acknowledged_at)
+        .bind(case.contained_at)
+        .bind(case.resolved_at)
+        .bind(case.closed_at)
+        .execute(&mut *tx)
+        .await?;
+        record(
+            &mut tx,
+            actor,
+            "case.import",
             "case",
             &case.number,
             NONE,
@@ -443,18 +565,24 @@ impl Store {
         if let Some(v) = &patch.lessons_learned {
             after.lessons_learned = Some(v.clone());
         }
+        if let Some(v) = &patch.business_impact {
+            after.business_impact = v.clone();
+        }
         if let Some(tags) = &patch.tags {
             let mut tags = tags.clone();
             tags.sort();
             tags.dedup();
             after.tags = tags;
         }
-        after.updated_at = now_ms();
+        let now = now_ms();
+        after.updated_at = now;
+        mark_milestones(&mut after, now);
         sqlx::query(
             "UPDATE cases SET title = $1, description = $2, category = $3, severity = $4, tlp = $5, pap = $6,
                 status = $7, phase = $8, assignee = $9, affected_assets = $10, resolution_summary = $11,
-                lessons_learned = $12, sla_due_at = $13, closed_at = $14, search_text = $15, updated_at = $16
-             WHERE id = $17",
+                lessons_learned = $12, sla_due_at = $13, closed_at = $14, search_text = $15, updated_at = $16,
+                business_impact = $17, acknowledged_at = $18, contained_at = $19, resolved_at = $20
+             WHERE id = $21",
         )
         .bind(&after.title)
         .bind(&after.description)
@@ -472,6 +600,10 @@ impl Store {
         .bind(after.closed_at)
         .bind(search_text(&after))
         .bind(after.updated_at)
+        .bind(&after.business_impact)
+        .bind(after.acknowledged_at)
+        .bind(after.contained_at)
+        .bind(after.resolved_at)
         .bind(&after.id)
         .execute(&mut *tx)
         .await?;

@@ -190,6 +190,12 @@ impl Store {
         };
         out.asset_id = asset.id.clone();
         out.asset_name = asset.name.clone();
+        // The dashboard's "assets without recent scans" reads this.
+        sqlx::query("UPDATE assets SET last_scanned_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&asset.id)
+            .execute(&mut *tx)
+            .await?;
         if scan.replace_packages {
             sqlx::query("DELETE FROM asset_packages WHERE asset_id = $1")
                 .bind(&asset.id)
@@ -494,4 +500,80 @@ impl Store {
         tx.commit().await?;
         Ok(scores.len())
     }
+}
+
+/// Patch state of the whole estate at one moment, for the dashboard's protect condition.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PatchState {
+    pub open_findings: i64,
+    pub open_kev: i64,
+    pub open_critical: i64,
+    /// Open findings that are in KEV, critical, or both: the protect headline.
+    pub open_urgent: i64,
+    /// Median age in days of the findings open at that moment.
+    pub median_age_days: Option<i64>,
+    pub assets: i64,
+    /// Assets with no scan import in the 30 days before that moment.
+    pub assets_not_scanned: i64,
+}
+
+impl Store {
+    /// The findings open at `at` (seen by then, not fixed by then) and the assets scanned in
+    /// the 30 days before it. Works for past months too, since fixes keep their time.
+    pub async fn patch_state_at(&self, at: i64) -> Result<PatchState> {
+        let open = "f.first_seen < $1 AND (f.fixed_at IS NULL OR f.fixed_at >= $1)";
+        let (open_findings, open_kev, open_critical, open_urgent): (i64, i64, i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*),
+                    COALESCE(SUM(CASE WHEN v.kev = 1 THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN f.cvss3_score >= 9.0 OR f.cvss4_score >= 9.0 THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN v.kev = 1 OR f.cvss3_score >= 9.0 OR f.cvss4_score >= 9.0 THEN 1 ELSE 0 END), 0)
+             FROM findings f LEFT JOIN vuln_intel v ON v.cve_id = f.cve_id WHERE {open}"
+        )))
+        .bind(at)
+        .fetch_one(&self.reader)
+        .await?;
+        // Ages as a histogram of days: a few hundred rows instead of every finding.
+        let ages: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT ($1 - f.first_seen) / 86400000 AS age, COUNT(*) FROM findings f WHERE {open}
+             GROUP BY ($1 - f.first_seen) / 86400000 ORDER BY age"
+        )))
+        .bind(at)
+        .fetch_all(&self.reader)
+        .await?;
+        let median_age_days = median_of_histogram(&ages);
+        let (assets, assets_not_scanned): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN last_scanned_at IS NULL OR last_scanned_at < $1 THEN 1 ELSE 0 END), 0)
+             FROM assets WHERE created_at < $2",
+        )
+        .bind(at - 30 * 86_400_000)
+        .bind(at)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(PatchState {
+            open_findings,
+            open_kev,
+            open_critical,
+            open_urgent,
+            median_age_days,
+            assets,
+            assets_not_scanned,
+        })
+    }
+}
+
+/// The lower median of values given as (value, how many), sorted by value.
+fn median_of_histogram(rows: &[(i64, i64)]) -> Option<i64> {
+    let total: i64 = rows.iter().map(|r| r.1).sum();
+    if total == 0 {
+        return None;
+    }
+    let middle = (total + 1) / 2;
+    let mut seen = 0;
+    for (value, count) in rows {
+        seen += count;
+        if seen >= middle {
+            return Some(*value);
+        }
+    }
+    None
 }

@@ -5,6 +5,7 @@
 mod alerts;
 mod assets;
 mod audit;
+mod case_stats;
 mod cases;
 mod contacts;
 mod db;
@@ -14,7 +15,9 @@ mod mail;
 mod migrate;
 mod observables;
 mod params;
+mod programme;
 mod reports;
+mod rollups;
 pub mod scratch;
 mod seed;
 mod suppressions;
@@ -24,21 +27,25 @@ mod users;
 pub use alerts::{Alert, NewHit, Recorded, KEEP_EVENTS};
 pub use assets::{Asset, NewAsset};
 pub use audit::{AuditEntry, AuditQuery};
+pub use case_stats::{CaseDimension, CaseLine, CaseTiming};
 pub use cases::{
-    Case, CaseFilter, CaseList, CasePatch, Category, Comment, NewCase, NewTimelineEntry,
-    TimelineEntry, COUNT_CAP,
+    Case, CaseFilter, CaseList, CasePatch, Category, Comment, ImportedCase, NewCase,
+    NewTimelineEntry, TimelineEntry, COUNT_CAP,
 };
 pub use contacts::{CaseNotification, Contact, EscalationRule, NewContact};
 pub use db::{Backend, Store};
 pub use evidence::{CustodyEntry, Evidence, NewEvidence};
 pub use findings::{
-    Finding, FindingFilter, ImportOutcome, KevEntry, NewFinding, ScanImport, ScanPackage,
+    Finding, FindingFilter, ImportOutcome, KevEntry, NewFinding, PatchState, ScanImport,
+    ScanPackage,
 };
 pub use mail::{OutboundMail, ReportMessage};
 pub use observables::{NewObservable, Observable, ObservableLink};
+pub use programme::{Assessment, Control, Entry, KpiOverride, NewControl, NewEntry, Rating};
 pub use reports::{
     Decision, NewAttachment, NewReport, Report, ReportAttachment, ReportDuplicate, ReportObservable,
 };
+pub use rollups::{HostCount, RuleCount, SourceActivity, HOUR_MS};
 pub use suppressions::{NewSuppression, Suppression};
 pub use tasks::{NewTask, Task, TaskPatch};
 pub use users::{ApiToken, NewUser, Session, User};

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/0006_alert_states.sql")),
     (7, include_str!("../migrations/0007_live.sql")),
     (8, include_str!("../migrations/0008_assets.sql")),
+    (9, include_str!("../migrations/0009_reporting.sql")),
 ];
 
 /// Serialises migrations when several processes (`serve` and workers) start at once.

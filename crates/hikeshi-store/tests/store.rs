@@ -18,13 +18,15 @@ fn new_case(title: &str) -> NewCase {
         affected_assets: String::new(),
         sla_due_at: None,
         tasks: vec!["first".into(), "second".into()],
+        source: "manual".into(),
+        business_impact: String::new(),
     }
 }
 
 async fn contract(store: Store) -> anyhow::Result<()> {
     assert_eq!(
         store.migrate().await?,
-        8,
+        9,
         "every migration runs on a new database"
     );
     assert_eq!(store.migrate().await?, 0, "migrations run once");

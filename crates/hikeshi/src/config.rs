@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub vulns: Option<VulnsFileConfig>,
     /// Priority weights (see README, "Risk score").
     pub risk: Option<hikeshi_server::vulns::risk::RiskWeights>,
+    /// Management reporting: time zone, thresholds, PDF fonts.
+    pub reporting: Option<hikeshi_server::reporting::ReportingSettings>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -51,7 +53,13 @@ impl FileConfig {
         };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+        let file: FileConfig =
+            toml::from_str(&text).with_context(|| format!("config file {}", path.display()))?;
+        if let Some(r) = &file.reporting {
+            r.validate()
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        }
+        Ok(file)
     }
 }
 
@@ -130,5 +138,6 @@ pub fn server_config(
                 refresh_hours: v.refresh_hours,
             })
             .unwrap_or_default(),
+        reporting: file.reporting.clone().unwrap_or_default(),
     }
 }

@@ -160,6 +160,8 @@ pub async fn escalate(
                 affected_assets: String::new(),
                 sla_due_at: sla.due_at(severity, now),
                 tasks: Vec::new(),
+                source: "detection".into(),
+                business_impact: String::new(),
             };
             store.create_case(&new, actor).await?
         }

@@ -3,6 +3,7 @@
 //! alerts (folded by rule, host and user within a window), may be suppressed, and may be
 //! grouped into cases. A batch's sender learns the outcome only after the alerts are committed.
 
+mod activity;
 pub mod engine;
 pub mod folder;
 pub mod grouping;
@@ -63,6 +64,7 @@ pub struct Live {
     pub store: Store,
     pub metrics: Metrics,
     pub settings: LiveSettings,
+    pub activity: activity::Activity,
     engine: RwLock<Arc<LiveEngine>>,
     reloader: Option<Reloader>,
     suppressions: RwLock<Arc<Suppressions>>,
@@ -93,6 +95,7 @@ impl Live {
             store,
             metrics: Metrics::default(),
             settings,
+            activity: activity::Activity::default(),
             engine: RwLock::new(Arc::new(engine)),
             reloader,
             suppressions: RwLock::new(Arc::new(Suppressions::default())),

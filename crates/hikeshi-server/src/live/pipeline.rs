@@ -69,6 +69,7 @@ async fn run_batch(live: &Arc<Live>, batch: Batch) {
     } = batch;
     let engine = live.engine();
     let suppressions = live.suppressions();
+    let source_label = label.clone();
     let detected = tokio::task::spawn_blocking(move || {
         detect_batch(&engine, &suppressions, source, &label, format, &events)
     })
@@ -143,5 +144,10 @@ async fn run_batch(live: &Arc<Live>, batch: Batch) {
             repeated: recorded.repeated,
             suppressed: recorded.suppressed,
         }));
+    }
+    if let Some(events) = live.activity.add(&source_label, detected.accepted as i64) {
+        if let Err(e) = live.store.note_source_activity(&source_label, events).await {
+            tracing::warn!(error = %e, "cannot record source activity");
+        }
     }
 }

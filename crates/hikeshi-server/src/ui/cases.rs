@@ -298,6 +298,8 @@ async fn new_submit(
             tags: split_tags(&f.tags),
             affected_assets: f.affected_assets.clone(),
             template: opt(&f.template),
+            source: None,
+            business_impact: String::new(),
         };
         service::create_case(&state, &s.who, input, i.lang).await
     }
@@ -564,6 +566,7 @@ struct UpdateForm {
     resolution_summary: String,
     #[serde(default)]
     lessons_learned: String,
+    business_impact: Option<String>,
 }
 
 async fn update_submit(
@@ -596,6 +599,10 @@ async fn update_submit(
                 .filter(|a| *a != current.affected_assets && !f.title.is_empty()),
             resolution_summary: opt(&f.resolution_summary),
             lessons_learned: opt(&f.lessons_learned),
+            business_impact: f
+                .business_impact
+                .clone()
+                .filter(|b| *b != current.business_impact),
         };
         service::update_case(&state, &p.who, &number, input).await
     })

@@ -9,6 +9,7 @@ mod contacts;
 mod login;
 mod outbound;
 mod report_form;
+pub mod reporting;
 mod reports;
 mod team_admin;
 
@@ -40,6 +41,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(contacts::routes())
         .merge(alerts::routes())
         .merge(assets::routes())
+        .merge(reporting::routes())
 }
 
 async fn css() -> impl IntoResponse {

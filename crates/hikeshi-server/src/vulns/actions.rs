@@ -98,6 +98,8 @@ pub async fn apply(
                     affected_assets: asset.name.clone(),
                     sla_due_at: sla.due_at(severity, now),
                     tasks: Vec::new(),
+                    source: "vulnerability".into(),
+                    business_impact: String::new(),
                 },
                 &actor(),
             )

@@ -1,0 +1,90 @@
+-- Management reporting: case milestones for response metrics, hourly alert roll-ups for the
+-- dashboard, entries the team types in (external, HR and physical events, decisions, plans),
+-- KPI level overrides, the controls registry and maturity self-checks.
+ALTER TABLE cases ADD COLUMN source TEXT NOT NULL DEFAULT 'manual';
+ALTER TABLE cases ADD COLUMN acknowledged_at BIGINT;
+ALTER TABLE cases ADD COLUMN contained_at BIGINT;
+ALTER TABLE cases ADD COLUMN resolved_at BIGINT;
+ALTER TABLE cases ADD COLUMN business_impact TEXT NOT NULL DEFAULT '';
+CREATE INDEX alerts_created ON alerts(created_at);
+ALTER TABLE assets ADD COLUMN last_scanned_at BIGINT;
+-- Alerts created before `rolled_until` are counted in the hourly tables below. Alerts are
+-- stamped with the time they are written, so past hours do not change once a margin is over.
+CREATE TABLE alert_rollup_state (
+    name TEXT PRIMARY KEY,
+    rolled_until BIGINT NOT NULL
+);
+INSERT INTO alert_rollup_state (name, rolled_until) VALUES ('alerts', 0);
+CREATE TABLE alert_rule_hourly (
+    hour BIGINT NOT NULL,
+    rule_id TEXT NOT NULL,
+    level TEXT NOT NULL,
+    rule_title TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    alerts BIGINT NOT NULL,
+    hits BIGINT NOT NULL,
+    PRIMARY KEY (hour, rule_id, level)
+);
+CREATE TABLE alert_host_hourly (
+    hour BIGINT NOT NULL,
+    host TEXT NOT NULL,
+    level TEXT NOT NULL,
+    alerts BIGINT NOT NULL,
+    PRIMARY KEY (hour, host, level)
+);
+-- Which log sources sent events, and when last: the Detect column of the countermeasure map.
+CREATE TABLE source_activity (
+    source TEXT PRIMARY KEY,
+    events BIGINT NOT NULL,
+    first_seen BIGINT NOT NULL,
+    last_seen BIGINT NOT NULL
+);
+CREATE TABLE management_entries (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    month TEXT NOT NULL,
+    title TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    is_open BIGINT NOT NULL,
+    author TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX management_entries_month ON management_entries(month, kind);
+CREATE TABLE kpi_overrides (
+    id TEXT PRIMARY KEY,
+    month TEXT NOT NULL,
+    kpi TEXT NOT NULL,
+    level BIGINT NOT NULL,
+    remark TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX kpi_overrides_month ON kpi_overrides(month, kpi, created_at);
+CREATE TABLE controls (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    layer TEXT NOT NULL,
+    function TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    effectiveness TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE maturity_assessments (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE maturity_ratings (
+    assessment_id TEXT NOT NULL,
+    service TEXT NOT NULL,
+    as_is BIGINT NOT NULL,
+    to_be BIGINT NOT NULL,
+    sourcing TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    PRIMARY KEY (assessment_id, service)
+)

@@ -1,0 +1,204 @@
+//! Hourly roll-ups of alerts, so that the dashboard reads a month of alerts from a few
+//! thousand rows instead of millions, and the record of which log sources send events.
+
+use crate::{now_ms, Result, Store};
+use serde::Serialize;
+
+pub const HOUR_MS: i64 = 3_600_000;
+/// Alerts are stamped by the writer's clock; an hour is rolled up only this long after its
+/// end, so that a slow commit or a worker with a skewed clock is not left out.
+const SETTLE_MS: i64 = 10 * 60_000;
+/// One roll-up statement covers at most this much time, to keep transactions short.
+const CHUNK_MS: i64 = 7 * 24 * HOUR_MS;
+
+/// Alerts of one rule at one level in a period.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RuleCount {
+    pub rule_id: String,
+    pub rule_title: String,
+    pub level: String,
+    pub tags: String,
+    pub alerts: i64,
+    pub hits: i64,
+}
+
+/// Alerts on one host at one level in a period.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct HostCount {
+    pub host: String,
+    pub level: String,
+    pub alerts: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SourceActivity {
+    pub source: String,
+    pub events: i64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+impl Store {
+    /// Rolls every settled hour not yet rolled up; returns up to where alerts are rolled.
+    pub async fn roll_up_alerts(&self) -> Result<i64> {
+        let target = (now_ms() - SETTLE_MS).div_euclid(HOUR_MS) * HOUR_MS;
+        loop {
+            let mut tx = self.writer.begin().await?;
+            // The no-op update takes the row lock, so two servers do not roll the same hours.
+            let (from,): (i64,) = sqlx::query_as(
+                "UPDATE alert_rollup_state SET rolled_until = rolled_until WHERE name = 'alerts' RETURNING rolled_until",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if from >= target {
+                tx.commit().await?;
+                return Ok(from);
+            }
+            // The first roll-up starts at the oldest alert, not at 1970.
+            let from = if from == 0 {
+                let (oldest,): (Option<i64>,) =
+                    sqlx::query_as("SELECT MIN(created_at) FROM alerts")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                oldest
+                    .map_or(target, |t| t.div_euclid(HOUR_MS) * HOUR_MS)
+                    .min(target)
+            } else {
+                from
+            };
+            let to = (from + CHUNK_MS).min(target);
+            sqlx::query(
+                "INSERT INTO alert_rule_hourly (hour, rule_id, level, rule_title, tags, alerts, hits)
+                 SELECT (created_at / 3600000) * 3600000, rule_id, level, MAX(rule_title), MAX(tags), COUNT(*), SUM(count)
+                 FROM alerts WHERE created_at >= $1 AND created_at < $2
+                 GROUP BY (created_at / 3600000) * 3600000, rule_id, level",
+            )
+            .bind(from)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO alert_host_hourly (hour, host, level, alerts)
+                 SELECT (created_at / 3600000) * 3600000, host, level, COUNT(*)
+                 FROM alerts WHERE created_at >= $1 AND created_at < $2
+                 GROUP BY (created_at / 3600000) * 3600000, host, level",
+            )
+            .bind(from)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE alert_rollup_state SET rolled_until = $1 WHERE name = 'alerts'")
+                .bind(to)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+    }
+
+    /// Alerts created in [from, to) by rule and level: rolled hours from the roll-up, the rest
+    /// (the current hour) from the alerts themselves. `from` and `to` should be whole hours.
+    pub async fn alert_counts_by_rule(&self, from: i64, to: i64) -> Result<Vec<RuleCount>> {
+        let rolled = self.roll_up_alerts().await?;
+        let mut rows: Vec<RuleCount> = sqlx::query_as(
+            "SELECT rule_id, MAX(rule_title) AS rule_title, level, MAX(tags) AS tags,
+                    SUM(alerts) AS alerts, SUM(hits) AS hits
+             FROM alert_rule_hourly WHERE hour >= $1 AND hour < $2 AND hour < $3
+             GROUP BY rule_id, level",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(rolled)
+        .fetch_all(&self.reader)
+        .await?;
+        if to > rolled {
+            let live: Vec<RuleCount> = sqlx::query_as(
+                "SELECT rule_id, MAX(rule_title) AS rule_title, level, MAX(tags) AS tags,
+                        COUNT(*) AS alerts, SUM(count) AS hits
+                 FROM alerts WHERE created_at >= $1 AND created_at < $2
+                 GROUP BY rule_id, level",
+            )
+            .bind(from.max(rolled))
+            .bind(to)
+            .fetch_all(&self.reader)
+            .await?;
+            for row in live {
+                match rows
+                    .iter_mut()
+                    .find(|r| r.rule_id == row.rule_id && r.level == row.level)
+                {
+                    Some(r) => {
+                        r.alerts += row.alerts;
+                        r.hits += row.hits;
+                    }
+                    None => rows.push(row),
+                }
+            }
+        }
+        rows.sort_by(|a, b| b.alerts.cmp(&a.alerts).then(a.rule_id.cmp(&b.rule_id)));
+        Ok(rows)
+    }
+
+    /// Alerts created in [from, to) by host and level, most alerted hosts first.
+    pub async fn alert_counts_by_host(
+        &self,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<HostCount>> {
+        let rolled = self.roll_up_alerts().await?;
+        let mut rows: Vec<HostCount> = sqlx::query_as(
+            "SELECT host, level, SUM(alerts) AS alerts FROM alert_host_hourly
+             WHERE hour >= $1 AND hour < $2 AND hour < $3 GROUP BY host, level",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(rolled)
+        .fetch_all(&self.reader)
+        .await?;
+        if to > rolled {
+            let live: Vec<HostCount> = sqlx::query_as(
+                "SELECT host, level, COUNT(*) AS alerts FROM alerts
+                 WHERE created_at >= $1 AND created_at < $2 GROUP BY host, level",
+            )
+            .bind(from.max(rolled))
+            .bind(to)
+            .fetch_all(&self.reader)
+            .await?;
+            for row in live {
+                match rows
+                    .iter_mut()
+                    .find(|r| r.host == row.host && r.level == row.level)
+                {
+                    Some(r) => r.alerts += row.alerts,
+                    None => rows.push(row),
+                }
+            }
+        }
+        rows.sort_by(|a, b| b.alerts.cmp(&a.alerts).then(a.host.cmp(&b.host)));
+        rows.truncate(limit.max(0) as usize);
+        Ok(rows)
+    }
+
+    /// Counts a committed batch of events from a live source.
+    pub async fn note_source_activity(&self, source: &str, events: i64) -> Result<()> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO source_activity (source, events, first_seen, last_seen) VALUES ($1, $2, $3, $3)
+             ON CONFLICT (source) DO UPDATE SET events = source_activity.events + $2, last_seen = $3",
+        )
+        .bind(source)
+        .bind(events)
+        .bind(now)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn source_activity(&self) -> Result<Vec<SourceActivity>> {
+        Ok(sqlx::query_as(
+            "SELECT source, events, first_seen, last_seen FROM source_activity ORDER BY source",
+        )
+        .fetch_all(&self.reader)
+        .await?)
+    }
+}
