@@ -42,12 +42,64 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/maturity/assessments", post(create_assessment))
         .route("/api/v1/maturity/assessments/{id}", get(assessment))
         .route("/api/v1/reports/monthly", get(monthly_report))
+        .route(
+            "/api/v1/cases/import",
+            post(import_ledger).layer(axum::extract::DefaultBodyLimit::max(
+                crate::case_ledger::MAX_BYTES,
+            )),
+        )
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LedgerQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// An earlier incident ledger as CSV (manager or admin): 422 with every bad cell, else the
+/// cases created and the rows skipped because their `ref` was imported before.
+async fn import_ledger(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    ApiQuery(q): ApiQuery<LedgerQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    who.require(who.role.can_command(), "import an incident ledger")?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::invalid("body", format!("the ledger is not UTF-8 text: {e}")))?;
+    let offset = state
+        .config
+        .reporting
+        .offset_ms()
+        .map_err(ApiError::internal)?;
+    let plan =
+        crate::case_ledger::import(&state.store, text, q.dry_run, offset, &who.actor()).await?;
+    let status = if plan.errors.is_empty() {
+        if q.dry_run {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        }
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Json(plan)).into_response())
 }
 
 /// The month asked for, or the current one in the team's time zone.
 pub fn month_or_current(state: &AppState, month: Option<&str>) -> ApiResult<Month> {
+    month_field_or_current(state, "month", month)
+}
+
+/// Like [`month_or_current`], naming `field` in the error.
+pub fn month_field_or_current(
+    state: &AppState,
+    field: &str,
+    month: Option<&str>,
+) -> ApiResult<Month> {
     match month.filter(|m| !m.trim().is_empty()) {
-        Some(m) => Month::parse("month", m),
+        Some(m) => Month::parse(field, m),
         None => {
             let offset = state
                 .config
@@ -234,7 +286,7 @@ pub async fn statistics_for(state: &AppState, q: &StatsQuery) -> ApiResult<stats
             ))
         }
     };
-    let at = month_or_current(state, q.at.as_deref())?;
+    let at = month_field_or_current(state, "at", q.at.as_deref())?;
     stats::statistics(state, kind, at).await
 }
 

@@ -8,6 +8,7 @@ mod api_reporting;
 mod api_reports;
 pub mod asset_csv;
 pub mod auth;
+pub mod case_ledger;
 pub mod config;
 mod csv;
 pub mod error;

@@ -404,7 +404,6 @@ impl Store {
                 sequence: seq,
             }
             .to_string(),
-            tags: Vec::new(),
             resolution_summary: None,
             lessons_learned: None,
             merged_into: None,
@@ -444,6 +443,7 @@ impl Store {
         .bind(case.closed_at)
         .execute(&mut *tx)
         .await?;
+        write_tags(&mut tx, &case.id, case.created_at, &case.tags).await?;
         record(
             &mut tx,
             actor,

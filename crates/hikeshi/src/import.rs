@@ -23,6 +23,13 @@ pub enum ImportCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// An earlier incident ledger (CSV, header: see the README) as cases with their own times;
+    /// rows whose `ref` was imported before are skipped.
+    Cases {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// The CISA Known Exploited Vulnerabilities catalogue (JSON); replaces the KEV flags.
     Kev { file: PathBuf },
     /// EPSS scores (CSV: cve,epss,percentile).
@@ -47,8 +54,9 @@ fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
 pub async fn run(
     cmd: ImportCommand,
     db: &config::Database,
-    file: &config::FileConfig,
+    file_config: &config::FileConfig,
 ) -> anyhow::Result<bool> {
+    let file = file_config;
     let store = config::open_store(db).await?;
     let rule = file.vulns.as_ref().and_then(|v| v.auto_case);
     let sla = file.sla_hours.unwrap_or_default();
@@ -97,6 +105,36 @@ pub async fn run(
             for name in &plan.updated {
                 println!("  ~ {name}");
             }
+            return Ok(plan.errors.is_empty());
+        }
+        ImportCommand::Cases { file, dry_run } => {
+            let bytes = read(&file)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|e| anyhow::anyhow!("{}: not UTF-8 text: {e}", file.display()))?;
+            let offset = file_offset(file_config)?;
+            let plan = hikeshi_server::case_ledger::import(&store, &text, dry_run, offset, &actor)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message))?;
+            for e in &plan.errors {
+                eprintln!(
+                    "{}: line {}, {}: {}",
+                    file.display(),
+                    e.line,
+                    e.column,
+                    e.message
+                );
+            }
+            let verb = if dry_run { "would be " } else { "" };
+            println!(
+                "{} cases {verb}created, {} skipped (imported before){}",
+                plan.created.len(),
+                plan.skipped.len(),
+                if plan.errors.is_empty() {
+                    ""
+                } else {
+                    " (nothing written: fix the lines above)"
+                }
+            );
             return Ok(plan.errors.is_empty());
         }
         ImportCommand::Kev { file } => {
@@ -178,4 +216,13 @@ pub async fn run(
     vulns::triage::record_risk_snapshot(&store).await?;
     store.close().await;
     Ok(all_ok)
+}
+
+/// The team's UTC offset from `[reporting]`, which places each ledger case in its year.
+fn file_offset(file: &config::FileConfig) -> anyhow::Result<i64> {
+    file.reporting
+        .clone()
+        .unwrap_or_default()
+        .offset_ms()
+        .map_err(|e| anyhow::anyhow!(e))
 }
