@@ -69,7 +69,7 @@ impl Store {
             let to = (from + CHUNK_MS).min(target);
             sqlx::query(
                 "INSERT INTO alert_rule_hourly (hour, rule_id, level, rule_title, tags, alerts, hits)
-                 SELECT (created_at / 3600000) * 3600000, rule_id, level, MAX(rule_title), MAX(tags), COUNT(*), SUM(count)
+                 SELECT (created_at / 3600000) * 3600000, rule_id, level, MAX(rule_title), MAX(tags), COUNT(*), CAST(SUM(count) AS BIGINT)
                  FROM alerts WHERE created_at >= $1 AND created_at < $2
                  GROUP BY (created_at / 3600000) * 3600000, rule_id, level",
             )
@@ -101,7 +101,7 @@ impl Store {
         let rolled = self.roll_up_alerts().await?;
         let mut rows: Vec<RuleCount> = sqlx::query_as(
             "SELECT rule_id, MAX(rule_title) AS rule_title, level, MAX(tags) AS tags,
-                    SUM(alerts) AS alerts, SUM(hits) AS hits
+                    CAST(SUM(alerts) AS BIGINT) AS alerts, CAST(SUM(hits) AS BIGINT) AS hits
              FROM alert_rule_hourly WHERE hour >= $1 AND hour < $2 AND hour < $3
              GROUP BY rule_id, level",
         )
@@ -113,7 +113,7 @@ impl Store {
         if to > rolled {
             let live: Vec<RuleCount> = sqlx::query_as(
                 "SELECT rule_id, MAX(rule_title) AS rule_title, level, MAX(tags) AS tags,
-                        COUNT(*) AS alerts, SUM(count) AS hits
+                        COUNT(*) AS alerts, CAST(SUM(count) AS BIGINT) AS hits
                  FROM alerts WHERE created_at >= $1 AND created_at < $2
                  GROUP BY rule_id, level",
             )
@@ -147,7 +147,7 @@ impl Store {
     ) -> Result<Vec<HostCount>> {
         let rolled = self.roll_up_alerts().await?;
         let mut rows: Vec<HostCount> = sqlx::query_as(
-            "SELECT host, level, SUM(alerts) AS alerts FROM alert_host_hourly
+            "SELECT host, level, CAST(SUM(alerts) AS BIGINT) AS alerts FROM alert_host_hourly
              WHERE hour >= $1 AND hour < $2 AND hour < $3 GROUP BY host, level",
         )
         .bind(from)

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Db, TestServer};
+use common::{vuls, Db, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::process::Command;
@@ -299,4 +299,542 @@ async fn statistics_from_a_13_month_ledger_sqlite() {
 #[tokio::test]
 async fn statistics_from_a_13_month_ledger_postgres() {
     statistics_from_ledger(Db::Postgres, "stats").await;
+}
+
+const LATERAL_RULE: &str = "0b1c2d3e-0000-4000-8000-0000000000a1";
+
+/// A high rule tagged lateral movement (suspicious) and a medium discovery rule (not).
+fn write_rules(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).expect("rules dir");
+    std::fs::write(
+        dir.join("psexec.yml"),
+        format!("title: PsExec Service Start\nid: {LATERAL_RULE}\nlevel: high\ntags: [attack.lateral_movement, attack.t1021.002]\nlogsource: {{category: process_creation, product: windows}}\ndetection:\n  sel:\n    CommandLine|contains: 'psexec'\n  condition: sel\n"),
+    )
+    .expect("rule");
+    std::fs::write(
+        dir.join("netuser.yml"),
+        "title: Account Discovery\nid: 0b1c2d3e-0000-4000-8000-0000000000a2\nlevel: medium\ntags: [attack.discovery, attack.t1087]\nlogsource: {category: process_creation, product: windows}\ndetection:\n  sel:\n    CommandLine|contains: 'net user'\n  condition: sel\n",
+    )
+    .expect("rule");
+}
+
+fn event(host: &str, user: &str, command: &str) -> String {
+    json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Computer": host, "User": user, "CommandLine": command}).to_string()
+}
+
+fn card<'a>(d: &'a Value, kpi: &str) -> &'a Value {
+    d["cards"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["kpi"] == kpi))
+        .unwrap_or_else(|| panic!("no {kpi} card: {d}"))
+}
+
+fn run(program: &str, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} must be installed (scripts/test-deps): {e}"));
+    assert!(
+        out.status.success(),
+        "{program}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Share of dark pixels on the first page, from a greyscale PGM that pdftoppm writes.
+fn ink_on_first_page(pdf: &std::path::Path) -> f64 {
+    let prefix = pdf.with_extension("page");
+    run(
+        "pdftoppm",
+        &[
+            "-gray",
+            "-r",
+            "40",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            &pdf.display().to_string(),
+            &prefix.display().to_string(),
+        ],
+    );
+    let dir = prefix.parent().expect("dir");
+    let stem = prefix
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("name")
+        .to_string();
+    let page = std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&stem) && n.ends_with(".pgm"))
+        })
+        .expect("a rendered page");
+    let bytes = std::fs::read(page).expect("pgm");
+    // P5 header: magic, width, height, max value, then one byte per pixel.
+    let mut fields = 0;
+    let mut start = 0;
+    let mut in_token = false;
+    for (i, b) in bytes.iter().enumerate() {
+        if b.is_ascii_whitespace() {
+            if in_token {
+                fields += 1;
+                in_token = false;
+                if fields == 4 {
+                    start = i + 1;
+                    break;
+                }
+            }
+        } else {
+            in_token = true;
+        }
+    }
+    let pixels = &bytes[start..];
+    assert!(
+        pixels.len() > 10_000,
+        "page too small: {} pixels",
+        pixels.len()
+    );
+    pixels.iter().filter(|&&p| p < 128).count() as f64 / pixels.len() as f64
+}
+
+async fn dashboard_and_monthly_report(db: Db, name: &str) {
+    let rules = common::temp_dir("reporting-rules");
+    write_rules(&rules);
+    let rules_arg = rules.display().to_string();
+    let s = TestServer::start(db, name, &["--rules", &rules_arg]).await;
+    s.add_user("boss", "manager");
+    s.add_user("hana", "handler");
+    let boss = s.token("boss");
+    let hana = s.token("hana");
+
+    let inventory = "name,kind,hostnames,department,value_c\nws-1,pc,WS-1,営業部,3\nws-2,pc,WS-2,営業部,3\ndb,server,SRV-DB,経理部,5\n";
+    let r = s
+        .req(Method::POST, "/api/v1/assets/import", Some(&hana))
+        .body(inventory)
+        .send()
+        .await
+        .expect("assets");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+    // Three hosts run PsExec (high, lateral movement); two users on WS-1 list accounts (medium).
+    let events = [
+        event("WS-1", "CORP\\a", "psexec \\\\db cmd"),
+        event("WS-2", "CORP\\a", "psexec \\\\db cmd"),
+        event("SRV-DB", "CORP\\a", "psexec \\\\ws-1 cmd"),
+        event("WS-1", "CORP\\a", "net user /domain"),
+        event("WS-1", "CORP\\b", "net user /domain"),
+    ]
+    .join("\n");
+    let r = s
+        .req(Method::POST, "/api/v1/events", Some(&hana))
+        .body(events)
+        .send()
+        .await
+        .expect("events");
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s
+        .req(
+            Method::POST,
+            "/api/v1/imports/vulns?name=db.json",
+            Some(&hana),
+        )
+        .body(vuls(
+            "SRV-DB",
+            "10.0.0.5",
+            &[(
+                "CVE-2024-0001",
+                "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                "openssl",
+            )],
+        ))
+        .send()
+        .await
+        .expect("vuls");
+    assert!(
+        r.status().is_success(),
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+    // An incident under way and not contained yet.
+    let (st, case) = s.json(Method::POST, "/api/v1/cases", &hana, Some(json!({"title": "PsExec の横展開", "severity": "high", "category": "targeted_attack", "business_impact": "経理システムを半日停止"}))).await;
+    assert_eq!(st, StatusCode::CREATED, "{case}");
+    let number = case["number"].as_str().expect("number").to_string();
+    let (st, _) = s
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/cases/{number}"),
+            &hana,
+            Some(json!({"status": "triage"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    for (kind, title) in [
+        ("external_event", "同業他社でランサムウェア被害"),
+        ("leaver", "営業部 退職者 2 名のアカウント"),
+        ("intel", "JPCERT/CC 注意喚起"),
+    ] {
+        let (st, v) = s
+            .json(
+                Method::POST,
+                "/api/v1/entries",
+                &hana,
+                Some(json!({"kind": kind, "title": title})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    // Decisions and plans are the CISO's.
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/api/v1/entries",
+            &hana,
+            Some(json!({"kind": "decision", "title": "x"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = s.json(Method::POST, "/api/v1/entries", &boss, Some(json!({"kind": "decision", "title": "EDR 導入予算の承認", "detail": "年額 500 万円"}))).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/api/v1/entries",
+            &boss,
+            Some(json!({"kind": "plan", "title": "標的型メール訓練"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+
+    let (st, d) = s.json(Method::GET, "/api/v1/dashboard", &hana, None).await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    let month = d["month"].as_str().expect("month").to_string();
+    // Attack: 3 high alerts + 1 external event = 4, between caution (1) and action (20).
+    assert_eq!(
+        (
+            card(&d, "attack")["headline"].as_i64(),
+            card(&d, "attack")["level"].as_i64()
+        ),
+        (Some(4), Some(2)),
+        "{d}"
+    );
+    // Protect: the CVSS 9.8 finding.
+    assert_eq!(
+        (
+            card(&d, "protect")["headline"].as_i64(),
+            card(&d, "protect")["level"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
+    // Suspicious: 3 lateral-movement alerts + 1 incident not contained.
+    assert_eq!(
+        (
+            card(&d, "suspicious")["headline"].as_i64(),
+            card(&d, "suspicious")["level"].as_i64()
+        ),
+        (Some(4), Some(2))
+    );
+    // Indirect: the open leaver entry + the intelligence entry.
+    assert_eq!(
+        (
+            card(&d, "indirect")["headline"].as_i64(),
+            card(&d, "indirect")["level"].as_i64()
+        ),
+        (Some(2), Some(2))
+    );
+    assert_eq!(card(&d, "attack")["previous_headline"], 0);
+    assert_eq!(
+        d["departments"],
+        json!([["営業部", 4], ["経理部", 1]]),
+        "{d}"
+    );
+    assert_eq!(d["alerts_by_level"], json!([["high", 3], ["medium", 2]]));
+
+    // Overrides: the CISO's, with a reason, audited.
+    let o = json!({"month": month, "kpi": "attack", "level": 3, "reason": "取引先経由の攻撃が報道された", "remark": "取引先を狙う攻撃が続いています"});
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/api/v1/dashboard/overrides",
+            &hana,
+            Some(o.clone()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let mut no_reason = o.clone();
+    no_reason["reason"] = json!(" ");
+    let (st, e) = s
+        .json(
+            Method::POST,
+            "/api/v1/dashboard/overrides",
+            &boss,
+            Some(no_reason),
+        )
+        .await;
+    assert_eq!(
+        (st, &e["error"]["field"]),
+        (StatusCode::BAD_REQUEST, &json!("reason")),
+        "{e}"
+    );
+    let mut too_high = o.clone();
+    too_high["level"] = json!(4);
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/api/v1/dashboard/overrides",
+            &boss,
+            Some(too_high),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _) = s
+        .json(Method::POST, "/api/v1/dashboard/overrides", &boss, Some(o))
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, d) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/dashboard?month={month}"),
+            &hana,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            card(&d, "attack")["level"].as_i64(),
+            card(&d, "attack")["computed_level"].as_i64()
+        ),
+        (Some(3), Some(2))
+    );
+    assert_eq!(card(&d, "attack")["override_in_force"]["author"], "boss");
+    s.add_user("root", "admin");
+    let root = s.token("root");
+    let (_, audit) = s
+        .json(Method::GET, "/api/v1/audit?object_type=kpi", &root, None)
+        .await;
+    assert!(
+        audit.to_string().contains("取引先経由の攻撃が報道された"),
+        "{audit}"
+    );
+
+    // The monthly report: JSON, HTML and PDF in both languages.
+    let (st, j) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/reports/monthly?month={month}&lang=en&format=json"),
+            &hana,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{j}");
+    assert_eq!(j["kpis"][0]["level_text"], "Action needed");
+    assert_eq!(j["decisions"][0]["label"], "EDR 導入予算の承認");
+    assert_eq!(j["incidents"][0]["impact"], "経理システムを半日停止");
+    let html = s
+        .req(
+            Method::GET,
+            &format!("/api/v1/reports/monthly?month={month}&lang=ja"),
+            Some(&hana),
+        )
+        .send()
+        .await
+        .expect("html")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        html.contains(&format!("月次セキュリティ報告 {month}")),
+        "{html}"
+    );
+    assert!(html.contains("取引先を狙う攻撃が続いています"));
+    let pdf_of = |lang: &'static str| {
+        let url = format!("/api/v1/reports/monthly?month={month}&lang={lang}&format=pdf");
+        let req = s.req(Method::GET, &url, Some(&hana));
+        async move {
+            let r = req.send().await.expect("pdf");
+            assert_eq!(r.status(), StatusCode::OK);
+            assert_eq!(r.headers()["content-type"], "application/pdf");
+            r.bytes().await.expect("bytes").to_vec()
+        }
+    };
+    let ja = pdf_of("ja").await;
+    assert!(ja.starts_with(b"%PDF-"));
+    assert_eq!(ja, pdf_of("ja").await, "the same data gives the same PDF");
+    let file = s.data_dir.join("report-ja.pdf");
+    std::fs::write(&file, &ja).expect("write pdf");
+    let text = String::from_utf8_lossy(&run(
+        "pdftotext",
+        &["-layout", &file.display().to_string(), "-"],
+    ))
+    .into_owned();
+    assert!(
+        text.contains(&format!("月次セキュリティ報告 {month}")),
+        "{text}"
+    );
+    for expected in [
+        "要対応",
+        "注意",
+        "攻撃の状況",
+        "EDR 導入予算の承認",
+        "経理システムを半日停止",
+        "標的型メール訓練",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+    let ink = ink_on_first_page(&file);
+    assert!(ink > 0.01 && ink < 0.5, "first page ink {ink}");
+    let en = pdf_of("en").await;
+    let file = s.data_dir.join("report-en.pdf");
+    std::fs::write(&file, &en).expect("write pdf");
+    let text = String::from_utf8_lossy(&run("pdftotext", &[&file.display().to_string(), "-"]))
+        .into_owned();
+    for expected in [
+        format!("Monthly security report {month}"),
+        "Action needed".into(),
+        "Caution".into(),
+        "Attack condition".into(),
+    ] {
+        assert!(text.contains(&expected), "{expected} in {text}");
+    }
+    for (query, field) in [
+        ("format=docx", "format"),
+        ("lang=fr", "lang"),
+        ("month=2026-13", "month"),
+    ] {
+        let (st, e) = s
+            .json(
+                Method::GET,
+                &format!("/api/v1/reports/monthly?{query}"),
+                &hana,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (st, &e["error"]["field"]),
+            (StatusCode::BAD_REQUEST, &json!(field)),
+            "{query}: {e}"
+        );
+    }
+
+    // Countermeasure map: registered controls, and Detect computed from what runs.
+    let (st, e) = s.json(Method::POST, "/api/v1/controls", &hana, Some(json!({"name": "FW", "layer": "moat", "function": "protect", "effectiveness": "effective"}))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
+    assert!(e.to_string().contains("layer"), "{e}");
+    for (n, layer, function, eff) in [
+        ("境界FW", "network", "protect", "effective"),
+        ("メール訓練", "awareness", "protect", "planned"),
+        ("古いIDS", "network", "detect", "ineffective"),
+    ] {
+        let (st, v) = s.json(Method::POST, "/api/v1/controls", &hana, Some(json!({"name": n, "layer": layer, "function": function, "effectiveness": eff, "owner": "情報システム部"}))).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    let (_, map) = s.json(Method::GET, "/api/v1/coverage", &hana, None).await;
+    let cell = |layer: &str, function: &str| {
+        map["cells"]
+            .as_array()
+            .and_then(|c| {
+                c.iter()
+                    .find(|c| c["layer"] == layer && c["function"] == function)
+            })
+            .map(|c| c["coverage"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(cell("network", "protect"), "covered");
+    assert_eq!(cell("awareness", "protect"), "planned");
+    assert_eq!(cell("network", "detect"), "none");
+    // Two Windows process rules are enabled, both fired, and the HTTP source sends events.
+    assert_eq!(cell("endpoint", "detect"), "covered", "{map}");
+    assert_eq!(
+        map["detect"]["endpoint"],
+        json!({"rules_enabled": 2, "rules_fired_30d": 2})
+    );
+    assert!(
+        map["active_sources"].as_array().is_some_and(|a| a
+            .iter()
+            .any(|s| s["source"].as_str().is_some_and(|n| n.starts_with("http")))),
+        "{map}"
+    );
+    let gaps = map["gaps"].to_string();
+    assert!(
+        gaps.contains(r#"{"function":"detect","layer":"network","reason":"ineffective"}"#)
+            || gaps.contains(r#""layer":"network","function":"detect","reason":"ineffective""#),
+        "{gaps}"
+    );
+    let (_, layer) = s
+        .json(Method::GET, "/api/v1/coverage/attack-layer", &hana, None)
+        .await;
+    assert_eq!(layer["domain"], "enterprise-attack");
+    assert_eq!(layer["versions"]["layer"], "4.5");
+    let techniques: Vec<(String, i64)> = layer["techniques"]
+        .as_array()
+        .expect("techniques")
+        .iter()
+        .map(|t| {
+            (
+                t["techniqueID"].as_str().unwrap_or("").to_string(),
+                t["score"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        techniques,
+        [("T1021.002".to_string(), 1), ("T1087".to_string(), 1)]
+    );
+
+    // Maturity: checked ratings, areas, gaps largest first, history.
+    let (st, e) = s.json(Method::POST, "/api/v1/maturity/assessments", &hana, Some(json!({"title": "2026 上期", "ratings": [{"service": "exercises", "as_is": 5, "to_be": 3, "sourcing": "in_house"}]}))).await;
+    assert_eq!(
+        (st, &e["error"]["field"]),
+        (StatusCode::BAD_REQUEST, &json!("ratings[0].as_is")),
+        "{e}"
+    );
+    let (st, a) = s.json(Method::POST, "/api/v1/maturity/assessments", &hana, Some(json!({"title": "2026 上期", "ratings": [
+        {"service": "monitoring_detection", "as_is": 1, "to_be": 3, "sourcing": "outsourced"},
+        {"service": "event_analysis", "as_is": 2, "to_be": 3, "sourcing": "in_house"},
+        {"service": "exercises", "as_is": 0, "to_be": 3, "sourcing": "none", "notes": "未実施"}
+    ]}))).await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let gaps: Vec<&str> = a["gaps"]
+        .as_array()
+        .expect("gaps")
+        .iter()
+        .filter_map(|g| g["service"].as_str())
+        .collect();
+    assert_eq!(
+        gaps,
+        ["exercises", "monitoring_detection", "event_analysis"]
+    );
+    assert_eq!(
+        (
+            a["areas"][0]["as_is"].as_f64(),
+            a["areas"][0]["to_be"].as_f64()
+        ),
+        (Some(1.5), Some(3.0))
+    );
+    let (st, _) = s.json(Method::POST, "/api/v1/maturity/assessments", &hana, Some(json!({"title": "2026 下期", "ratings": [{"service": "exercises", "as_is": 2, "to_be": 3, "sourcing": "in_house"}]}))).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, m) = s.json(Method::GET, "/api/v1/maturity", &hana, None).await;
+    assert_eq!(m["services"].as_array().map(Vec::len), Some(21));
+    assert_eq!(m["assessments"].as_array().map(Vec::len), Some(2));
+    assert_eq!(m["assessments"][1]["areas"][4]["as_is"].as_f64(), Some(2.0));
+    let _ = std::fs::remove_dir_all(rules);
+}
+
+#[tokio::test]
+async fn dashboard_overrides_and_monthly_pdf_sqlite() {
+    dashboard_and_monthly_report(Db::Sqlite, "dashboard").await;
+}
+
+#[tokio::test]
+async fn dashboard_overrides_and_monthly_pdf_postgres() {
+    dashboard_and_monthly_report(Db::Postgres, "dashboard").await;
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Db, TestServer};
+use common::{vuls, Db, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -21,29 +21,6 @@ fn corpus_files() -> Vec<String> {
         .collect();
     files.sort();
     files
-}
-
-/// A Vuls v4 result as the report phase writes it, with the given CVEs (id, vector, package).
-fn vuls(server: &str, ip: &str, cves: &[(&str, &str, &str)]) -> String {
-    let mut scanned = serde_json::Map::new();
-    for (cve, vector, pkg) in cves {
-        scanned.insert(
-            cve.to_string(),
-            json!({
-                "cveID": cve,
-                "confidences": [{"score": 100, "detectionMethod": "OvalMatch"}],
-                "affectedPackages": [{"name": pkg, "fixedIn": "9.9.9", "notFixedYet": false}],
-                "cveContents": {"nvd": [{"type": "nvd", "cveID": cve, "title": "", "summary": "test", "cvss2Score": 0, "cvss2Vector": "", "cvss3Score": 0, "cvss3Vector": vector}]}
-            }),
-        );
-    }
-    json!({
-        "jsonVersion": 4, "serverName": server, "family": "ubuntu", "release": "22.04",
-        "ipv4Addrs": [ip], "platform": {"name": "aws", "instanceID": format!("i-{server}")},
-        "scannedCves": scanned,
-        "packages": {"openssl": {"name": "openssl", "version": "3.0.2", "release": "0ubuntu1", "arch": "amd64"}}
-    })
-    .to_string()
 }
 
 async fn import(s: &TestServer, token: &str, name: &str, body: String) -> (StatusCode, Value) {

@@ -85,7 +85,12 @@ fn level_rank(level: &str) -> u8 {
 
 /// Suspicious: a configured tag, or an inside-the-network tactic at the configured level.
 pub fn is_suspicious(settings: &ReportingSettings, rule: &RuleCount) -> bool {
-    let tags: Vec<&str> = rule.tags.split([',', ' ']).map(str::trim).collect();
+    // Stored as a JSON list or a plain list; either way tags are runs of these characters.
+    let tags: Vec<&str> = rule
+        .tags
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        .filter(|t| !t.is_empty())
+        .collect();
     if tags
         .iter()
         .any(|t| settings.suspicious_tags.iter().any(|s| s == t))

@@ -5,7 +5,7 @@
 pub mod live;
 
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -267,4 +267,27 @@ pub async fn browser_login(
         .next()?
         .to_string();
     Some((cookie, csrf))
+}
+
+/// A Vuls v4 result as the report phase writes it, with the given CVEs (id, vector, package).
+pub fn vuls(server: &str, ip: &str, cves: &[(&str, &str, &str)]) -> String {
+    let mut scanned = serde_json::Map::new();
+    for (cve, vector, pkg) in cves {
+        scanned.insert(
+            cve.to_string(),
+            json!({
+                "cveID": cve,
+                "confidences": [{"score": 100, "detectionMethod": "OvalMatch"}],
+                "affectedPackages": [{"name": pkg, "fixedIn": "9.9.9", "notFixedYet": false}],
+                "cveContents": {"nvd": [{"type": "nvd", "cveID": cve, "title": "", "summary": "test", "cvss2Score": 0, "cvss2Vector": "", "cvss3Score": 0, "cvss3Vector": vector}]}
+            }),
+        );
+    }
+    json!({
+        "jsonVersion": 4, "serverName": server, "family": "ubuntu", "release": "22.04",
+        "ipv4Addrs": [ip], "platform": {"name": "aws", "instanceID": format!("i-{server}")},
+        "scannedCves": scanned,
+        "packages": {"openssl": {"name": "openssl", "version": "3.0.2", "release": "0ubuntu1", "arch": "amd64"}}
+    })
+    .to_string()
 }
