@@ -130,14 +130,16 @@ pub fn spec() -> Value {
                     "title": {"type": "string", "maxLength": 300}, "description": {"type": "string", "description": "Markdown"},
                     "category": {"type": "string"}, "severity": severity, "tlp": tlp, "pap": pap, "phase": phase,
                     "assignee": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
-                    "affected_assets": {"type": "string"}, "template": {"type": "string"}}},
+                    "affected_assets": {"type": "string"}, "template": {"type": "string"},
+                    "source": enum_of(&codes(CaseSource::ALL, CaseSource::code)), "business_impact": {"type": "string"}}},
                 "UpdateCase": {"type": "object", "additionalProperties": false, "properties": {
                     "title": {"type": "string"}, "description": {"type": "string"}, "category": {"type": "string"},
                     "severity": {"$ref": "#/components/schemas/CreateCase/properties/severity"}, "status": status,
                     "tlp": {"type": "string"}, "pap": {"type": "string"}, "phase": {"type": "string"},
                     "assignee": {"type": "string", "description": "empty string unassigns"},
                     "tags": {"type": "array", "items": {"type": "string"}}, "affected_assets": {"type": "string"},
-                    "resolution_summary": {"type": "string"}, "lessons_learned": {"type": "string"}}},
+                    "resolution_summary": {"type": "string"}, "lessons_learned": {"type": "string"},
+                    "business_impact": {"type": "string"}}},
                 "Task": {"type": "object", "required": ["title"], "properties": {"title": {"type": "string"}, "assignee": {"type": "string"}, "due_at": {"type": "string", "format": "date-time"}}},
                 "TaskUpdate": {"type": "object", "properties": {"title": {"type": "string"}, "assignee": {"type": "string"}, "status": task_status, "due_at": {"type": "string", "format": "date-time"}}},
                 "TimelineEntry": {"type": "object", "required": ["kind", "text"], "properties": {"occurred_at": {"type": "string", "format": "date-time"}, "kind": tl_kind, "text": {"type": "string"}}},
@@ -304,9 +306,79 @@ fn assets_part() -> (Value, Value) {
     (paths, schemas)
 }
 
+/// Management reporting: dashboard, entries, statistics, controls and coverage, maturity,
+/// the monthly report and the incident ledger import.
+fn reporting_part() -> (Value, Value) {
+    use hikeshi_model::reporting::*;
+    let month = || {
+        query(
+            "month",
+            json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "description": "YYYY-MM in the team's time zone; default: this month"}),
+        )
+    };
+    let with = |mut o: Value, p: Vec<Value>| {
+        o["parameters"] = Value::Array(p);
+        o
+    };
+    let id = || json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}});
+    let stats_params = || {
+        vec![
+            query("period", enum_of(&["month", "quarter"])),
+            query(
+                "at",
+                json!({"type": "string", "description": "a month in the period, YYYY-MM"}),
+            ),
+        ]
+    };
+    let paths = json!({
+        "/api/v1/dashboard": {"get": with(op("The CISO dashboard: four KPI groups with level 1–3, technical and overview rows, remarks and the previous month", "reporting", None, ("200", "the dashboard")), vec![month()])},
+        "/api/v1/dashboard/overrides": {"post": op("Override a KPI level for a month with a reason (manager, admin; audited)", "reporting", Some("KpiOverride"), ("201", "the override"))},
+        "/api/v1/entries": {
+            "get": with(op("Entries of a month (and open HR/physical entries of earlier months)", "reporting", None, ("200", "entries")), vec![month()]),
+            "post": op("Record an external, HR, physical or intelligence entry; decisions and plans need manager or admin", "reporting", Some("Entry"), ("201", "the entry"))
+        },
+        "/api/v1/entries/{id}": {"post": with(op("Mark an entry open or done ({\"open\": false})", "reporting", None, ("200", "the entry")), vec![id()])},
+        "/api/v1/stats": {"get": with(op("Incident statistics for a month or quarter beside the previous one: by category, severity, source; 13 months; 5 quarters; response times (median, p90); SLA breaches", "reporting", None, ("200", "statistics")), stats_params())},
+        "/api/v1/stats.csv": {"get": with(op("The same statistics as CSV", "reporting", None, ("200", "text/csv")), stats_params())},
+        "/api/v1/controls": {
+            "get": op("The controls registry", "reporting", None, ("200", "controls")),
+            "post": op("Register a control", "reporting", Some("Control"), ("201", "the control"))
+        },
+        "/api/v1/controls/{id}": {
+            "put": with(op("Change a control", "reporting", Some("Control"), ("200", "the control")), vec![id()]),
+            "delete": with(op("Delete a control (manager, admin)", "reporting", None, ("204", "deleted")), vec![id()])
+        },
+        "/api/v1/coverage": {"get": op("The countermeasure map: defence layers × NIST CSF 2.0 functions, Detect computed from enabled rules and active sources, gaps", "reporting", None, ("200", "the map"))},
+        "/api/v1/coverage/attack-layer": {"get": op("Detection coverage as a MITRE ATT&CK Navigator layer (format 4.5)", "reporting", None, ("200", "layer JSON"))},
+        "/api/v1/maturity": {"get": op("The FIRST CSIRT Services Framework catalogue with bilingual questions, the rating scale and every assessment", "reporting", None, ("200", "catalogue and history"))},
+        "/api/v1/maturity/assessments": {"post": op("Record a self-check: as-is and to-be 0–4 per service", "reporting", Some("Assessment"), ("201", "the assessment with area scores and gaps"))},
+        "/api/v1/maturity/assessments/{id}": {"get": with(op("One assessment with area scores and gaps", "reporting", None, ("200", "the assessment")), vec![id()])},
+        "/api/v1/reports/monthly": {"get": with(op("The monthly management report (HTML, PDF typeset by the server, or JSON)", "reporting", None, ("200", "the report")),
+            vec![month(), query("lang", enum_of(&["ja", "en"])), query("format", enum_of(&["html", "pdf", "json"]))])},
+        "/api/v1/cases/import": {"post": with(op("An earlier incident ledger as CSV (manager, admin); any bad cell refuses the file (422, by line and column); rows whose ref was imported are skipped", "cases", None, ("201", "cases created, refs skipped")), vec![query("dry_run", json!({"type": "boolean"}))])}
+    });
+    let schemas = json!({
+        "KpiOverride": {"type": "object", "required": ["month", "kpi", "level", "reason"], "additionalProperties": false, "properties": {
+            "month": {"type": "string"}, "kpi": enum_of(&codes(Kpi::ALL, Kpi::code)), "level": {"type": "integer", "minimum": 1, "maximum": 3},
+            "remark": {"type": "string"}, "reason": {"type": "string"}}},
+        "Entry": {"type": "object", "required": ["kind", "title"], "additionalProperties": false, "properties": {
+            "kind": enum_of(&codes(EntryKind::ALL, EntryKind::code)), "month": {"type": "string"}, "title": {"type": "string"},
+            "detail": {"type": "string"}, "open": {"type": "boolean"}}},
+        "Control": {"type": "object", "required": ["name", "layer", "function", "effectiveness"], "additionalProperties": false, "properties": {
+            "name": {"type": "string"}, "layer": enum_of(&codes(DefenceLayer::ALL, DefenceLayer::code)), "function": enum_of(&codes(CsfFunction::ALL, CsfFunction::code)),
+            "owner": {"type": "string"}, "effectiveness": enum_of(&codes(Effectiveness::ALL, Effectiveness::code)), "evidence": {"type": "string"}}},
+        "Assessment": {"type": "object", "required": ["title", "ratings"], "additionalProperties": false, "properties": {
+            "title": {"type": "string"},
+            "ratings": {"type": "array", "items": {"type": "object", "required": ["service", "as_is", "to_be", "sourcing"], "properties": {
+                "service": {"type": "string"}, "as_is": {"type": "integer", "minimum": 0, "maximum": 4}, "to_be": {"type": "integer", "minimum": 0, "maximum": 4},
+                "sourcing": enum_of(&codes(Sourcing::ALL, Sourcing::code)), "notes": {"type": "string"}}}}}}
+    });
+    (paths, schemas)
+}
+
 pub async fn document() -> Json<Value> {
     let mut doc = spec();
-    for (paths, schemas) in [intake_part(), live_part(), assets_part()] {
+    for (paths, schemas) in [intake_part(), live_part(), assets_part(), reporting_part()] {
         for (target, part) in [
             ("paths", paths),
             ("components", json!({"schemas": schemas})),

@@ -838,3 +838,38 @@ async fn dashboard_overrides_and_monthly_pdf_sqlite() {
 async fn dashboard_overrides_and_monthly_pdf_postgres() {
     dashboard_and_monthly_report(Db::Postgres, "dashboard").await;
 }
+
+#[tokio::test]
+async fn openapi_describes_reporting_routes() {
+    let s = TestServer::start(Db::Sqlite, "reporting-openapi", &[]).await;
+    let doc: Value = s
+        .req(Method::GET, "/api/v1/openapi.json", None)
+        .send()
+        .await
+        .expect("openapi")
+        .json()
+        .await
+        .expect("json");
+    for path in [
+        "/api/v1/dashboard",
+        "/api/v1/dashboard/overrides",
+        "/api/v1/entries",
+        "/api/v1/entries/{id}",
+        "/api/v1/stats",
+        "/api/v1/stats.csv",
+        "/api/v1/controls",
+        "/api/v1/controls/{id}",
+        "/api/v1/coverage",
+        "/api/v1/coverage/attack-layer",
+        "/api/v1/maturity",
+        "/api/v1/maturity/assessments",
+        "/api/v1/maturity/assessments/{id}",
+        "/api/v1/reports/monthly",
+        "/api/v1/cases/import",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is described");
+    }
+    assert!(
+        doc["components"]["schemas"]["CreateCase"]["properties"]["business_impact"].is_object()
+    );
+}
