@@ -329,3 +329,120 @@ test('the vulnerability queue and an asset page, in Japanese and English', async
   assert.match(await page.locator('.facts').innerText(), /internet-facing/);
   await context.close();
 });
+
+test('the CISO dashboard, the monthly report, statistics, the countermeasure map and the self-check, in Japanese and English', async () => {
+  const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill('#username', 'lead');
+  await page.fill('#password', PASSWORD);
+  await page.click('#login-submit');
+  await page.waitForURL(/\/cases$/);
+  await page.click('#nav-dashboard');
+  await page.waitForURL(/\/dashboard$/);
+  // An earlier test may have left this user in English.
+  if ((await page.locator('html').getAttribute('lang')) === 'en') {
+    await page.click('#lang-switch');
+    await page.waitForLoadState();
+  }
+  assert.match(await page.locator('h1').first().innerText(), /^CISOダッシュボード/);
+  for (const kpi of ['attack', 'protect', 'suspicious', 'indirect']) {
+    assert.equal(await page.locator(`#kpi-${kpi}`).count(), 1, kpi);
+  }
+  const attackBefore = Number(await page.locator('#kpi-attack .kpi-headline strong').innerText());
+
+  // An external event raises the attack headline by one.
+  await page.selectOption('#entry-kind', 'external_event');
+  await page.fill('#entry-title', '同業他社でランサムウェア被害の報道');
+  await page.click('#entry-save');
+  await page.waitForURL(/\/dashboard\?month=/);
+  assert.match(await page.locator('#entries-table').innerText(), /同業他社でランサムウェア被害の報道/);
+  assert.equal(Number(await page.locator('#kpi-attack .kpi-headline strong').innerText()), attackBefore + 1);
+  assert.equal(await page.locator('#kpi-attack .badge').getAttribute('data-level'), '2');
+
+  // The CISO raises the level to 3, with a reason.
+  await page.selectOption('#override-kpi', 'attack');
+  await page.selectOption('#override-level', '3');
+  await page.fill('#override-remark', '取引先を狙う攻撃が続いています');
+  await page.fill('#override-reason', '業界団体からの注意喚起');
+  await page.click('#override-save');
+  await page.waitForURL(/\/dashboard\?month=/);
+  assert.equal(await page.locator('#kpi-attack .badge').getAttribute('data-level'), '3');
+  assert.match(await page.locator('#kpi-attack .badge').innerText(), /要対応/);
+  assert.match(await page.locator('#kpi-attack').innerText(), /CISOによる上書き/);
+  assert.match(await page.locator('#override-history').innerText(), /業界団体からの注意喚起/);
+  await page.screenshot({ path: join(ARTIFACTS, '40-dashboard-ja.png'), fullPage: true });
+
+  // The monthly report in Japanese, as a page and as a PDF.
+  const month = await page.locator('#dashboard-month').innerText();
+  await page.click('#report-html-ja');
+  await page.waitForURL(/\/monthly\?/);
+  assert.equal(await page.locator('#report-title').innerText(), `月次セキュリティ報告 ${month}`);
+  assert.equal(await page.locator('#report-kpi-attack .badge').getAttribute('data-level'), '3');
+  assert.match(await page.locator('#report-kpi-attack').innerText(), /取引先を狙う攻撃が続いています/);
+  assert.equal(await page.locator('svg#report-trend rect').count(), 13);
+  await page.screenshot({ path: join(ARTIFACTS, '41-monthly-ja.png'), fullPage: true });
+  const pdf = await page.request.get(`${base}/monthly?month=${month}&lang=ja&format=pdf`);
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+  assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
+
+  // English: the dashboard and the report.
+  await page.goto(`${base}/dashboard`);
+  await page.click('#lang-switch');
+  await page.waitForLoadState();
+  assert.match(await page.locator('h1').first().innerText(), /^CISO dashboard/);
+  assert.match(await page.locator('#kpi-attack .badge').innerText(), /Action needed/);
+  assert.match(await page.locator('#kpi-attack').innerText(), /Overridden by the CISO/);
+  await page.screenshot({ path: join(ARTIFACTS, '42-dashboard-en.png'), fullPage: true });
+  await page.click('#report-html-en');
+  await page.waitForURL(/\/monthly\?/);
+  assert.equal(await page.locator('#report-title').innerText(), `Monthly security report ${month}`);
+  assert.match(await page.locator('#report-kpi-protect').innerText(), /Protect condition/);
+
+  // Statistics with their charts and CSV.
+  await page.goto(`${base}/stats`);
+  assert.match(await page.locator('h1').first().innerText(), /^Incident statistics/);
+  assert.equal(await page.locator('svg#chart-category').count(), 1);
+  assert.equal(await page.locator('svg#chart-monthly rect').count(), 13);
+  assert.match(await page.locator('#response-table').innerText(), /Time to acknowledge/);
+  const csv = await page.request.get(`${base}${await page.locator('#stats-csv').getAttribute('href')}`);
+  assert.equal(csv.status(), 200);
+  assert.match(await csv.text(), /^dimension,code,period,count/);
+  await page.screenshot({ path: join(ARTIFACTS, '43-stats-en.png'), fullPage: true });
+
+  // The countermeasure map: a registered control fills its cell.
+  await page.click('#nav-coverage');
+  await page.waitForURL(/\/coverage$/);
+  await page.fill('#control-name', 'EDR (全端末)');
+  await page.selectOption('#control-layer', 'endpoint');
+  await page.selectOption('#control-function', 'protect');
+  await page.selectOption('#control-effectiveness', 'effective');
+  await page.click('#control-save');
+  await page.waitForURL(/\/coverage$/);
+  assert.match(await page.locator('#controls').innerText(), /EDR \(全端末\)/);
+  const endpointRow = page.locator('#coverage-map tbody tr').nth(2);
+  assert.equal(await endpointRow.locator('td').nth(2).getAttribute('data-coverage'), 'covered');
+  assert.match(await page.locator('#gaps').innerText(), /No control registered/);
+  await page.screenshot({ path: join(ARTIFACTS, '44-coverage-en.png'), fullPage: true });
+
+  // The self-check in Japanese: the radar and the gap list.
+  await page.click('#lang-switch');
+  await page.waitForLoadState();
+  await page.click('#nav-maturity');
+  await page.waitForURL(/\/maturity$/);
+  assert.match(await page.locator('h1').first().innerText(), /^成熟度セルフチェック/);
+  await page.fill('#maturity-title', '2026年度 上期');
+  await page.selectOption('#as_is_exercises', '0');
+  await page.selectOption('#to_be_exercises', '3');
+  await page.selectOption('#as_is_monitoring_detection', '2');
+  await page.selectOption('#to_be_monitoring_detection', '3');
+  await page.click('#maturity-save');
+  await page.waitForURL(/\/maturity$/);
+  assert.equal(await page.locator('svg#maturity-radar').count(), 1);
+  const firstGap = page.locator('#maturity-gaps tbody tr').first();
+  assert.match(await firstGap.innerText(), /演習/);
+  assert.match(await page.locator('#maturity-history').innerText(), /2026年度 上期/);
+  await page.screenshot({ path: join(ARTIFACTS, '45-maturity-ja.png'), fullPage: true });
+  await context.close();
+});
