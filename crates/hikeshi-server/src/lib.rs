@@ -147,6 +147,7 @@ pub async fn serve(
     outbox::spawn_outbox(state.clone());
     vulns::feeds::spawn(state.clone());
     vulns::triage::spawn_risk_snapshots(state.store.clone());
+    reporting::rollup::spawn(state.clone());
     // Peer addresses reach handlers for the public form's per-address limit.
     axum::serve(
         listener,

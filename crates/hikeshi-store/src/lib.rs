@@ -45,7 +45,7 @@ pub use programme::{Assessment, Control, Entry, KpiOverride, NewControl, NewEntr
 pub use reports::{
     Decision, NewAttachment, NewReport, Report, ReportAttachment, ReportDuplicate, ReportObservable,
 };
-pub use rollups::{HostCount, RuleCount, SourceActivity, HOUR_MS};
+pub use rollups::{settled_hour, DepartmentOf, RuleCount, SourceActivity, HOUR_MS};
 pub use suppressions::{NewSuppression, Suppression};
 pub use tasks::{NewTask, Task, TaskPatch};
 pub use users::{ApiToken, NewUser, Session, User};

@@ -3,12 +3,13 @@
 
 use crate::{now_ms, Result, Store};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 pub const HOUR_MS: i64 = 3_600_000;
 /// Alerts are stamped by the writer's clock; an hour is rolled up only this long after its
 /// end, so that a slow commit or a worker with a skewed clock is not left out.
 const SETTLE_MS: i64 = 10 * 60_000;
-/// One roll-up statement covers at most this much time, to keep transactions short.
+/// One roll-up transaction covers at most this much time, to keep transactions short.
 const CHUNK_MS: i64 = 7 * 24 * HOUR_MS;
 
 /// Alerts of one rule at one level in a period.
@@ -22,14 +23,6 @@ pub struct RuleCount {
     pub hits: i64,
 }
 
-/// Alerts on one host at one level in a period.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct HostCount {
-    pub host: String,
-    pub level: String,
-    pub alerts: i64,
-}
-
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct SourceActivity {
     pub source: String,
@@ -38,10 +31,27 @@ pub struct SourceActivity {
     pub last_seen: i64,
 }
 
+/// Names the department of a host ('' when the host is not in the inventory).
+pub type DepartmentOf<'a> = &'a (dyn Fn(&str) -> String + Sync);
+
+/// The last hour that may be rolled up now.
+pub fn settled_hour() -> i64 {
+    (now_ms() - SETTLE_MS).div_euclid(HOUR_MS) * HOUR_MS
+}
+
 impl Store {
+    /// Alerts created before this are in the hourly tables.
+    pub async fn rolled_until(&self) -> Result<i64> {
+        let (t,): (i64,) =
+            sqlx::query_as("SELECT rolled_until FROM alert_rollup_state WHERE name = 'alerts'")
+                .fetch_one(&self.reader)
+                .await?;
+        Ok(t)
+    }
+
     /// Rolls every settled hour not yet rolled up; returns up to where alerts are rolled.
-    pub async fn roll_up_alerts(&self) -> Result<i64> {
-        let target = (now_ms() - SETTLE_MS).div_euclid(HOUR_MS) * HOUR_MS;
+    pub async fn roll_up_alerts(&self, department_of: DepartmentOf<'_>) -> Result<i64> {
+        let target = settled_hour();
         loop {
             let mut tx = self.writer.begin().await?;
             // The no-op update takes the row lock, so two servers do not roll the same hours.
@@ -77,16 +87,35 @@ impl Store {
             .bind(to)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
-                "INSERT INTO alert_host_hourly (hour, host, level, alerts)
-                 SELECT (created_at / 3600000) * 3600000, host, level, COUNT(*)
-                 FROM alerts WHERE created_at >= $1 AND created_at < $2
+            let by_host: Vec<(i64, String, String, i64)> = sqlx::query_as(
+                "SELECT (created_at / 3600000) * 3600000 AS hour, host, level, COUNT(*) FROM alerts
+                 WHERE created_at >= $1 AND created_at < $2
                  GROUP BY (created_at / 3600000) * 3600000, host, level",
             )
             .bind(from)
             .bind(to)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+            let mut by_department: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
+            let mut known: std::collections::HashMap<String, String> = Default::default();
+            for (hour, host, level, n) in by_host {
+                let department = known
+                    .entry(host)
+                    .or_insert_with_key(|h| department_of(h))
+                    .clone();
+                *by_department.entry((hour, department, level)).or_default() += n;
+            }
+            for ((hour, department, level), n) in by_department {
+                sqlx::query(
+                    "INSERT INTO alert_department_hourly (hour, department, level, alerts) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(hour)
+                .bind(department)
+                .bind(level)
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query("UPDATE alert_rollup_state SET rolled_until = $1 WHERE name = 'alerts'")
                 .bind(to)
                 .execute(&mut *tx)
@@ -96,9 +125,10 @@ impl Store {
     }
 
     /// Alerts created in [from, to) by rule and level: rolled hours from the roll-up, the rest
-    /// (the current hour) from the alerts themselves. `from` and `to` should be whole hours.
+    /// (the hours not rolled yet) from the alerts themselves. `from` and `to` should be whole
+    /// hours.
     pub async fn alert_counts_by_rule(&self, from: i64, to: i64) -> Result<Vec<RuleCount>> {
-        let rolled = self.roll_up_alerts().await?;
+        let rolled = self.rolled_until().await?;
         let mut rows: Vec<RuleCount> = sqlx::query_as(
             "SELECT rule_id, MAX(rule_title) AS rule_title, level, MAX(tags) AS tags,
                     CAST(SUM(alerts) AS BIGINT) AS alerts, CAST(SUM(hits) AS BIGINT) AS hits
@@ -138,45 +168,39 @@ impl Store {
         Ok(rows)
     }
 
-    /// Alerts created in [from, to) by host and level, most alerted hosts first.
-    pub async fn alert_counts_by_host(
+    /// Alerts created in [from, to) by the department of the host they hit, most first.
+    pub async fn alert_counts_by_department(
         &self,
         from: i64,
         to: i64,
-        limit: i64,
-    ) -> Result<Vec<HostCount>> {
-        let rolled = self.roll_up_alerts().await?;
-        let mut rows: Vec<HostCount> = sqlx::query_as(
-            "SELECT host, level, CAST(SUM(alerts) AS BIGINT) AS alerts FROM alert_host_hourly
-             WHERE hour >= $1 AND hour < $2 AND hour < $3 GROUP BY host, level",
+        department_of: DepartmentOf<'_>,
+    ) -> Result<Vec<(String, i64)>> {
+        let rolled = self.rolled_until().await?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT department, CAST(SUM(alerts) AS BIGINT) FROM alert_department_hourly
+             WHERE hour >= $1 AND hour < $2 AND hour < $3 GROUP BY department",
         )
         .bind(from)
         .bind(to)
         .bind(rolled)
         .fetch_all(&self.reader)
         .await?;
+        let mut total: BTreeMap<String, i64> = rows.into_iter().collect();
         if to > rolled {
-            let live: Vec<HostCount> = sqlx::query_as(
-                "SELECT host, level, COUNT(*) AS alerts FROM alerts
-                 WHERE created_at >= $1 AND created_at < $2 GROUP BY host, level",
+            let live: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT host, COUNT(*) FROM alerts WHERE created_at >= $1 AND created_at < $2 GROUP BY host",
             )
             .bind(from.max(rolled))
             .bind(to)
             .fetch_all(&self.reader)
             .await?;
-            for row in live {
-                match rows
-                    .iter_mut()
-                    .find(|r| r.host == row.host && r.level == row.level)
-                {
-                    Some(r) => r.alerts += row.alerts,
-                    None => rows.push(row),
-                }
+            for (host, n) in live {
+                *total.entry(department_of(&host)).or_default() += n;
             }
         }
-        rows.sort_by(|a, b| b.alerts.cmp(&a.alerts).then(a.host.cmp(&b.host)));
-        rows.truncate(limit.max(0) as usize);
-        Ok(rows)
+        let mut out: Vec<(String, i64)> = total.into_iter().collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(out)
     }
 
     /// Counts a committed batch of events from a live source.

@@ -185,27 +185,12 @@ fn levels(settings: &ReportingSettings, f: &Facts) -> [(Kpi, i64, u8); 4] {
 }
 
 async fn departments(state: &AppState, month: Month, offset: i64) -> ApiResult<Vec<(String, i64)>> {
-    let hosts = state
-        .store
-        .alert_counts_by_host(month.start_ms(offset), month.end_ms(offset), 500)
-        .await?;
-    if hosts.is_empty() {
-        return Ok(Vec::new());
-    }
     let index = AssetIndex::load(&state.store).await?;
-    let mut by_department: BTreeMap<String, i64> = BTreeMap::new();
-    for h in hosts {
-        let ids = index.matching(&[h.host.as_str()], &[h.host.as_str()]);
-        let department = ids
-            .iter()
-            .filter_map(|id| index.assets.get(id))
-            .map(|a| a.department.clone())
-            .find(|d| !d.is_empty())
-            .unwrap_or_default();
-        *by_department.entry(department).or_default() += h.alerts;
-    }
-    let mut out: Vec<(String, i64)> = by_department.into_iter().collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let department_of = |host: &str| super::rollup::department(&index, host);
+    let mut out = state
+        .store
+        .alert_counts_by_department(month.start_ms(offset), month.end_ms(offset), &department_of)
+        .await?;
     out.truncate(10);
     Ok(out)
 }

@@ -8,6 +8,7 @@ pub mod maturity;
 pub mod monthly;
 pub mod pdf;
 pub mod period;
+pub mod rollup;
 pub mod settings;
 pub mod stats;
 

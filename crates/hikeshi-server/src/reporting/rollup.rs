@@ -1,0 +1,44 @@
+//! Keeps the hourly alert roll-ups current: a background task rolls settled hours every few
+//! minutes, and a request that finds them behind rolls them first. Departments come from the
+//! asset inventory at roll-up time.
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+use crate::vulns::matching::AssetIndex;
+use std::time::Duration;
+
+const EVERY: Duration = Duration::from_secs(300);
+
+/// The department of the first inventory asset that `host` names ('' when none does).
+pub fn department(index: &AssetIndex, host: &str) -> String {
+    index
+        .matching(&[host], &[host])
+        .iter()
+        .filter_map(|id| index.assets.get(id))
+        .map(|a| a.department.clone())
+        .find(|d| !d.is_empty())
+        .unwrap_or_default()
+}
+
+/// Rolls up every settled hour that is not yet rolled up.
+pub async fn ensure(state: &AppState) -> ApiResult<()> {
+    if state.store.rolled_until().await? >= hikeshi_store::settled_hour() {
+        return Ok(());
+    }
+    let index = AssetIndex::load(&state.store).await?;
+    let department_of = |host: &str| department(&index, host);
+    state.store.roll_up_alerts(&department_of).await?;
+    Ok(())
+}
+
+/// Rolls up in the background so that the dashboard rarely waits for it.
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = ensure(&state).await {
+                tracing::warn!(error = %e.message, "cannot roll up alerts");
+            }
+            tokio::time::sleep(EVERY).await;
+        }
+    });
+}
