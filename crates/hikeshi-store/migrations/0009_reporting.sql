@@ -8,6 +8,8 @@ ALTER TABLE cases ADD COLUMN resolved_at BIGINT;
 ALTER TABLE cases ADD COLUMN business_impact TEXT NOT NULL DEFAULT '';
 CREATE INDEX alerts_created ON alerts(created_at);
 ALTER TABLE assets ADD COLUMN last_scanned_at BIGINT;
+-- 1 when the event that opened the alert says a control stopped it (action blocked, denied…).
+ALTER TABLE alerts ADD COLUMN blocked BIGINT NOT NULL DEFAULT 0;
 -- Alerts created before `rolled_until` are counted in the hourly tables below. Alerts are
 -- stamped with the time they are written, so past hours do not change once a margin is over.
 CREATE TABLE alert_rollup_state (
@@ -23,6 +25,7 @@ CREATE TABLE alert_rule_hourly (
     tags TEXT NOT NULL,
     alerts BIGINT NOT NULL,
     hits BIGINT NOT NULL,
+    blocked BIGINT NOT NULL,
     PRIMARY KEY (hour, rule_id, level)
 );
 -- By the department of the asset hit, as the inventory said when the hour was rolled up

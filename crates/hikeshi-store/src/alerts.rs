@@ -53,6 +53,8 @@ pub struct NewHit {
     pub seen_at: i64,
     /// Set when a suppression rule matched: the hit is counted on a `suppressed` alert.
     pub suppression_id: Option<String>,
+    /// The event says a control stopped it (firewall deny, EDR block…).
+    pub blocked: bool,
 }
 
 /// What recording a batch of hits did.
@@ -72,7 +74,7 @@ pub const KEEP_EVENTS: usize = 10;
 
 const ALERT_COLUMNS: &str = "id, dedup_key, rule_id, rule_title, level, tags, source, host, user_name, src_ip, dst_ip, status, count, events, first_seen, last_seen, created_at, status_reason, status_by, status_at, case_id, suppression_id";
 /// The columns a new alert is inserted with (the status columns keep their defaults).
-const INSERT_COLUMNS: &str = "id, dedup_key, rule_id, rule_title, level, tags, source, host, user_name, src_ip, dst_ip, status, count, events, first_seen, last_seen, created_at, suppression_id";
+const INSERT_COLUMNS: &str = "id, dedup_key, rule_id, rule_title, level, tags, source, host, user_name, src_ip, dst_ip, status, count, events, first_seen, last_seen, created_at, suppression_id, blocked";
 
 /// Where new hits fold: open alerts, or the suppressed alert of the same key.
 const OPEN_STATES: &str = "'new', 'acknowledged', 'escalated'";
@@ -154,7 +156,7 @@ impl Store {
                     } else {
                         "new"
                     };
-                    let sql = format!("INSERT INTO alerts ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, $17)");
+                    let sql = format!("INSERT INTO alerts ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, $17, $18)");
                     sqlx::query(sqlx::AssertSqlSafe(sql))
                         .bind(&alert_id)
                         .bind(&hit.dedup_key)
@@ -173,6 +175,7 @@ impl Store {
                         .bind(hit.seen_at)
                         .bind(crate::now_ms())
                         .bind(&hit.suppression_id)
+                        .bind(i64::from(hit.blocked))
                         .execute(&mut *tx)
                         .await?;
                     if hit.suppression_id.is_none() {

@@ -21,6 +21,8 @@ pub struct RuleCount {
     pub tags: String,
     pub alerts: i64,
     pub hits: i64,
+    /// Alerts whose first event says a control stopped it.
+    pub blocked: i64,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -78,8 +80,9 @@ impl Store {
             };
             let to = (from + CHUNK_MS).min(target);
             sqlx::query(
-                "INSERT INTO alert_rule_hourly (hour, rule_id, level, rule_title, tags, alerts, hits)
-                 SELECT (created_at / 3600000) * 3600000, rule_id, level, MAX(rule_title), MAX(tags), COUNT(*), CAST(SUM(count) AS BIGINT)
+                "INSERT INTO alert_rule_hourly (hour, rule_id, level, rule_title, tags, alerts, hits, blocked)
+                 SELECT (created_at / 3600000) * 3600000, rule_id, level, MAX(rule_title), MAX(tags), COUNT(*),
+                        CAST(SUM(count) AS BIGINT), CAST(SUM(blocked) AS BIGINT)
                  FROM alerts WHERE created_at >= $1 AND created_at < $2
                  GROUP BY (created_at / 3600000) * 3600000, rule_id, level",
             )
@@ -131,7 +134,8 @@ impl Store {
         let rolled = self.rolled_until().await?;
         let mut rows: Vec<RuleCount> = sqlx::query_as(
             "SELECT rule_id, MAX(rule_title) AS rule_title, level, MAX(tags) AS tags,
-                    CAST(SUM(alerts) AS BIGINT) AS alerts, CAST(SUM(hits) AS BIGINT) AS hits
+                    CAST(SUM(alerts) AS BIGINT) AS alerts, CAST(SUM(hits) AS BIGINT) AS hits,
+                    CAST(SUM(blocked) AS BIGINT) AS blocked
              FROM alert_rule_hourly WHERE hour >= $1 AND hour < $2 AND hour < $3
              GROUP BY rule_id, level",
         )
@@ -143,7 +147,8 @@ impl Store {
         if to > rolled {
             let live: Vec<RuleCount> = sqlx::query_as(
                 "SELECT rule_id, MAX(rule_title) AS rule_title, level, MAX(tags) AS tags,
-                        COUNT(*) AS alerts, CAST(SUM(count) AS BIGINT) AS hits
+                        COUNT(*) AS alerts, CAST(SUM(count) AS BIGINT) AS hits,
+                        CAST(SUM(blocked) AS BIGINT) AS blocked
                  FROM alerts WHERE created_at >= $1 AND created_at < $2
                  GROUP BY rule_id, level",
             )
@@ -159,6 +164,7 @@ impl Store {
                     Some(r) => {
                         r.alerts += row.alerts;
                         r.hits += row.hits;
+                        r.blocked += row.blocked;
                     }
                     None => rows.push(row),
                 }

@@ -1,5 +1,6 @@
 //! The hourly alert roll-up against counting the alerts themselves: alerts spread over 40 days
 //! (written straight into the table, since the application only ever stamps alerts "now"),
+//! some of them blocked,
 //! rolled up, counted for windows that cross the watermark, and rolled again without counting
 //! anything twice.
 
@@ -25,8 +26,8 @@ async fn fill(url: &str) -> anyhow::Result<i64> {
         // Every 29 minutes back from now: 40 days, and the last few in unsettled hours.
         let at = now - i * 29 * 60_000;
         sqlx::query(
-            "INSERT INTO alerts (id, dedup_key, rule_id, rule_title, level, tags, source, host, user_name, status, count, events, first_seen, last_seen, created_at)
-             VALUES ($1, $1, $2, $2, $3, '[]', 'test', $4, 'u', 'new', $5, '[]', $6, $6, $6)",
+            "INSERT INTO alerts (id, dedup_key, rule_id, rule_title, level, tags, source, host, user_name, status, count, events, first_seen, last_seen, created_at, blocked)
+             VALUES ($1, $1, $2, $2, $3, '[]', 'test', $4, 'u', 'new', $5, '[]', $6, $6, $6, $7)",
         )
         .bind(format!("a{i}"))
         .bind(format!("rule-{}", i % 3))
@@ -34,6 +35,7 @@ async fn fill(url: &str) -> anyhow::Result<i64> {
         .bind(if i % 2 == 0 { format!("ws-{}", i % 10) } else { format!("srv-{}", i % 5) })
         .bind(1 + i % 3)
         .bind(at)
+        .bind(i64::from(i % 5 == 0))
         .execute(&pool)
         .await?;
     }
@@ -42,7 +44,7 @@ async fn fill(url: &str) -> anyhow::Result<i64> {
 }
 
 /// What the alerts table itself says for [from, to): (rule, level) → (alerts, hits).
-fn expected(now: i64, from: i64, to: i64) -> BTreeMap<(String, String), (i64, i64)> {
+fn expected(now: i64, from: i64, to: i64) -> BTreeMap<(String, String), (i64, i64, i64)> {
     let mut out = BTreeMap::new();
     for i in 0..ALERTS {
         let at = now - i * 29 * 60_000;
@@ -52,9 +54,10 @@ fn expected(now: i64, from: i64, to: i64) -> BTreeMap<(String, String), (i64, i6
                     format!("rule-{}", i % 3),
                     if i % 4 == 0 { "high" } else { "low" }.to_string(),
                 ))
-                .or_insert((0, 0));
+                .or_insert((0, 0, 0));
             e.0 += 1;
             e.1 += 1 + i % 3;
+            e.2 += i64::from(i % 5 == 0);
         }
     }
     out
@@ -77,11 +80,11 @@ async fn roll_up_matches_counting(store: Store, url: &str) -> anyhow::Result<()>
         (hour(now - 3 * day), hour(now) + HOUR_MS),
         (hour(now - 50 * day), hour(now) + day),
     ] {
-        let got: BTreeMap<(String, String), (i64, i64)> = store
+        let got: BTreeMap<(String, String), (i64, i64, i64)> = store
             .alert_counts_by_rule(from, to)
             .await?
             .into_iter()
-            .map(|r| ((r.rule_id, r.level), (r.alerts, r.hits)))
+            .map(|r| ((r.rule_id, r.level), (r.alerts, r.hits, r.blocked)))
             .collect();
         assert_eq!(got, expected(now, from, to), "window {from}..{to}");
         let departments = store

@@ -430,7 +430,8 @@ async fn dashboard_and_monthly_report(db: Db, name: &str) {
     let events = [
         event("WS-1", "CORP\\a", "psexec \\\\db cmd"),
         event("WS-2", "CORP\\a", "psexec \\\\db cmd"),
-        event("SRV-DB", "CORP\\a", "psexec \\\\ws-1 cmd"),
+        // The EDR on the database server stopped this one.
+        event("SRV-DB", "CORP\\a", "psexec \\\\ws-1 cmd").replace('}', ",\"action\":\"Blocked\"}"),
         event("WS-1", "CORP\\a", "net user /domain"),
         event("WS-1", "CORP\\b", "net user /domain"),
     ]
@@ -552,6 +553,20 @@ async fn dashboard_and_monthly_report(db: Db, name: &str) {
         (Some(2), Some(2))
     );
     assert_eq!(card(&d, "attack")["previous_headline"], 0);
+    let technical = |kpi: &str, key: &str| {
+        card(&d, kpi)["technical"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["key"] == key))
+            .map(|m| m["value"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (
+            technical("attack", "kpi.m.blocked"),
+            technical("attack", "kpi.m.not_blocked")
+        ),
+        (json!("1"), json!("4"))
+    );
     assert_eq!(
         d["departments"],
         json!([["営業部", 4], ["経理部", 1]]),

@@ -83,6 +83,39 @@ fn first_text(event: &JsonEvent, names: &[&str]) -> String {
         .unwrap_or_default()
 }
 
+/// Where firewalls, proxies, mail gateways and EDRs say what they did with an event.
+const ACTION_FIELDS: &[&str] = &[
+    "action",
+    "Action",
+    "event.action",
+    "disposition",
+    "act",
+    "EventOutcome",
+];
+const BLOCKED_ACTIONS: &[&str] = &[
+    "block",
+    "blocked",
+    "deny",
+    "denied",
+    "drop",
+    "dropped",
+    "reject",
+    "rejected",
+    "quarantine",
+    "quarantined",
+    "prevent",
+    "prevented",
+    "reset-both",
+    "reset-client",
+    "reset-server",
+];
+
+/// Whether the event says a control stopped it.
+fn was_blocked(event: &JsonEvent) -> bool {
+    let action = first_text(event, ACTION_FIELDS).to_ascii_lowercase();
+    BLOCKED_ACTIONS.contains(&action.trim())
+}
+
 const HOST_FIELDS: &[&str] = &["Computer", "Hostname", "host.name", "hostname", "host"];
 const USER_FIELDS: &[&str] = &[
     "User",
@@ -218,6 +251,7 @@ pub fn detect_batch(
         let src_ip = first_text(&event, SRC_IP_FIELDS);
         let dst_ip = first_text(&event, DST_IP_FIELDS);
         let kept = kept_event(&raw.payload, &event.map);
+        let blocked = was_blocked(&event);
         let identity = event_identity(source, raw, &event.map);
         let mut push = |rule_id: String, title: String, level: Level, tags: &[String]| {
             let dedup_key = hex::encode(Sha256::digest(
@@ -241,6 +275,7 @@ pub fn detect_batch(
                 event_json: kept.clone(),
                 seen_at: now,
                 suppression_id,
+                blocked,
             });
         };
         for &index in &matched {

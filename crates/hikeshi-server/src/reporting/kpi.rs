@@ -62,6 +62,8 @@ pub struct Dashboard {
 struct Facts {
     by_level: BTreeMap<String, i64>,
     high_alerts: i64,
+    alerts: i64,
+    blocked: i64,
     suspicious_alerts: i64,
     rules: Vec<RuleCount>,
     external_events: i64,
@@ -118,6 +120,8 @@ async fn facts(state: &AppState, month: Month, offset: i64) -> ApiResult<Facts> 
             suspicious_alerts += r.alerts;
         }
     }
+    let alerts: i64 = rules.iter().map(|r| r.alerts).sum();
+    let blocked: i64 = rules.iter().map(|r| r.blocked).sum();
     let high_alerts =
         by_level.get("high").copied().unwrap_or(0) + by_level.get("critical").copied().unwrap_or(0);
     let entries = store.entries_for_month(&month.code()).await?;
@@ -152,6 +156,8 @@ async fn facts(state: &AppState, month: Month, offset: i64) -> ApiResult<Facts> 
     Ok(Facts {
         by_level,
         high_alerts,
+        alerts,
+        blocked,
         suspicious_alerts,
         rules,
         external_events,
@@ -255,6 +261,8 @@ fn technical_row(kpi: Kpi, f: &Facts) -> Vec<Metric> {
                 "kpi.m.alerts_low",
                 level("low") + level("informational") + level("info"),
             ),
+            metric("kpi.m.blocked", f.blocked),
+            metric("kpi.m.not_blocked", f.alerts - f.blocked),
         ],
         Kpi::Protect => vec![
             metric("kpi.m.open_kev", f.patch.open_kev),

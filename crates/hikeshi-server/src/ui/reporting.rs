@@ -188,7 +188,7 @@ struct StatsPage {
     s: Statistics,
     period: String,
     at: String,
-    charts: Vec<(String, String)>,
+    charts: Vec<(String, String, Vec<(String, i64, i64)>)>,
     monthly_chart: String,
     quarterly_chart: String,
     response: Vec<ResponseRow>,
@@ -242,6 +242,7 @@ async fn stats_page(
                 (
                     i.t(&format!("stats.by_{}", b.dimension)),
                     charts::paired_bars(&format!("chart-{}", b.dimension), &rows, legend),
+                    rows,
                 )
             })
             .collect();
