@@ -173,6 +173,9 @@ async fn add_override(
     }
 }
 
+/// A breakdown row as shown: label, this period, the period before.
+type CountLine = (String, i64, i64);
+
 struct ResponseRow {
     measure: String,
     cases: usize,
@@ -188,7 +191,7 @@ struct StatsPage {
     s: Statistics,
     period: String,
     at: String,
-    charts: Vec<(String, String, Vec<(String, i64, i64)>)>,
+    charts: Vec<(String, String, Vec<CountLine>)>,
     monthly_chart: String,
     quarterly_chart: String,
     response: Vec<ResponseRow>,
