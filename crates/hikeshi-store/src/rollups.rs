@@ -54,6 +54,7 @@ impl Store {
     /// Rolls every settled hour not yet rolled up; returns up to where alerts are rolled.
     pub async fn roll_up_alerts(&self, department_of: DepartmentOf<'_>) -> Result<i64> {
         let target = settled_hour();
+        let mut chunks = 0;
         loop {
             let mut tx = self.writer.begin().await?;
             // The no-op update takes the row lock, so two servers do not roll the same hours.
@@ -64,8 +65,16 @@ impl Store {
             .await?;
             if from >= target {
                 tx.commit().await?;
+                // After a catch-up the planner's statistics do not know the new rows yet, and
+                // a month's query then scans the whole table; refresh them now.
+                if chunks > 1 && self.backend() == crate::Backend::Postgres {
+                    sqlx::query("ANALYZE alert_rule_hourly, alert_department_hourly")
+                        .execute(&self.writer)
+                        .await?;
+                }
                 return Ok(from);
             }
+            chunks += 1;
             // The first roll-up starts at the oldest alert, not at 1970.
             let from = if from == 0 {
                 let (oldest,): (Option<i64>,) =

@@ -99,7 +99,6 @@ pub async fn coverage_map(state: &AppState) -> ApiResult<CoverageMap> {
     let controls = state.store.controls().await?;
     let now = hikeshi_store::now_ms();
     let rules = enabled_rules(state);
-    super::rollup::ensure(state).await?;
     let fired: std::collections::HashSet<String> = state
         .store
         .alert_counts_by_rule(

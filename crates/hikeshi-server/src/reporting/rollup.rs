@@ -1,6 +1,7 @@
 //! Keeps the hourly alert roll-ups current: a background task rolls settled hours every few
-//! minutes, and a request that finds them behind rolls them first. Departments come from the
-//! asset inventory at roll-up time.
+//! minutes. Requests never wait for it: the hours it has not rolled yet are counted from the
+//! alerts themselves, which is slower but right (a first catch-up over millions of alerts
+//! takes a minute). Departments come from the asset inventory at roll-up time.
 
 use crate::error::ApiResult;
 use crate::state::AppState;
