@@ -360,13 +360,26 @@ test('the CISO dashboard, the monthly report, statistics, the countermeasure map
   assert.equal(Number(await page.locator('#kpi-attack .kpi-headline strong').innerText()), attackBefore + 1);
   assert.equal(await page.locator('#kpi-attack .badge').getAttribute('data-level'), '2');
 
+  // A leaver's accounts are an indirect risk until someone marks them done.
+  const headline = async (kpi) => Number(await page.locator(`#kpi-${kpi} .kpi-headline strong`).innerText());
+  const indirectBefore = await headline('indirect');
+  await page.selectOption('#entry-kind', 'leaver');
+  await page.fill('#entry-title', '営業部 退職者のアカウント');
+  await Promise.all([page.waitForNavigation(), page.click('#entry-save')]);
+  assert.equal(await headline('indirect'), indirectBefore + 1);
+  await Promise.all([
+    page.waitForNavigation(),
+    page.locator('#entries-table tr', { hasText: '営業部 退職者のアカウント' }).locator('.entry-done').click(),
+  ]);
+  assert.equal(await headline('indirect'), indirectBefore);
+
   // The CISO raises the level to 3, with a reason.
   await page.selectOption('#override-kpi', 'attack');
   await page.selectOption('#override-level', '3');
   await page.fill('#override-remark', '取引先を狙う攻撃が続いています');
   await page.fill('#override-reason', '業界団体からの注意喚起');
-  await page.click('#override-save');
-  await page.waitForURL(/\/dashboard\?month=/);
+  // Already on /dashboard?month=…: wait for the navigation the submit starts, not the URL.
+  await Promise.all([page.waitForNavigation(), page.click('#override-save')]);
   assert.equal(await page.locator('#kpi-attack .badge').getAttribute('data-level'), '3');
   assert.match(await page.locator('#kpi-attack .badge').innerText(), /要対応/);
   assert.match(await page.locator('#kpi-attack').innerText(), /CISOによる上書き/);

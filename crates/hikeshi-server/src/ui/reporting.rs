@@ -30,6 +30,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/dashboard", get(dashboard_page))
         .route("/dashboard/entries", axum::routing::post(add_entry))
+        .route(
+            "/dashboard/entries/{id}/done",
+            axum::routing::post(close_entry),
+        )
         .route("/dashboard/overrides", axum::routing::post(add_override))
         .route("/stats", get(stats_page))
         .route("/coverage", get(coverage_page).post(add_control))
@@ -129,6 +133,42 @@ async fn add_entry(
     .await;
     match result {
         Ok(e) => see_other(&format!("/dashboard?month={}", e.month)),
+        Err(e) => error_page(&i, Some(s.nav), e),
+    }
+}
+
+#[derive(Deserialize)]
+struct DoneForm {
+    csrf: String,
+    #[serde(default)]
+    month: String,
+}
+
+/// Marks an HR or physical entry done (the account removed, the device found).
+async fn close_entry(
+    State(state): State<AppState>,
+    s: SignedIn,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(f): Form<DoneForm>,
+) -> Response {
+    let i = s.viewer.i.clone();
+    let result = async {
+        s.who.check_csrf(Some(&f.csrf))?;
+        s.who
+            .require(s.who.role.can_edit_cases(), "change entries")?;
+        Ok::<_, ApiError>(
+            state
+                .store
+                .set_entry_open(&id, false, &s.who.actor())
+                .await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(_) => see_other(&format!(
+            "/dashboard?month={}",
+            urlencoding::encode(&f.month)
+        )),
         Err(e) => error_page(&i, Some(s.nav), e),
     }
 }
