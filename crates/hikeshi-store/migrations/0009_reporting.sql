@@ -7,6 +7,9 @@ ALTER TABLE cases ADD COLUMN contained_at BIGINT;
 ALTER TABLE cases ADD COLUMN resolved_at BIGINT;
 ALTER TABLE cases ADD COLUMN business_impact TEXT NOT NULL DEFAULT '';
 CREATE INDEX alerts_created ON alerts(created_at);
+-- The alert queue's "anything new?" poll reads these two maxima from indexes.
+CREATE INDEX alerts_last_seen ON alerts(last_seen);
+CREATE INDEX alerts_status_at ON alerts(status_at);
 ALTER TABLE assets ADD COLUMN last_scanned_at BIGINT;
 -- 1 when the event that opened the alert says a control stopped it (action blocked, denied…).
 ALTER TABLE alerts ADD COLUMN blocked BIGINT NOT NULL DEFAULT 0;

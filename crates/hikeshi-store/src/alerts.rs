@@ -260,12 +260,15 @@ impl Store {
             .await?)
     }
 
-    /// Total count and newest `last_seen` over all alerts: a cheap "has anything changed?".
+    /// Newest hit and newest state change over all alerts: a cheap "has anything changed?".
+    /// Each maximum is read from its own index, so the cost does not grow with the table (a
+    /// new alert or a folded hit moves `last_seen`, a state change moves `status_at`).
     pub async fn alerts_watermark(&self) -> Result<(i64, i64)> {
-        let row: (Option<i64>, Option<i64>) =
-            sqlx::query_as("SELECT SUM(count), MAX(COALESCE(status_at, last_seen)) FROM alerts")
-                .fetch_one(&self.reader)
-                .await?;
+        let row: (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT (SELECT MAX(last_seen) FROM alerts), (SELECT MAX(status_at) FROM alerts)",
+        )
+        .fetch_one(&self.reader)
+        .await?;
         Ok((row.0.unwrap_or(0), row.1.unwrap_or(0)))
     }
 

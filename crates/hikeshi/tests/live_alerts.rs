@@ -355,3 +355,83 @@ async fn grouping_rules_open_one_case_per_host() {
     let (_, cases) = s.json(Method::GET, "/api/v1/cases", &token, None).await;
     assert_eq!(cases["total"], 2, "{cases}");
 }
+
+/// Reads the stream until the next `changed` event; fails after `secs` seconds.
+async fn next_change(stream: &mut reqwest::Response, secs: u64) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut seen = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(
+            !left.is_zero(),
+            "no change event within {secs} s; got {seen:?}"
+        );
+        match tokio::time::timeout(left, stream.chunk()).await {
+            Ok(Ok(Some(bytes))) => {
+                seen.push_str(&String::from_utf8_lossy(&bytes));
+                if let Some(at) = seen.find("event: changed") {
+                    return seen[at..].to_string();
+                }
+            }
+            other => panic!("stream ended: {other:?}"),
+        }
+    }
+}
+
+/// The queue page's feed says when alerts change: a new hit, a folded hit, a state change.
+async fn queue_feed_reports_changes(db: Db, name: &str) {
+    let rules = temp_dir("feed-rules");
+    write_rules(&rules);
+    let rules_arg = rules.display().to_string();
+    let s = TestServer::start(db, name, &["--rules", &rules_arg]).await;
+    s.add_user("hana", "handler");
+    let token = s.token("hana");
+    let mut feed = s
+        .req(Method::GET, "/api/v1/alerts/stream", Some(&token))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(feed.status(), StatusCode::OK);
+    next_change(&mut feed, 5).await;
+    let hit = "{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"Computer\":\"WS-7\",\"CommandLine\":\"vssadmin delete shadows\",\"User\":\"CORP\\\\x\"}\n";
+    for round in 0..2 {
+        // A new alert, then the same hit again folded into it (the body differs by a space).
+        let body = format!("{}{hit}", " ".repeat(round));
+        let r = s
+            .req(Method::POST, "/api/v1/events", Some(&token))
+            .body(body)
+            .send()
+            .await
+            .expect("events");
+        assert_eq!(r.status(), StatusCode::OK);
+        next_change(&mut feed, 10).await;
+    }
+    let all = alerts(&s, &token, &format!("rule={WIN_RULE_ID}")).await;
+    assert_eq!(
+        (all.len(), all[0]["count"].as_i64()),
+        (1, Some(2)),
+        "{all:?}"
+    );
+    let id = all[0]["id"].as_str().expect("id").to_string();
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/api/v1/alerts/bulk",
+            &token,
+            Some(json!({"alert_ids": [id], "status": "acknowledged", "reason": "seen"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    next_change(&mut feed, 10).await;
+    let _ = std::fs::remove_dir_all(rules);
+}
+
+#[tokio::test]
+async fn queue_feed_reports_changes_on_sqlite() {
+    queue_feed_reports_changes(Db::Sqlite, "feed").await;
+}
+
+#[tokio::test]
+async fn queue_feed_reports_changes_on_postgres() {
+    queue_feed_reports_changes(Db::Postgres, "feed").await;
+}
