@@ -342,13 +342,15 @@ fn run(program: &str, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-/// Share of dark pixels on the first page, from a greyscale PGM that pdftoppm writes.
+/// Renders the first page to PNG with pdftoppm, decodes it, and returns the share of dark
+/// pixels: a blank page has none, a page of solid colour nearly all.
 fn ink_on_first_page(pdf: &std::path::Path) -> f64 {
-    let prefix = pdf.with_extension("page");
+    let prefix = pdf.with_extension("page1");
     run(
         "pdftoppm",
         &[
-            "-gray",
+            "-png",
+            "-singlefile",
             "-r",
             "40",
             "-f",
@@ -359,48 +361,29 @@ fn ink_on_first_page(pdf: &std::path::Path) -> f64 {
             &prefix.display().to_string(),
         ],
     );
-    let dir = prefix.parent().expect("dir");
-    let stem = prefix
-        .file_name()
-        .and_then(|n| n.to_str())
-        .expect("name")
-        .to_string();
-    let page = std::fs::read_dir(dir)
-        .expect("dir")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&stem) && n.ends_with(".pgm"))
-        })
-        .expect("a rendered page");
-    let bytes = std::fs::read(page).expect("pgm");
-    // P5 header: magic, width, height, max value, then one byte per pixel.
-    let mut fields = 0;
-    let mut start = 0;
-    let mut in_token = false;
-    for (i, b) in bytes.iter().enumerate() {
-        if b.is_ascii_whitespace() {
-            if in_token {
-                fields += 1;
-                in_token = false;
-                if fields == 4 {
-                    start = i + 1;
-                    break;
-                }
-            }
-        } else {
-            in_token = true;
-        }
-    }
-    let pixels = &bytes[start..];
+    let file = std::path::PathBuf::from(format!("{}.png", prefix.display()));
+    let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("a frame");
+    assert_eq!(info.bit_depth, png::BitDepth::Eight);
     assert!(
-        pixels.len() > 10_000,
-        "page too small: {} pixels",
-        pixels.len()
+        info.width > 200 && info.height > 300,
+        "page of {}×{}",
+        info.width,
+        info.height
     );
-    pixels.iter().filter(|&&p| p < 128).count() as f64 / pixels.len() as f64
+    let channels = info.color_type.samples();
+    let pixels = &buf[..info.buffer_size()];
+    let dark = pixels
+        .chunks(channels)
+        .filter(|p| {
+            p.iter().take(3).map(|&v| u32::from(v)).sum::<u32>() < 128 * p.len().min(3) as u32
+        })
+        .count();
+    dark as f64 / (pixels.len() / channels) as f64
 }
 
 async fn dashboard_and_monthly_report(db: Db, name: &str) {
