@@ -386,6 +386,13 @@ test('the CISO dashboard, the monthly report, statistics, the countermeasure map
   assert.match(await page.locator('#override-history').innerText(), /業界団体からの注意喚起/);
   await page.screenshot({ path: join(ARTIFACTS, '40-dashboard-ja.png'), fullPage: true });
 
+  // Issue the Japanese report: it is listed with its hash and downloads as a PDF.
+  await page.selectOption('#issue-lang', 'ja');
+  await Promise.all([page.waitForNavigation(), page.click('#issue-save')]);
+  assert.match(await page.locator('#issued-reports').innerText(), /[0-9a-f]{64}/);
+  const issued = await page.request.get(`${base}${await page.locator('#issued-reports .issued-link').first().getAttribute('href')}`);
+  assert.equal(issued.headers()['content-type'], 'application/pdf');
+
   // The monthly report in Japanese, as a page and as a PDF.
   const month = await page.locator('#dashboard-month').innerText();
   await page.click('#report-html-ja');

@@ -19,7 +19,7 @@ use hikeshi_model::reporting::{
     CsfFunction, DefenceLayer, Effectiveness, EntryKind, Kpi, MATURITY_AREAS, MATURITY_LEVELS,
     MATURITY_SERVICES,
 };
-use hikeshi_store::{Control, Entry, KpiOverride, NewControl, NewEntry};
+use hikeshi_store::{Control, Entry, IssuedReport, KpiOverride, NewControl, NewEntry};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -42,6 +42,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/maturity/assessments", post(create_assessment))
         .route("/api/v1/maturity/assessments/{id}", get(assessment))
         .route("/api/v1/reports/monthly", get(monthly_report))
+        .route("/api/v1/reports/monthly/issue", post(issue))
+        .route("/api/v1/reports/monthly/issued", get(issued))
+        .route("/api/v1/reports/monthly/issued/{id}", get(issued_file))
         .route(
             "/api/v1/cases/import",
             post(import_ledger).layer(axum::extract::DefaultBodyLimit::max(
@@ -487,13 +490,7 @@ pub async fn monthly_response(
         )
             .into_response()),
         "pdf" => {
-            let fonts = state.config.reporting.fonts.clone();
-            let bytes = tokio::task::spawn_blocking(move || pdf::render(&data, &fonts))
-                .await
-                .map_err(ApiError::internal)?
-                .map_err(|e| {
-                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "pdf_unavailable", e)
-                })?;
+            let bytes = typeset(state, data).await?;
             Ok((
                 [
                     (header::CONTENT_TYPE, "application/pdf".to_string()),
@@ -514,6 +511,112 @@ pub async fn monthly_response(
             ),
         )),
     }
+}
+
+/// Typesets on a blocking thread; a missing font is a 503 that says what to install.
+async fn typeset(state: &AppState, data: monthly::ReportData) -> ApiResult<Vec<u8>> {
+    let fonts = state.config.reporting.fonts.clone();
+    tokio::task::spawn_blocking(move || pdf::render(&data, &fonts))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "pdf_unavailable", e))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueInput {
+    pub month: String,
+    pub lang: String,
+}
+
+/// Freezes a month's report as handed to management (manager, admin): the PDF is stored under
+/// its SHA-256 and recorded, audited. Issuing again makes a new version.
+pub async fn issue_report(
+    state: &AppState,
+    who: &CurrentUser,
+    input: &IssueInput,
+) -> ApiResult<IssuedReport> {
+    who.require(who.role.can_command(), "issue monthly reports")?;
+    let month = Month::parse("month", &input.month)?;
+    let lang =
+        Lang::parse(&input.lang).ok_or_else(|| ApiError::invalid("lang", "lang: `ja` or `en`"))?;
+    let bytes = typeset(state, monthly::build(state, month, lang).await?).await?;
+    let mut incoming = state
+        .evidence
+        .begin(bytes.len() as u64)
+        .await
+        .map_err(ApiError::internal)?;
+    incoming.write(&bytes).await.map_err(ApiError::internal)?;
+    let (sha, size) = state
+        .evidence
+        .commit(incoming)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(state
+        .store
+        .record_issued_report(&month.code(), lang.code(), &sha, size as i64, &who.actor())
+        .await?)
+}
+
+async fn issue(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    ApiJson(input): ApiJson<IssueInput>,
+) -> ApiResult<(StatusCode, Json<IssuedReport>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(issue_report(&state, &who, &input).await?),
+    ))
+}
+
+async fn issued(
+    State(state): State<AppState>,
+    _who: CurrentUser,
+) -> ApiResult<Json<Vec<IssuedReport>>> {
+    Ok(Json(state.store.issued_reports().await?))
+}
+
+/// An issued PDF, checked against its recorded hash before it is sent.
+pub async fn issued_pdf(state: &AppState, id: &str) -> ApiResult<Response> {
+    let r = state
+        .store
+        .issued_reports()
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("issued report {id}")))?;
+    let bytes = tokio::fs::read(state.evidence.path_for(&r.sha256))
+        .await
+        .map_err(ApiError::internal)?;
+    let actual = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    if actual != r.sha256 {
+        return Err(ApiError::internal(format!(
+            "issued report {id}: stored file hashes to {actual}, not {}",
+            r.sha256
+        )));
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "inline; filename=\"hikeshi-monthly-{}-{}-issued.pdf\"",
+                    r.month, r.lang
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn issued_file(
+    State(state): State<AppState>,
+    _who: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    issued_pdf(&state, &id).await
 }
 
 async fn monthly_report(

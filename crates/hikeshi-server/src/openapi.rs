@@ -355,9 +355,14 @@ fn reporting_part() -> (Value, Value) {
         "/api/v1/maturity/assessments/{id}": {"get": with(op("One assessment with area scores and gaps", "reporting", None, ("200", "the assessment")), vec![id()])},
         "/api/v1/reports/monthly": {"get": with(op("The monthly management report (HTML, PDF typeset by the server, or JSON)", "reporting", None, ("200", "the report")),
             vec![month(), query("lang", enum_of(&["ja", "en"])), query("format", enum_of(&["html", "pdf", "json"]))])},
+        "/api/v1/reports/monthly/issue": {"post": op("Issue a month's report (manager, admin): the PDF is stored under its SHA-256 and no longer follows the data; audited", "reporting", Some("IssueReport"), ("201", "the issued report with its hash"))},
+        "/api/v1/reports/monthly/issued": {"get": op("Issued reports, newest first", "reporting", None, ("200", "issued reports"))},
+        "/api/v1/reports/monthly/issued/{id}": {"get": with(op("An issued report's PDF, checked against its hash", "reporting", None, ("200", "application/pdf")), vec![id()])},
         "/api/v1/cases/import": {"post": with(op("An earlier incident ledger as CSV (manager, admin); any bad cell refuses the file (422, by line and column); rows whose ref was imported are skipped", "cases", None, ("201", "cases created, refs skipped")), vec![query("dry_run", json!({"type": "boolean"}))])}
     });
     let schemas = json!({
+        "IssueReport": {"type": "object", "required": ["month", "lang"], "additionalProperties": false, "properties": {
+            "month": {"type": "string"}, "lang": enum_of(&["ja", "en"])}},
         "KpiOverride": {"type": "object", "required": ["month", "kpi", "level", "reason"], "additionalProperties": false, "properties": {
             "month": {"type": "string"}, "kpi": enum_of(&codes(Kpi::ALL, Kpi::code)), "level": {"type": "integer", "minimum": 1, "maximum": 3},
             "remark": {"type": "string"}, "reason": {"type": "string"}}},

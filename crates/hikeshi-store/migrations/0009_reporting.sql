@@ -95,4 +95,15 @@ CREATE TABLE maturity_ratings (
     sourcing TEXT NOT NULL,
     notes TEXT NOT NULL,
     PRIMARY KEY (assessment_id, service)
+);
+-- A monthly report as it was handed to management: the PDF is kept content-addressed beside the
+-- evidence files, and its hash here, so later edits to cases do not change what was issued.
+CREATE TABLE issued_reports (
+    id TEXT PRIMARY KEY,
+    month TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    issued_by TEXT NOT NULL,
+    issued_at BIGINT NOT NULL
 )

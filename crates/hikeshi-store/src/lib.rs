@@ -41,7 +41,9 @@ pub use findings::{
 };
 pub use mail::{OutboundMail, ReportMessage};
 pub use observables::{NewObservable, Observable, ObservableLink};
-pub use programme::{Assessment, Control, Entry, KpiOverride, NewControl, NewEntry, Rating};
+pub use programme::{
+    Assessment, Control, Entry, IssuedReport, KpiOverride, NewControl, NewEntry, Rating,
+};
 pub use reports::{
     Decision, NewAttachment, NewReport, Report, ReportAttachment, ReportDuplicate, ReportObservable,
 };

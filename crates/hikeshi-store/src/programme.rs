@@ -419,3 +419,73 @@ async fn write_control(conn: &mut sqlx::AnyConnection, c: &Control, insert: bool
         .await?;
     Ok(())
 }
+
+/// A monthly report as issued to management.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct IssuedReport {
+    pub id: String,
+    pub month: String,
+    pub lang: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub issued_by: String,
+    pub issued_at: i64,
+}
+
+impl Store {
+    /// Records an issued report whose PDF is already stored under its hash; audited.
+    pub async fn record_issued_report(
+        &self,
+        month: &str,
+        lang: &str,
+        sha256: &str,
+        size_bytes: i64,
+        actor: &Actor,
+    ) -> Result<IssuedReport> {
+        let r = IssuedReport {
+            id: new_id(),
+            month: month.to_string(),
+            lang: lang.to_string(),
+            sha256: sha256.to_string(),
+            size_bytes,
+            issued_by: actor.username.clone(),
+            issued_at: now_ms(),
+        };
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO issued_reports (id, month, lang, sha256, size_bytes, issued_by, issued_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&r.id)
+        .bind(&r.month)
+        .bind(&r.lang)
+        .bind(&r.sha256)
+        .bind(r.size_bytes)
+        .bind(&r.issued_by)
+        .bind(r.issued_at)
+        .execute(&mut *tx)
+        .await?;
+        record(
+            &mut tx,
+            actor,
+            "report.issue",
+            "monthly_report",
+            &r.id,
+            NONE,
+            Some(&r),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// Every issued report, newest first.
+    pub async fn issued_reports(&self) -> Result<Vec<IssuedReport>> {
+        Ok(sqlx::query_as(
+            "SELECT id, month, lang, sha256, size_bytes, issued_by, issued_at FROM issued_reports
+             ORDER BY issued_at DESC, id DESC",
+        )
+        .fetch_all(&self.reader)
+        .await?)
+    }
+}

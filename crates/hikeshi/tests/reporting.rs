@@ -703,6 +703,68 @@ async fn dashboard_and_monthly_report(db: Db, name: &str) {
     ] {
         assert!(text.contains(&expected), "{expected} in {text}");
     }
+    // Issuing freezes the PDF under its hash: the same bytes as rendered on demand now, and
+    // still the same after the data changes.
+    let issue = json!({"month": month, "lang": "ja"});
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/api/v1/reports/monthly/issue",
+            &hana,
+            Some(issue.clone()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, issued) = s
+        .json(
+            Method::POST,
+            "/api/v1/reports/monthly/issue",
+            &boss,
+            Some(issue),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{issued}");
+    use sha2::Digest;
+    assert_eq!(issued["sha256"], hex::encode(sha2::Sha256::digest(&ja)));
+    let id = issued["id"].as_str().expect("id").to_string();
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/api/v1/cases",
+            &hana,
+            Some(json!({"title": "後から登録した事案", "category": "scan"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    assert_ne!(pdf_of("ja").await, ja, "the report follows the data");
+    let frozen = s
+        .req(
+            Method::GET,
+            &format!("/api/v1/reports/monthly/issued/{id}"),
+            Some(&hana),
+        )
+        .send()
+        .await
+        .expect("issued");
+    assert_eq!(frozen.status(), StatusCode::OK);
+    assert_eq!(
+        frozen.bytes().await.expect("bytes").to_vec(),
+        ja,
+        "the issued report does not"
+    );
+    let (_, list) = s
+        .json(Method::GET, "/api/v1/reports/monthly/issued", &hana, None)
+        .await;
+    assert_eq!(list[0]["id"], json!(id));
+    let (_, audit) = s
+        .json(
+            Method::GET,
+            "/api/v1/audit?object_type=monthly_report",
+            &root,
+            None,
+        )
+        .await;
+    assert!(audit.to_string().contains(&id), "{audit}");
     for (query, field) in [
         ("format=docx", "format"),
         ("lang=fr", "lang"),
@@ -864,6 +926,9 @@ async fn openapi_describes_reporting_routes() {
         "/api/v1/maturity/assessments/{id}",
         "/api/v1/reports/monthly",
         "/api/v1/cases/import",
+        "/api/v1/reports/monthly/issue",
+        "/api/v1/reports/monthly/issued",
+        "/api/v1/reports/monthly/issued/{id}",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is described");
     }

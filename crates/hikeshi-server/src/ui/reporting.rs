@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(close_entry),
         )
         .route("/dashboard/overrides", axum::routing::post(add_override))
+        .route("/dashboard/issue", axum::routing::post(issue_report))
         .route("/stats", get(stats_page))
         .route("/coverage", get(coverage_page).post(add_control))
         .route("/maturity", get(maturity_page).post(add_assessment))
@@ -60,6 +61,7 @@ struct DashboardPage {
     overrides: Vec<hikeshi_store::KpiOverride>,
     entry_kinds: Vec<Choice>,
     kpis: Vec<Choice>,
+    issued: Vec<hikeshi_store::IssuedReport>,
 }
 
 #[derive(Deserialize, Default)]
@@ -92,6 +94,13 @@ async fn dashboard_page(
             overrides: d.overrides.clone(),
             entry_kinds: choices(&i, "kind", EntryKind::ALL, EntryKind::code),
             kpis: choices(&i, "kpi", Kpi::ALL, Kpi::code),
+            issued: state
+                .store
+                .issued_reports()
+                .await?
+                .into_iter()
+                .filter(|r| r.month == d.month)
+                .collect(),
             nav: Some(s.nav.clone()),
             i: i.clone(),
         })
@@ -169,6 +178,34 @@ async fn close_entry(
             "/dashboard?month={}",
             urlencoding::encode(&f.month)
         )),
+        Err(e) => error_page(&i, Some(s.nav), e),
+    }
+}
+
+#[derive(Deserialize)]
+struct IssueForm {
+    csrf: String,
+    month: String,
+    lang: String,
+}
+
+async fn issue_report(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Form(f): Form<IssueForm>,
+) -> Response {
+    let i = s.viewer.i.clone();
+    let result = async {
+        s.who.check_csrf(Some(&f.csrf))?;
+        let input = api::IssueInput {
+            month: f.month.clone(),
+            lang: f.lang.clone(),
+        };
+        api::issue_report(&state, &s.who, &input).await
+    }
+    .await;
+    match result {
+        Ok(r) => see_other(&format!("/dashboard?month={}", r.month)),
         Err(e) => error_page(&i, Some(s.nav), e),
     }
 }
