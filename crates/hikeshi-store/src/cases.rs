@@ -243,6 +243,43 @@ fn mark_milestones(case: &mut Case, now: i64) {
     }
 }
 
+/// Writes a new case row with every column; creation and the ledger import share it.
+async fn insert_case(conn: &mut AnyConnection, case: &Case) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO cases (id, number, title, description, category, severity, tlp, pap, status, phase,
+            assignee, affected_assets, sla_due_at, search_text, created_by, created_at, updated_at,
+            source, business_impact, acknowledged_at, contained_at, resolved_at, closed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+            $20, $21, $22, $23)",
+    )
+    .bind(&case.id)
+    .bind(&case.number)
+    .bind(&case.title)
+    .bind(&case.description)
+    .bind(&case.category)
+    .bind(&case.severity)
+    .bind(&case.tlp)
+    .bind(&case.pap)
+    .bind(&case.status)
+    .bind(&case.phase)
+    .bind(&case.assignee)
+    .bind(&case.affected_assets)
+    .bind(case.sla_due_at)
+    .bind(search_text(case))
+    .bind(&case.created_by)
+    .bind(case.created_at)
+    .bind(case.updated_at)
+    .bind(&case.source)
+    .bind(&case.business_impact)
+    .bind(case.acknowledged_at)
+    .bind(case.contained_at)
+    .bind(case.resolved_at)
+    .bind(case.closed_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn touch_case(conn: &mut AnyConnection, case_id: &str) -> Result<()> {
     sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2")
         .bind(now_ms())
@@ -340,33 +377,7 @@ impl Store {
             resolved_at: None,
             business_impact: new.business_impact.clone(),
         };
-        sqlx::query(
-            "INSERT INTO cases (id, number, title, description, category, severity, tlp, pap, status, phase,
-                assignee, affected_assets, sla_due_at, search_text, created_by, created_at, updated_at,
-                source, business_impact)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-        )
-        .bind(&case.id)
-        .bind(&case.number)
-        .bind(&case.title)
-        .bind(&case.description)
-        .bind(&case.category)
-        .bind(&case.severity)
-        .bind(&case.tlp)
-        .bind(&case.pap)
-        .bind(&case.status)
-        .bind(&case.phase)
-        .bind(&case.assignee)
-        .bind(&case.affected_assets)
-        .bind(case.sla_due_at)
-        .bind(search_text(&case))
-        .bind(&case.created_by)
-        .bind(case.created_at)
-        .bind(case.updated_at)
-        .bind(&case.source)
-        .bind(&case.business_impact)
-        .execute(&mut *tx)
-        .await?;
+        insert_case(&mut tx, &case).await?;
         write_tags(&mut tx, &case.id, case.created_at, &case.tags).await?;
         for title in &new.tasks {
             crate::tasks::insert_task(&mut tx, &case.id, title, None, None, actor).await?;
@@ -411,38 +422,7 @@ impl Store {
             updated_at: imported.created_at,
             ..imported.case.clone()
         };
-        sqlx::query(
-            "INSERT INTO cases (id, number, title, description, category, severity, tlp, pap, status, phase,
-                assignee, affected_assets, sla_due_at, search_text, created_by, created_at, updated_at,
-                source, business_impact, acknowledged_at, contained_at, resolved_at, closed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                $20, $21, $22, $23)",
-        )
-        .bind(&case.id)
-        .bind(&case.number)
-        .bind(&case.title)
-        .bind(&case.description)
-        .bind(&case.category)
-        .bind(&case.severity)
-        .bind(&case.tlp)
-        .bind(&case.pap)
-        .bind(&case.status)
-        .bind(&case.phase)
-        .bind(&case.assignee)
-        .bind(&case.affected_assets)
-        .bind(case.sla_due_at)
-        .bind(search_text(&case))
-        .bind(&case.created_by)
-        .bind(case.created_at)
-        .bind(case.updated_at)
-        .bind(&case.source)
-        .bind(&case.business_impact)
-        .bind(case.acknowledged_at)
-        .bind(case.contained_at)
-        .bind(case.resolved_at)
-        .bind(case.closed_at)
-        .execute(&mut *tx)
-        .await?;
+        insert_case(&mut tx, &case).await?;
         write_tags(&mut tx, &case.id, case.created_at, &case.tags).await?;
         record(
             &mut tx,

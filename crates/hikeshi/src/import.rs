@@ -50,6 +50,24 @@ fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
+fn read_text(path: &PathBuf) -> anyhow::Result<String> {
+    String::from_utf8(read(path)?)
+        .map_err(|e| anyhow::anyhow!("{}: not UTF-8 text: {e}", path.display()))
+}
+
+/// One line per refused cell, named by file, line and column.
+fn print_cell_errors(path: &std::path::Path, errors: &[hikeshi_server::asset_csv::CellError]) {
+    for e in errors {
+        eprintln!(
+            "{}: line {}, {}: {}",
+            path.display(),
+            e.line,
+            e.column,
+            e.message
+        );
+    }
+}
+
 /// Returns whether every file went in.
 pub async fn run(
     cmd: ImportCommand,
@@ -74,19 +92,9 @@ pub async fn run(
         ImportCommand::Trivy { files } => ("trivy", files),
         ImportCommand::Csv { files } => ("csv", files),
         ImportCommand::Assets { file, dry_run } => {
-            let bytes = read(&file)?;
-            let text = String::from_utf8(bytes)
-                .map_err(|e| anyhow::anyhow!("{}: not UTF-8 text: {e}", file.display()))?;
+            let text = read_text(&file)?;
             let plan = hikeshi_server::asset_csv::import(&store, &text, dry_run, &actor).await?;
-            for e in &plan.errors {
-                eprintln!(
-                    "{}: line {}, {}: {}",
-                    file.display(),
-                    e.line,
-                    e.column,
-                    e.message
-                );
-            }
+            print_cell_errors(&file, &plan.errors);
             let verb = if dry_run { "would be " } else { "" };
             println!(
                 "{} {verb}created, {} {verb}updated, {} unchanged{}",
@@ -108,22 +116,12 @@ pub async fn run(
             return Ok(plan.errors.is_empty());
         }
         ImportCommand::Cases { file, dry_run } => {
-            let bytes = read(&file)?;
-            let text = String::from_utf8(bytes)
-                .map_err(|e| anyhow::anyhow!("{}: not UTF-8 text: {e}", file.display()))?;
+            let text = read_text(&file)?;
             let offset = file_offset(file_config)?;
             let plan = hikeshi_server::case_ledger::import(&store, &text, dry_run, offset, &actor)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message))?;
-            for e in &plan.errors {
-                eprintln!(
-                    "{}: line {}, {}: {}",
-                    file.display(),
-                    e.line,
-                    e.column,
-                    e.message
-                );
-            }
+            print_cell_errors(&file, &plan.errors);
             let verb = if dry_run { "would be " } else { "" };
             println!(
                 "{} cases {verb}created, {} skipped (imported before){}",

@@ -114,31 +114,19 @@ async fn breakdown(
     previous: &Period,
 ) -> ApiResult<Breakdown> {
     let mut rows: BTreeMap<String, CountRow> = BTreeMap::new();
-    for (code, n) in state
-        .store
-        .case_counts(current.from, current.to, dim)
-        .await?
-    {
-        rows.entry(code.clone())
-            .or_insert(CountRow {
+    for (period, is_current) in [(current, true), (previous, false)] {
+        for (code, n) in state.store.case_counts(period.from, period.to, dim).await? {
+            let row = rows.entry(code.clone()).or_insert(CountRow {
                 code,
                 current: 0,
                 previous: 0,
-            })
-            .current = n;
-    }
-    for (code, n) in state
-        .store
-        .case_counts(previous.from, previous.to, dim)
-        .await?
-    {
-        rows.entry(code.clone())
-            .or_insert(CountRow {
-                code,
-                current: 0,
-                previous: 0,
-            })
-            .previous = n;
+            });
+            if is_current {
+                row.current = n;
+            } else {
+                row.previous = n;
+            }
+        }
     }
     let mut rows: Vec<CountRow> = rows.into_values().collect();
     rows.sort_by(|a, b| b.current.cmp(&a.current).then(a.code.cmp(&b.code)));

@@ -42,6 +42,27 @@ pub fn routes() -> Router<AppState> {
         .route("/monthly", get(monthly_page))
 }
 
+/// The page, or the error page in the viewer's language.
+fn page_or_error<T: Template>(i: &I18n, nav: Nav, result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(page) => render(&page),
+        Err(e) => error_page(i, Some(nav), e),
+    }
+}
+
+/// After a form: on to the page `to` names, or the error page.
+fn redirect_or_error<T>(
+    i: &I18n,
+    nav: Nav,
+    result: Result<T, ApiError>,
+    to: impl FnOnce(&T) -> String,
+) -> Response {
+    match result {
+        Ok(value) => see_other(&to(&value)),
+        Err(e) => error_page(i, Some(nav), e),
+    }
+}
+
 fn lang_of(i: &I18n) -> Lang {
     i.lang
 }
@@ -106,10 +127,7 @@ async fn dashboard_page(
         })
     }
     .await;
-    match result {
-        Ok(page) => render(&page),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    page_or_error(&i, s.nav, result)
 }
 
 #[derive(Deserialize)]
@@ -140,10 +158,9 @@ async fn add_entry(
         api::add_entry(&state, &s.who, input).await
     }
     .await;
-    match result {
-        Ok(e) => see_other(&format!("/dashboard?month={}", e.month)),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    redirect_or_error(&i, s.nav, result, |e| {
+        format!("/dashboard?month={}", e.month)
+    })
 }
 
 #[derive(Deserialize)]
@@ -173,13 +190,9 @@ async fn close_entry(
         )
     }
     .await;
-    match result {
-        Ok(_) => see_other(&format!(
-            "/dashboard?month={}",
-            urlencoding::encode(&f.month)
-        )),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    redirect_or_error(&i, s.nav, result, |_| {
+        format!("/dashboard?month={}", urlencoding::encode(&f.month))
+    })
 }
 
 #[derive(Deserialize)]
@@ -204,10 +217,9 @@ async fn issue_report(
         api::issue_report(&state, &s.who, &input).await
     }
     .await;
-    match result {
-        Ok(r) => see_other(&format!("/dashboard?month={}", r.month)),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    redirect_or_error(&i, s.nav, result, |r| {
+        format!("/dashboard?month={}", r.month)
+    })
 }
 
 #[derive(Deserialize)]
@@ -244,10 +256,9 @@ async fn add_override(
         api::override_level(&state, &s.who, input).await
     }
     .await;
-    match result {
-        Ok(o) => see_other(&format!("/dashboard?month={}", o.month)),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    redirect_or_error(&i, s.nav, result, |o| {
+        format!("/dashboard?month={}", o.month)
+    })
 }
 
 /// A breakdown row as shown: label, this period, the period before.
@@ -356,10 +367,7 @@ async fn stats_page(
         })
     }
     .await;
-    match result {
-        Ok(page) => render(&page),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    page_or_error(&i, s.nav, result)
 }
 
 struct MapCell {
@@ -460,10 +468,7 @@ async fn coverage_page(State(state): State<AppState>, s: SignedIn) -> Response {
         })
     }
     .await;
-    match result {
-        Ok(page) => render(&page),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    page_or_error(&i, s.nav, result)
 }
 
 #[derive(Deserialize)]
@@ -500,10 +505,7 @@ async fn add_control(
         Ok::<_, ApiError>(state.store.create_control(&c, &s.who.actor()).await?)
     }
     .await;
-    match result {
-        Ok(_) => see_other("/coverage"),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    redirect_or_error(&i, s.nav, result, |_| "/coverage".to_string())
 }
 
 struct ServiceRow {
@@ -635,10 +637,7 @@ async fn maturity_page(State(state): State<AppState>, s: SignedIn) -> Response {
         })
     }
     .await;
-    match result {
-        Ok(page) => render(&page),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    page_or_error(&i, s.nav, result)
 }
 
 async fn add_assessment(
@@ -686,10 +685,7 @@ async fn add_assessment(
         )
     }
     .await;
-    match result {
-        Ok(_) => see_other("/maturity"),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    redirect_or_error(&i, s.nav, result, |_| "/maturity".to_string())
 }
 
 async fn monthly_page(
