@@ -89,10 +89,7 @@ async fn findings_lifecycle(db: Db, name: &str) {
     assert_eq!(ubuntu["asset"]["ips"], json!(["192.168.0.175"]));
 
     // A scan with CVEs, through the API.
-    let (st, r) = import(
-        &s,
-        &token,
-        "web01.json",
+    let web01 = || {
         vuls(
             "web01",
             "192.0.2.10",
@@ -101,9 +98,9 @@ async fn findings_lifecycle(db: Db, name: &str) {
                 ("CVE-2023-0001", MED, "openssl"),
                 ("CVE-2022-1111", MED, "zlib"),
             ],
-        ),
-    )
-    .await;
+        )
+    };
+    let (st, r) = import(&s, &token, "web01.json", web01()).await;
     assert_eq!(st, StatusCode::OK, "{r}");
     assert_eq!(
         (
@@ -253,21 +250,7 @@ async fn findings_lifecycle(db: Db, name: &str) {
         .await;
     assert_eq!(fixed[0]["cve_id"], "CVE-2022-1111");
     assert!(fixed[0]["fixed_at"].as_i64().is_some());
-    let (_, r) = import(
-        &s,
-        &token,
-        "web01.json",
-        vuls(
-            "web01",
-            "192.0.2.10",
-            &[
-                ("CVE-2024-3400", CRIT, "pan-os"),
-                ("CVE-2023-0001", MED, "openssl"),
-                ("CVE-2022-1111", MED, "zlib"),
-            ],
-        ),
-    )
-    .await;
+    let (_, r) = import(&s, &token, "web01.json", web01()).await;
     assert_eq!(r["hosts"][0]["reopened"].as_i64(), Some(1), "{r}");
 
     // Bad reports are refused whole, with the file and the field.

@@ -207,16 +207,11 @@ async fn token_create(
     result.unwrap_or_else(|e| error_page(&s.viewer.i, Some(s.nav.clone()), e))
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
 async fn token_revoke(
     State(state): State<AppState>,
     s: SignedIn,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<super::CsrfOnly>,
 ) -> Response {
     let result: ApiResult<()> = async {
         s.who.check_csrf(Some(&f.csrf))?;

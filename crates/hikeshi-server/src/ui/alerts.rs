@@ -2,7 +2,7 @@
 //! Events tell the page; it fetches the rows again), bulk actions (acknowledge, close, false
 //! positive, escalate to a new or existing case) and the suppression rules.
 
-use super::{choices, error_page, render, see_other, Choice, I18n, Nav, SignedIn};
+use super::{choices, error_page, render, Choice, I18n, Nav, SignedIn};
 use crate::api_alerts::{self, BulkInput, EscalateInput, SuppressionInput};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -313,10 +313,7 @@ async fn bulk(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Respon
         Ok("/alerts".to_string())
     }
     .await;
-    match result {
-        Ok(to) => see_other(&to),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    super::redirect_or_error(&i, s.nav, result, |to| to.to_string())
 }
 
 #[derive(Deserialize)]
@@ -354,22 +351,14 @@ async fn add_suppression(
         api_alerts::add_suppression(&state, &s.who, input).await
     }
     .await;
-    match result {
-        Ok(_) => see_other("/alerts#suppressions"),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
+    super::redirect_or_error(&i, s.nav, result, |_| "/alerts#suppressions".to_string())
 }
 
 async fn revoke(
     State(state): State<AppState>,
     s: SignedIn,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<super::CsrfOnly>,
 ) -> Response {
     let i = s.viewer.i.clone();
     let result = async {
@@ -377,8 +366,5 @@ async fn revoke(
         api_alerts::end_suppression(&state, &s.who, &id).await
     }
     .await;
-    match result {
-        Ok(_) => see_other("/alerts#suppressions"),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    super::redirect_or_error(&i, s.nav, result, |_| "/alerts#suppressions".to_string())
 }

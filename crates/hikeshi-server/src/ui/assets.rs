@@ -159,22 +159,14 @@ async fn create(State(state): State<AppState>, s: SignedIn, Form(f): Form<AssetF
         Ok::<_, ApiError>(state.store.create_asset(&a, &s.who.actor()).await?)
     }
     .await;
-    match result {
-        Ok(a) => see_other(&format!("/assets/{}", a.id)),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
-}
-
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf: String,
+    super::redirect_or_error(&i, s.nav, result, |a| format!("/assets/{}", a.id))
 }
 
 async fn delete(
     State(state): State<AppState>,
     s: SignedIn,
     Path(id): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<super::CsrfOnly>,
 ) -> Response {
     let i = s.viewer.i.clone();
     let result = async {
@@ -216,10 +208,7 @@ async fn update(
         )
     }
     .await;
-    match result {
-        Ok(a) => see_other(&format!("/assets/{}", a.id)),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    super::redirect_or_error(&i, s.nav, result, |a| format!("/assets/{}", a.id))
 }
 
 async fn list_page(State(state): State<AppState>, s: SignedIn) -> Response {

@@ -269,6 +269,33 @@ pub fn error_page(i: &I18n, nav: Option<Nav>, err: ApiError) -> Response {
 }
 
 /// The post-redirect-get answer to a successful form.
+/// The page, or the error page in the viewer's language.
+pub fn page_or_error<T: Template>(i: &I18n, nav: Nav, result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(page) => render(&page),
+        Err(e) => error_page(i, Some(nav), e),
+    }
+}
+
+/// After a form: on to the page `to` names, or the error page.
+pub fn redirect_or_error<T>(
+    i: &I18n,
+    nav: Nav,
+    result: Result<T, ApiError>,
+    to: impl FnOnce(&T) -> String,
+) -> Response {
+    match result {
+        Ok(value) => see_other(&to(&value)),
+        Err(e) => error_page(i, Some(nav), e),
+    }
+}
+
+/// A form that carries nothing but its CSRF token (delete, revoke, mark done).
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {
+    pub csrf: String,
+}
+
 pub fn see_other(path: &str) -> Response {
     Redirect::to(path).into_response()
 }

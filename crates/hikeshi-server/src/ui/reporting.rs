@@ -1,7 +1,10 @@
 //! Management reporting as pages: the CISO dashboard (with entries and overrides), incident
 //! statistics, the countermeasure map, the maturity self-check and the monthly report.
 
-use super::{choices, error_page, render, see_other, Choice, I18n, Nav, SignedIn};
+use super::{
+    category_choices, category_label, choices, page_or_error, redirect_or_error, Choice, I18n, Nav,
+    SignedIn,
+};
 use crate::api_reporting::{
     self as api, ControlInput, EntryInput, MonthlyQuery, OverrideInput, StatsQuery,
 };
@@ -40,27 +43,6 @@ pub fn routes() -> Router<AppState> {
         .route("/coverage", get(coverage_page).post(add_control))
         .route("/maturity", get(maturity_page).post(add_assessment))
         .route("/monthly", get(monthly_page))
-}
-
-/// The page, or the error page in the viewer's language.
-fn page_or_error<T: Template>(i: &I18n, nav: Nav, result: Result<T, ApiError>) -> Response {
-    match result {
-        Ok(page) => render(&page),
-        Err(e) => error_page(i, Some(nav), e),
-    }
-}
-
-/// After a form: on to the page `to` names, or the error page.
-fn redirect_or_error<T>(
-    i: &I18n,
-    nav: Nav,
-    result: Result<T, ApiError>,
-    to: impl FnOnce(&T) -> String,
-) -> Response {
-    match result {
-        Ok(value) => see_other(&to(&value)),
-        Err(e) => error_page(i, Some(nav), e),
-    }
 }
 
 fn lang_of(i: &I18n) -> Lang {
@@ -302,20 +284,10 @@ async fn stats_page(
     let i = s.viewer.i.clone();
     let result = async {
         let stats = api::statistics_for(&state, &q).await?;
-        let categories = state.store.categories().await?;
+        let categories = category_choices(&i, &state.store.categories().await?);
         let label = |dim: &str, code: &str| -> String {
             if dim == "category" {
-                categories
-                    .iter()
-                    .find(|c| c.code == code)
-                    .map(|c| {
-                        if i.lang == Lang::Ja {
-                            c.label_ja.clone()
-                        } else {
-                            c.label_en.clone()
-                        }
-                    })
-                    .unwrap_or_else(|| code.to_string())
+                category_label(&categories, code)
             } else {
                 i.label(dim, code)
             }
@@ -696,7 +668,7 @@ async fn monthly_page(
     let i = s.viewer.i.clone();
     match api::monthly_response(&state, &q, i.lang).await {
         Ok(r) => r.into_response(),
-        Err(e) => error_page(&i, Some(s.nav), e),
+        Err(e) => super::error_page(&i, Some(s.nav), e),
     }
 }
 
