@@ -198,31 +198,11 @@ impl Store {
     }
 
     /// Marks an alert escalated to a case, audited. An alert already on a case keeps it.
-    pub async fn link_alert_to_case(
-        &self,
-        id: &str,
-        case_id: &str,
-        actor: &crate::Actor,
-    ) -> Result<Alert> {
-        let mut tx = self.writer.begin().await?;
-        let before = alert_in_tx(&mut tx, id).await?;
-        if let Some(existing) = &before.case_id {
-            if existing != case_id {
-                return Err(crate::StoreError::Conflict(format!(
-                    "alert {id} is already on another case"
-                )));
-            }
-        }
-        sqlx::query(
-            "UPDATE alerts SET status = 'escalated', case_id = $1, status_by = $2, status_at = $3 WHERE id = $4",
-        )
-        .bind(case_id)
-        .bind(&actor.username)
-        .bind(crate::now_ms())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        finish_change(tx, actor, "alert.escalate", before).await
+    pub async fn link_alert_to_case(&self, id: &str, case_id: &str, actor: &crate::Actor) -> Result<Alert> {
+        let mut tx = self.begin().await?;
+        let out = tx.link_alert_to_case(id, case_id, actor).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// The open case that alerts with this grouping key go to, if one was made since `since`.
@@ -238,15 +218,10 @@ impl Store {
     }
 
     pub async fn remember_group(&self, group_key: &str, case_id: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO alert_groups (group_key, case_id, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(group_key)
-        .bind(case_id)
-        .bind(crate::now_ms())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let mut tx = self.begin().await?;
+        let out = tx.remember_group(group_key, case_id).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// Alerts on a case, first seen first.
@@ -273,26 +248,11 @@ impl Store {
     }
 
     /// Moves an alert to another state, audited with before and after.
-    pub async fn set_alert_status(
-        &self,
-        id: &str,
-        status: &str,
-        reason: &str,
-        actor: &crate::Actor,
-    ) -> Result<Alert> {
-        let mut tx = self.writer.begin().await?;
-        let before = alert_in_tx(&mut tx, id).await?;
-        sqlx::query(
-            "UPDATE alerts SET status = $1, status_reason = $2, status_by = $3, status_at = $4 WHERE id = $5",
-        )
-        .bind(status)
-        .bind(reason)
-        .bind(&actor.username)
-        .bind(crate::now_ms())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        finish_change(tx, actor, "alert.status", before).await
+    pub async fn set_alert_status(&self, id: &str, status: &str, reason: &str, actor: &crate::Actor) -> Result<Alert> {
+        let mut tx = self.begin().await?;
+        let out = tx.set_alert_status(id, status, reason, actor).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// Alerts, most recently seen first, optionally narrowed by status (one or a comma-separated
@@ -341,25 +301,25 @@ impl Store {
     }
 }
 
-async fn alert_in_tx(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str) -> Result<Alert> {
+async fn alert_in_tx(tx: &mut sqlx::AnyConnection, id: &str) -> Result<Alert> {
     let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| crate::StoreError::NotFound(format!("alert {id}")))
 }
 
-/// Reads the alert as changed, records the change with before and after, and commits.
+/// Reads the alert as changed and records the change with before and after.
 async fn finish_change(
-    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     actor: &crate::Actor,
     action: &str,
     before: Alert,
 ) -> Result<Alert> {
-    let after = alert_in_tx(&mut tx, &before.id).await?;
+    let after = alert_in_tx(tx, &before.id).await?;
     crate::audit::record(
-        &mut tx,
+        tx,
         actor,
         action,
         "alert",
@@ -368,6 +328,62 @@ async fn finish_change(
         Some(&after),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
+}
+
+impl crate::Tx {
+    /// Marks an alert escalated to a case, audited. An alert already on a case keeps it.
+    pub async fn link_alert_to_case(&mut self, id: &str, case_id: &str, actor: &crate::Actor) -> Result<Alert> {
+        let tx = self.conn();
+        let before = alert_in_tx(&mut *tx, id).await?;
+        if let Some(existing) = &before.case_id {
+            if existing != case_id {
+                return Err(crate::StoreError::Conflict(format!(
+                    "alert {id} is already on another case"
+                )));
+            }
+        }
+        sqlx::query(
+            "UPDATE alerts SET status = 'escalated', case_id = $1, status_by = $2, status_at = $3 WHERE id = $4",
+        )
+        .bind(case_id)
+        .bind(&actor.username)
+        .bind(crate::now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let after = finish_change(&mut *tx, actor, "alert.escalate", before).await?;
+        Ok(after)
+    }
+
+    /// Moves an alert to another state, audited with before and after.
+    pub async fn set_alert_status(&mut self, id: &str, status: &str, reason: &str, actor: &crate::Actor) -> Result<Alert> {
+        let tx = self.conn();
+        let before = alert_in_tx(&mut *tx, id).await?;
+        sqlx::query(
+            "UPDATE alerts SET status = $1, status_reason = $2, status_by = $3, status_at = $4 WHERE id = $5",
+        )
+        .bind(status)
+        .bind(reason)
+        .bind(&actor.username)
+        .bind(crate::now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let after = finish_change(&mut *tx, actor, "alert.status", before).await?;
+        Ok(after)
+    }
+
+    pub async fn remember_group(&mut self, group_key: &str, case_id: &str) -> Result<()> {
+        let tx = self.conn();
+        sqlx::query(
+            "INSERT INTO alert_groups (group_key, case_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(group_key)
+        .bind(case_id)
+        .bind(crate::now_ms())
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
 }

@@ -331,111 +331,19 @@ impl Store {
     }
 
     pub async fn create_case(&self, new: &NewCase, actor: &Actor) -> Result<Case> {
-        let mut tx = self.writer.begin().await?;
-        // One statement on both engines: first case of the year inserts, later ones increment.
-        let (seq,): (i64,) = sqlx::query_as(
-            "INSERT INTO case_counters (year, last_value) VALUES ($1, 1)
-             ON CONFLICT (year) DO UPDATE SET last_value = case_counters.last_value + 1
-             RETURNING last_value",
-        )
-        .bind(i64::from(new.year))
-        .fetch_one(&mut *tx)
-        .await?;
-        let now = now_ms();
-        let mut tags = new.tags.clone();
-        tags.sort();
-        tags.dedup();
-        let case = Case {
-            id: new_id(),
-            number: hikeshi_model::CaseNumber {
-                year: new.year,
-                sequence: seq,
-            }
-            .to_string(),
-            title: new.title.clone(),
-            description: new.description.clone(),
-            category: new.category.clone(),
-            severity: new.severity.clone(),
-            tlp: new.tlp.clone(),
-            pap: new.pap.clone(),
-            status: "new".into(),
-            phase: new.phase.clone(),
-            assignee: new.assignee.clone(),
-            tags,
-            affected_assets: new.affected_assets.clone(),
-            resolution_summary: None,
-            lessons_learned: None,
-            merged_into: None,
-            sla_due_at: new.sla_due_at,
-            created_by: actor.username.clone(),
-            created_at: now,
-            updated_at: now,
-            closed_at: None,
-            source: new.source.clone(),
-            acknowledged_at: None,
-            contained_at: None,
-            resolved_at: None,
-            business_impact: new.business_impact.clone(),
-        };
-        insert_case(&mut tx, &case).await?;
-        write_tags(&mut tx, &case.id, case.created_at, &case.tags).await?;
-        for title in &new.tasks {
-            crate::tasks::insert_task(&mut tx, &case.id, title, None, None, actor).await?;
-        }
-        record(
-            &mut tx,
-            actor,
-            "case.create",
-            "case",
-            &case.number,
-            NONE,
-            Some(&case),
-        )
-        .await?;
+        let mut tx = self.begin().await?;
+        let out = tx.create_case(new, actor).await?;
         tx.commit().await?;
-        Ok(case)
+        Ok(out)
     }
 
     /// Brings in a case from the team's earlier ledger with its own times, so that the
     /// statistics cover the months before hikeshi. Audited like any creation.
     pub async fn import_case(&self, imported: &ImportedCase, actor: &Actor) -> Result<Case> {
-        let mut tx = self.writer.begin().await?;
-        let (seq,): (i64,) = sqlx::query_as(
-            "INSERT INTO case_counters (year, last_value) VALUES ($1, 1)
-             ON CONFLICT (year) DO UPDATE SET last_value = case_counters.last_value + 1
-             RETURNING last_value",
-        )
-        .bind(i64::from(imported.year))
-        .fetch_one(&mut *tx)
-        .await?;
-        let case = Case {
-            id: new_id(),
-            number: hikeshi_model::CaseNumber {
-                year: imported.year,
-                sequence: seq,
-            }
-            .to_string(),
-            resolution_summary: None,
-            lessons_learned: None,
-            merged_into: None,
-            created_by: actor.username.clone(),
-            updated_at: imported.created_at,
-            ..imported.case.clone()
-        };
-        insert_case(&mut tx, &case).await?;
-        write_tags(&mut tx, &case.id, case.created_at, &case.tags).await?;
-        record(
-            &mut tx,
-            actor,
-            "case.import",
-            "case",
-            &case.number,
-            NONE,
-            Some(&case),
-        )
-        .await?;
+        let mut tx = self.begin().await?;
+        let out = tx.import_case(imported, actor).await?;
         tx.commit().await?;
-        Ok(case)
+        Ok(out)
     }
 
     pub async fn case_by_number(&self, number: &str) -> Result<Case> {
@@ -605,36 +513,10 @@ impl Store {
     }
 
     pub async fn add_comment(&self, number: &str, body: &str, actor: &Actor) -> Result<Comment> {
-        let mut tx = self.writer.begin().await?;
-        let case = case_in_tx(&mut tx, number).await?;
-        let comment = Comment {
-            id: new_id(),
-            case_id: case.id.clone(),
-            author: actor.username.clone(),
-            body: body.to_string(),
-            created_at: now_ms(),
-        };
-        sqlx::query("INSERT INTO comments (id, case_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&comment.id)
-            .bind(&comment.case_id)
-            .bind(&comment.author)
-            .bind(&comment.body)
-            .bind(comment.created_at)
-            .execute(&mut *tx)
-            .await?;
-        touch_case(&mut tx, &case.id).await?;
-        record(
-            &mut tx,
-            actor,
-            "comment.create",
-            "case",
-            number,
-            NONE,
-            Some(&comment),
-        )
-        .await?;
+        let mut tx = self.begin().await?;
+        let out = tx.add_comment(number, body, actor).await?;
         tx.commit().await?;
-        Ok(comment)
+        Ok(out)
     }
 
     pub async fn comments(&self, case_id: &str) -> Result<Vec<Comment>> {
@@ -646,49 +528,11 @@ impl Store {
         .await?)
     }
 
-    pub async fn add_timeline_entry(
-        &self,
-        number: &str,
-        entry: &NewTimelineEntry,
-        actor: &Actor,
-    ) -> Result<TimelineEntry> {
-        let mut tx = self.writer.begin().await?;
-        let case = case_in_tx(&mut tx, number).await?;
-        let row = TimelineEntry {
-            id: new_id(),
-            case_id: case.id.clone(),
-            occurred_at: entry.occurred_at,
-            kind: entry.kind.clone(),
-            text: entry.text.clone(),
-            author: actor.username.clone(),
-            created_at: now_ms(),
-        };
-        sqlx::query(
-            "INSERT INTO timeline_entries (id, case_id, occurred_at, kind, text, author, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&row.id)
-        .bind(&row.case_id)
-        .bind(row.occurred_at)
-        .bind(&row.kind)
-        .bind(&row.text)
-        .bind(&row.author)
-        .bind(row.created_at)
-        .execute(&mut *tx)
-        .await?;
-        touch_case(&mut tx, &case.id).await?;
-        record(
-            &mut tx,
-            actor,
-            "timeline.create",
-            "case",
-            number,
-            NONE,
-            Some(&row),
-        )
-        .await?;
+    pub async fn add_timeline_entry(&self, number: &str, entry: &NewTimelineEntry, actor: &Actor) -> Result<TimelineEntry> {
+        let mut tx = self.begin().await?;
+        let out = tx.add_timeline_entry(number, entry, actor).await?;
         tx.commit().await?;
-        Ok(row)
+        Ok(out)
     }
 
     /// In the order things happened.
@@ -820,5 +664,191 @@ fn case_source(f: &CaseFilter, p: &mut Params) -> String {
         from
     } else {
         format!("{from} WHERE {}", clauses.join(" AND "))
+    }
+}
+
+impl crate::Tx {
+    pub async fn create_case(&mut self, new: &NewCase, actor: &Actor) -> Result<Case> {
+        let tx = self.conn();
+        // One statement on both engines: first case of the year inserts, later ones increment.
+        let (seq,): (i64,) = sqlx::query_as(
+            "INSERT INTO case_counters (year, last_value) VALUES ($1, 1)
+             ON CONFLICT (year) DO UPDATE SET last_value = case_counters.last_value + 1
+             RETURNING last_value",
+        )
+        .bind(i64::from(new.year))
+        .fetch_one(&mut *tx)
+        .await?;
+        let now = now_ms();
+        let mut tags = new.tags.clone();
+        tags.sort();
+        tags.dedup();
+        let case = Case {
+            id: new_id(),
+            number: hikeshi_model::CaseNumber {
+                year: new.year,
+                sequence: seq,
+            }
+            .to_string(),
+            title: new.title.clone(),
+            description: new.description.clone(),
+            category: new.category.clone(),
+            severity: new.severity.clone(),
+            tlp: new.tlp.clone(),
+            pap: new.pap.clone(),
+            status: "new".into(),
+            phase: new.phase.clone(),
+            assignee: new.assignee.clone(),
+            tags,
+            affected_assets: new.affected_assets.clone(),
+            resolution_summary: None,
+            lessons_learned: None,
+            merged_into: None,
+            sla_due_at: new.sla_due_at,
+            created_by: actor.username.clone(),
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+            source: new.source.clone(),
+            acknowledged_at: None,
+            contained_at: None,
+            resolved_at: None,
+            business_impact: new.business_impact.clone(),
+        };
+        insert_case(&mut *tx, &case).await?;
+        write_tags(&mut *tx, &case.id, case.created_at, &case.tags).await?;
+        for title in &new.tasks {
+            crate::tasks::insert_task(&mut *tx, &case.id, title, None, None, actor).await?;
+        }
+        record(
+            &mut *tx,
+            actor,
+            "case.create",
+            "case",
+            &case.number,
+            NONE,
+            Some(&case),
+        )
+        .await?;
+        Ok(case)
+    }
+
+    /// Brings in a case from the team's earlier ledger with its own times, so that the
+    /// statistics cover the months before hikeshi. Audited like any creation.
+    pub async fn import_case(&mut self, imported: &ImportedCase, actor: &Actor) -> Result<Case> {
+        let tx = self.conn();
+        let (seq,): (i64,) = sqlx::query_as(
+            "INSERT INTO case_counters (year, last_value) VALUES ($1, 1)
+             ON CONFLICT (year) DO UPDATE SET last_value = case_counters.last_value + 1
+             RETURNING last_value",
+        )
+        .bind(i64::from(imported.year))
+        .fetch_one(&mut *tx)
+        .await?;
+        let case = Case {
+            id: new_id(),
+            number: hikeshi_model::CaseNumber {
+                year: imported.year,
+                sequence: seq,
+            }
+            .to_string(),
+            resolution_summary: None,
+            lessons_learned: None,
+            merged_into: None,
+            created_by: actor.username.clone(),
+            updated_at: imported.created_at,
+            ..imported.case.clone()
+        };
+        insert_case(&mut *tx, &case).await?;
+        write_tags(&mut *tx, &case.id, case.created_at, &case.tags).await?;
+        record(
+            &mut *tx,
+            actor,
+            "case.import",
+            "case",
+            &case.number,
+            NONE,
+            Some(&case),
+        )
+        .await?;
+        Ok(case)
+    }
+
+    pub async fn add_comment(&mut self, number: &str, body: &str, actor: &Actor) -> Result<Comment> {
+        let tx = self.conn();
+        let case = case_in_tx(&mut *tx, number).await?;
+        let comment = Comment {
+            id: new_id(),
+            case_id: case.id.clone(),
+            author: actor.username.clone(),
+            body: body.to_string(),
+            created_at: now_ms(),
+        };
+        sqlx::query("INSERT INTO comments (id, case_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&comment.id)
+            .bind(&comment.case_id)
+            .bind(&comment.author)
+            .bind(&comment.body)
+            .bind(comment.created_at)
+            .execute(&mut *tx)
+            .await?;
+        touch_case(&mut *tx, &case.id).await?;
+        record(
+            &mut *tx,
+            actor,
+            "comment.create",
+            "case",
+            number,
+            NONE,
+            Some(&comment),
+        )
+        .await?;
+        Ok(comment)
+    }
+
+    pub async fn add_timeline_entry(&mut self, number: &str, entry: &NewTimelineEntry, actor: &Actor) -> Result<TimelineEntry> {
+        let tx = self.conn();
+        let case = case_in_tx(&mut *tx, number).await?;
+        let row = TimelineEntry {
+            id: new_id(),
+            case_id: case.id.clone(),
+            occurred_at: entry.occurred_at,
+            kind: entry.kind.clone(),
+            text: entry.text.clone(),
+            author: actor.username.clone(),
+            created_at: now_ms(),
+        };
+        sqlx::query(
+            "INSERT INTO timeline_entries (id, case_id, occurred_at, kind, text, author, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&row.id)
+        .bind(&row.case_id)
+        .bind(row.occurred_at)
+        .bind(&row.kind)
+        .bind(&row.text)
+        .bind(&row.author)
+        .bind(row.created_at)
+        .execute(&mut *tx)
+        .await?;
+        touch_case(&mut *tx, &case.id).await?;
+        record(
+            &mut *tx,
+            actor,
+            "timeline.create",
+            "case",
+            number,
+            NONE,
+            Some(&row),
+        )
+        .await?;
+        Ok(row)
+    }
+}
+
+impl crate::Tx {
+    /// The case as this transaction sees it (with its tags).
+    pub async fn case_by_number(&mut self, number: &str) -> Result<Case> {
+        case_in_tx(self.conn(), number).await
     }
 }

@@ -61,60 +61,11 @@ async fn custody(
 }
 
 impl Store {
-    pub async fn add_evidence(
-        &self,
-        case_id: &str,
-        new: &NewEvidence,
-        actor: &Actor,
-    ) -> Result<Evidence> {
-        let ev = Evidence {
-            id: new_id(),
-            case_id: case_id.to_string(),
-            sha256: new.sha256.clone(),
-            filename: new.filename.clone(),
-            content_type: new.content_type.clone(),
-            size_bytes: new.size_bytes,
-            description: new.description.clone(),
-            uploaded_by: actor.username.clone(),
-            uploaded_at: now_ms(),
-        };
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO evidence (id, case_id, sha256, filename, content_type, size_bytes, description, uploaded_by, uploaded_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&ev.id)
-        .bind(&ev.case_id)
-        .bind(&ev.sha256)
-        .bind(&ev.filename)
-        .bind(&ev.content_type)
-        .bind(ev.size_bytes)
-        .bind(&ev.description)
-        .bind(&ev.uploaded_by)
-        .bind(ev.uploaded_at)
-        .execute(&mut *tx)
-        .await?;
-        custody(
-            &mut tx,
-            &ev.id,
-            "upload",
-            actor,
-            &format!("sha256={} size={}", ev.sha256, ev.size_bytes),
-        )
-        .await?;
-        touch_case(&mut tx, case_id).await?;
-        record(
-            &mut tx,
-            actor,
-            "evidence.create",
-            "evidence",
-            &ev.id,
-            NONE,
-            Some(&ev),
-        )
-        .await?;
+    pub async fn add_evidence(&self, case_id: &str, new: &NewEvidence, actor: &Actor) -> Result<Evidence> {
+        let mut tx = self.begin().await?;
+        let out = tx.add_evidence(case_id, new, actor).await?;
         tx.commit().await?;
-        Ok(ev)
+        Ok(out)
     }
 
     pub async fn evidence_list(&self, case_id: &str) -> Result<Vec<Evidence>> {
@@ -156,5 +107,57 @@ impl Store {
         .bind(evidence_id)
         .fetch_all(&self.reader)
         .await?)
+    }
+}
+
+impl crate::Tx {
+    pub async fn add_evidence(&mut self, case_id: &str, new: &NewEvidence, actor: &Actor) -> Result<Evidence> {
+        let ev = Evidence {
+            id: new_id(),
+            case_id: case_id.to_string(),
+            sha256: new.sha256.clone(),
+            filename: new.filename.clone(),
+            content_type: new.content_type.clone(),
+            size_bytes: new.size_bytes,
+            description: new.description.clone(),
+            uploaded_by: actor.username.clone(),
+            uploaded_at: now_ms(),
+        };
+        let tx = self.conn();
+        sqlx::query(
+            "INSERT INTO evidence (id, case_id, sha256, filename, content_type, size_bytes, description, uploaded_by, uploaded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&ev.id)
+        .bind(&ev.case_id)
+        .bind(&ev.sha256)
+        .bind(&ev.filename)
+        .bind(&ev.content_type)
+        .bind(ev.size_bytes)
+        .bind(&ev.description)
+        .bind(&ev.uploaded_by)
+        .bind(ev.uploaded_at)
+        .execute(&mut *tx)
+        .await?;
+        custody(
+            &mut *tx,
+            &ev.id,
+            "upload",
+            actor,
+            &format!("sha256={} size={}", ev.sha256, ev.size_bytes),
+        )
+        .await?;
+        touch_case(&mut *tx, case_id).await?;
+        record(
+            &mut *tx,
+            actor,
+            "evidence.create",
+            "evidence",
+            &ev.id,
+            NONE,
+            Some(&ev),
+        )
+        .await?;
+        Ok(ev)
     }
 }

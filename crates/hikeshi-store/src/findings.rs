@@ -392,16 +392,10 @@ impl Store {
 
     /// Claims a finding for an automatic action; false when one already acted on it.
     pub async fn claim_finding_action(&self, finding_id: &str, case_id: &str) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO finding_actions (finding_id, case_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (finding_id) DO NOTHING",
-        )
-        .bind(finding_id)
-        .bind(case_id)
-        .bind(crate::now_ms())
-        .execute(&self.writer)
-        .await?
-        .rows_affected();
-        Ok(done == 1)
+        let mut tx = self.begin().await?;
+        let out = tx.claim_finding_action(finding_id, case_id).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     pub async fn finding_acted_on(&self, finding_id: &str) -> Result<bool> {
@@ -576,4 +570,21 @@ fn median_of_histogram(rows: &[(i64, i64)]) -> Option<i64> {
         }
     }
     None
+}
+
+impl crate::Tx {
+    /// Claims a finding for an automatic action; false when one already acted on it.
+    pub async fn claim_finding_action(&mut self, finding_id: &str, case_id: &str) -> Result<bool> {
+        let tx = self.conn();
+        let done = sqlx::query(
+            "INSERT INTO finding_actions (finding_id, case_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (finding_id) DO NOTHING",
+        )
+        .bind(finding_id)
+        .bind(case_id)
+        .bind(crate::now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        Ok(done == 1)
+    }
 }

@@ -11,6 +11,7 @@ mod contacts;
 mod db;
 mod evidence;
 mod findings;
+mod jobs;
 mod mail;
 mod migrate;
 mod observables;
@@ -22,6 +23,7 @@ pub mod scratch;
 mod seed;
 mod suppressions;
 mod tasks;
+mod tx;
 mod users;
 
 pub use alerts::{Alert, NewHit, Recorded, KEEP_EVENTS};
@@ -39,6 +41,7 @@ pub use findings::{
     Finding, FindingFilter, ImportOutcome, KevEntry, NewFinding, PatchState, ScanImport,
     ScanPackage,
 };
+pub use jobs::{Job, JOB_STATES, MAIL_SEND};
 pub use mail::{OutboundMail, ReportMessage};
 pub use observables::{NewObservable, Observable, ObservableLink};
 pub use programme::{
@@ -50,6 +53,7 @@ pub use reports::{
 pub use rollups::{settled_hour, DepartmentOf, RuleCount, SourceActivity, HOUR_MS};
 pub use suppressions::{NewSuppression, Suppression};
 pub use tasks::{NewTask, Task, TaskPatch};
+pub use tx::Tx;
 pub use users::{ApiToken, NewUser, Session, User};
 
 /// Who made a change, as written into the audit log.

@@ -33,32 +33,12 @@ pub struct ReportMessage {
 const MAIL_COLUMNS: &str = "id, to_addr, subject, body, purpose, report_id, status, attempts, next_attempt_at, last_error, created_at, sent_at";
 
 impl Store {
-    /// Queues a message; the sender picks it up at once.
-    pub async fn enqueue_mail(
-        &self,
-        to: &str,
-        subject: &str,
-        body: &str,
-        purpose: &str,
-        report_id: Option<&str>,
-    ) -> Result<String> {
-        let id = new_id();
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO outbound_mail (id, to_addr, subject, body, purpose, report_id, status, attempts, next_attempt_at, last_error, created_at, sent_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, '', $8, NULL)",
-        )
-        .bind(&id)
-        .bind(to)
-        .bind(subject)
-        .bind(body)
-        .bind(purpose)
-        .bind(report_id)
-        .bind(now)
-        .bind(now)
-        .execute(&self.writer)
-        .await?;
-        Ok(id)
+    /// Queues a message and the job that sends it.
+    pub async fn enqueue_mail(&self, to: &str, subject: &str, body: &str, purpose: &str, report_id: Option<&str>) -> Result<String> {
+        let mut tx = self.begin().await?;
+        let out = tx.enqueue_mail(to, subject, body, purpose, report_id).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// Queued messages whose time has come, oldest first.
@@ -157,5 +137,30 @@ impl Store {
         .bind(report_id)
         .fetch_all(&self.reader)
         .await?)
+    }
+}
+
+impl crate::Tx {
+    /// Queues a message and the job that sends it.
+    pub async fn enqueue_mail(&mut self, to: &str, subject: &str, body: &str, purpose: &str, report_id: Option<&str>) -> Result<String> {
+        let tx = self.conn();
+        let id = new_id();
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO outbound_mail (id, to_addr, subject, body, purpose, report_id, status, attempts, next_attempt_at, last_error, created_at, sent_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, '', $8, NULL)",
+        )
+        .bind(&id)
+        .bind(to)
+        .bind(subject)
+        .bind(body)
+        .bind(purpose)
+        .bind(report_id)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        crate::jobs::enqueue_mail_job(tx, &id).await?;
+        Ok(id)
     }
 }

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/0007_live.sql")),
     (8, include_str!("../migrations/0008_assets.sql")),
     (9, include_str!("../migrations/0009_reporting.sql")),
+    (10, include_str!("../migrations/0010_jobs.sql")),
 ];
 
 /// Serialises migrations when several processes (`serve` and workers) start at once.

@@ -43,64 +43,11 @@ const OBS_COLUMNS: &str =
 
 impl Store {
     /// Adds an observable; if the case already has it, returns the existing one and `false`.
-    pub async fn add_observable(
-        &self,
-        case_id: &str,
-        new: &NewObservable,
-        actor: &Actor,
-    ) -> Result<(Observable, bool)> {
-        let mut tx = self.writer.begin().await?;
-        let sql = format!(
-            "SELECT {OBS_COLUMNS} FROM observables WHERE case_id = $1 AND kind = $2 AND value = $3"
-        );
-        let existing: Option<Observable> = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(case_id)
-            .bind(&new.kind)
-            .bind(&new.value)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(found) = existing {
-            return Ok((found, false));
-        }
-        let obs = Observable {
-            id: new_id(),
-            case_id: case_id.to_string(),
-            kind: new.kind.clone(),
-            value: new.value.clone(),
-            description: new.description.clone(),
-            tlp: new.tlp.clone(),
-            is_ioc: i64::from(new.is_ioc),
-            created_by: actor.username.clone(),
-            created_at: now_ms(),
-        };
-        sqlx::query(
-            "INSERT INTO observables (id, case_id, kind, value, description, tlp, is_ioc, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&obs.id)
-        .bind(&obs.case_id)
-        .bind(&obs.kind)
-        .bind(&obs.value)
-        .bind(&obs.description)
-        .bind(&obs.tlp)
-        .bind(obs.is_ioc)
-        .bind(&obs.created_by)
-        .bind(obs.created_at)
-        .execute(&mut *tx)
-        .await?;
-        touch_case(&mut tx, case_id).await?;
-        record(
-            &mut tx,
-            actor,
-            "observable.create",
-            "observable",
-            &obs.id,
-            NONE,
-            Some(&obs),
-        )
-        .await?;
+    pub async fn add_observable(&self, case_id: &str, new: &NewObservable, actor: &Actor) -> Result<(Observable, bool)> {
+        let mut tx = self.begin().await?;
+        let out = tx.add_observable(case_id, new, actor).await?;
         tx.commit().await?;
-        Ok((obs, true))
+        Ok(out)
     }
 
     pub async fn observables(&self, case_id: &str) -> Result<Vec<Observable>> {
@@ -159,5 +106,62 @@ impl Store {
         .bind(case_id)
         .fetch_all(&self.reader)
         .await?)
+    }
+}
+
+impl crate::Tx {
+    /// Adds an observable; if the case already has it, returns the existing one and `false`.
+    pub async fn add_observable(&mut self, case_id: &str, new: &NewObservable, actor: &Actor) -> Result<(Observable, bool)> {
+        let tx = self.conn();
+        let sql = format!(
+            "SELECT {OBS_COLUMNS} FROM observables WHERE case_id = $1 AND kind = $2 AND value = $3"
+        );
+        let existing: Option<Observable> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(case_id)
+            .bind(&new.kind)
+            .bind(&new.value)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(found) = existing {
+            return Ok((found, false));
+        }
+        let obs = Observable {
+            id: new_id(),
+            case_id: case_id.to_string(),
+            kind: new.kind.clone(),
+            value: new.value.clone(),
+            description: new.description.clone(),
+            tlp: new.tlp.clone(),
+            is_ioc: i64::from(new.is_ioc),
+            created_by: actor.username.clone(),
+            created_at: now_ms(),
+        };
+        sqlx::query(
+            "INSERT INTO observables (id, case_id, kind, value, description, tlp, is_ioc, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&obs.id)
+        .bind(&obs.case_id)
+        .bind(&obs.kind)
+        .bind(&obs.value)
+        .bind(&obs.description)
+        .bind(&obs.tlp)
+        .bind(obs.is_ioc)
+        .bind(&obs.created_by)
+        .bind(obs.created_at)
+        .execute(&mut *tx)
+        .await?;
+        touch_case(&mut *tx, case_id).await?;
+        record(
+            &mut *tx,
+            actor,
+            "observable.create",
+            "observable",
+            &obs.id,
+            NONE,
+            Some(&obs),
+        )
+        .await?;
+        Ok((obs, true))
     }
 }

@@ -112,102 +112,10 @@ const DUPLICATE_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
 
 impl Store {
     pub async fn create_report(&self, new: &NewReport, actor: &Actor) -> Result<Report> {
-        let now = now_ms();
-        let report = Report {
-            id: new_id(),
-            tracking: new.tracking.clone(),
-            source: new.source.clone(),
-            status: "new".into(),
-            lang: new.lang.clone(),
-            reporter_name: new.reporter_name.clone(),
-            reporter_contact: new.reporter_contact.clone(),
-            reporter_org: new.reporter_org.clone(),
-            subject: new.subject.clone(),
-            body: new.body.clone(),
-            occurred: new.occurred.clone(),
-            affected: new.affected.clone(),
-            indicators: new.indicators.clone(),
-            tlp: new.tlp.clone(),
-            suggested_category: new.suggested_category.clone(),
-            suggestion_reason_ja: new.suggestion_reason_ja.clone(),
-            suggestion_reason_en: new.suggestion_reason_en.clone(),
-            remote_addr: new.remote_addr.clone(),
-            case_id: None,
-            decision_reason: String::new(),
-            decided_by: None,
-            decided_at: None,
-            created_by: actor.username.clone(),
-            created_at: now,
-        };
-        let mut tx = self.writer.begin().await?;
-        let sql = format!(
-            "INSERT INTO reports ({REPORT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
-        );
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(&report.id)
-            .bind(&report.tracking)
-            .bind(&report.source)
-            .bind(&report.status)
-            .bind(&report.lang)
-            .bind(&report.reporter_name)
-            .bind(&report.reporter_contact)
-            .bind(&report.reporter_org)
-            .bind(&report.subject)
-            .bind(&report.body)
-            .bind(&report.occurred)
-            .bind(&report.affected)
-            .bind(&report.indicators)
-            .bind(&report.tlp)
-            .bind(&report.suggested_category)
-            .bind(&report.suggestion_reason_ja)
-            .bind(&report.suggestion_reason_en)
-            .bind(&report.remote_addr)
-            .bind(&report.case_id)
-            .bind(&report.decision_reason)
-            .bind(&report.decided_by)
-            .bind(report.decided_at)
-            .bind(&report.created_by)
-            .bind(report.created_at)
-            .execute(&mut *tx)
-            .await?;
-        for (kind, value) in &new.observables {
-            sqlx::query(
-                "INSERT INTO report_observables (report_id, kind, value, created_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(&report.id)
-            .bind(kind)
-            .bind(value)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for a in &new.attachments {
-            sqlx::query(
-                "INSERT INTO report_attachments (id, report_id, file_name, sha256, size_bytes, content_type, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(new_id())
-            .bind(&report.id)
-            .bind(&a.file_name)
-            .bind(&a.sha256)
-            .bind(a.size_bytes)
-            .bind(&a.content_type)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        record(
-            &mut tx,
-            actor,
-            "report.create",
-            "report",
-            &report.id,
-            NONE,
-            Some(&report),
-        )
-        .await?;
+        let mut tx = self.begin().await?;
+        let out = tx.create_report(new, actor).await?;
         tx.commit().await?;
-        Ok(report)
+        Ok(out)
     }
 
     /// Reports, newest first; `status` narrows to one triage state.
@@ -291,54 +199,11 @@ impl Store {
 
     /// Records the triage decision. Refused (conflict) when the report was already decided, so
     /// two handlers cannot both act on it.
-    pub async fn decide_report(
-        &self,
-        tracking: &str,
-        decision: &Decision,
-        actor: &Actor,
-    ) -> Result<Report> {
-        let mut tx = self.writer.begin().await?;
-        let sql = format!("SELECT {REPORT_COLUMNS} FROM reports WHERE tracking = $1");
-        let before: Report = sqlx::query_as(AssertSqlSafe(sql.clone()))
-            .bind(tracking)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("report {tracking}")))?;
-        if before.status != "new" {
-            return Err(StoreError::Conflict(format!(
-                "report {tracking} was already decided ({})",
-                before.status
-            )));
-        }
-        let now = now_ms();
-        sqlx::query(
-            "UPDATE reports SET status = $1, case_id = $2, decision_reason = $3, decided_by = $4, decided_at = $5
-             WHERE id = $6",
-        )
-        .bind(&decision.status)
-        .bind(&decision.case_id)
-        .bind(&decision.reason)
-        .bind(&actor.username)
-        .bind(now)
-        .bind(&before.id)
-        .execute(&mut *tx)
-        .await?;
-        let after: Report = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(tracking)
-            .fetch_one(&mut *tx)
-            .await?;
-        record(
-            &mut tx,
-            actor,
-            "report.decide",
-            "report",
-            &after.id,
-            Some(&before),
-            Some(&after),
-        )
-        .await?;
+    pub async fn decide_report(&self, tracking: &str, decision: &Decision, actor: &Actor) -> Result<Report> {
+        let mut tx = self.begin().await?;
+        let out = tx.decide_report(tracking, decision, actor).await?;
         tx.commit().await?;
-        Ok(after)
+        Ok(out)
     }
 
     /// The team profile as (key, value) pairs.
@@ -388,5 +253,151 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl crate::Tx {
+    /// Records the triage decision. Refused (conflict) when the report was already decided, so
+    /// two handlers cannot both act on it.
+    pub async fn decide_report(&mut self, tracking: &str, decision: &Decision, actor: &Actor) -> Result<Report> {
+        let tx = self.conn();
+        let sql = format!("SELECT {REPORT_COLUMNS} FROM reports WHERE tracking = $1");
+        let before: Report = sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(tracking)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("report {tracking}")))?;
+        if before.status != "new" {
+            return Err(StoreError::Conflict(format!(
+                "report {tracking} was already decided ({})",
+                before.status
+            )));
+        }
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE reports SET status = $1, case_id = $2, decision_reason = $3, decided_by = $4, decided_at = $5
+             WHERE id = $6",
+        )
+        .bind(&decision.status)
+        .bind(&decision.case_id)
+        .bind(&decision.reason)
+        .bind(&actor.username)
+        .bind(now)
+        .bind(&before.id)
+        .execute(&mut *tx)
+        .await?;
+        let after: Report = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(tracking)
+            .fetch_one(&mut *tx)
+            .await?;
+        record(
+            &mut *tx,
+            actor,
+            "report.decide",
+            "report",
+            &after.id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        Ok(after)
+    }
+
+    pub async fn create_report(&mut self, new: &NewReport, actor: &Actor) -> Result<Report> {
+        let now = now_ms();
+        let report = Report {
+            id: new_id(),
+            tracking: new.tracking.clone(),
+            source: new.source.clone(),
+            status: "new".into(),
+            lang: new.lang.clone(),
+            reporter_name: new.reporter_name.clone(),
+            reporter_contact: new.reporter_contact.clone(),
+            reporter_org: new.reporter_org.clone(),
+            subject: new.subject.clone(),
+            body: new.body.clone(),
+            occurred: new.occurred.clone(),
+            affected: new.affected.clone(),
+            indicators: new.indicators.clone(),
+            tlp: new.tlp.clone(),
+            suggested_category: new.suggested_category.clone(),
+            suggestion_reason_ja: new.suggestion_reason_ja.clone(),
+            suggestion_reason_en: new.suggestion_reason_en.clone(),
+            remote_addr: new.remote_addr.clone(),
+            case_id: None,
+            decision_reason: String::new(),
+            decided_by: None,
+            decided_at: None,
+            created_by: actor.username.clone(),
+            created_at: now,
+        };
+        let tx = self.conn();
+        let sql = format!(
+            "INSERT INTO reports ({REPORT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(&report.id)
+            .bind(&report.tracking)
+            .bind(&report.source)
+            .bind(&report.status)
+            .bind(&report.lang)
+            .bind(&report.reporter_name)
+            .bind(&report.reporter_contact)
+            .bind(&report.reporter_org)
+            .bind(&report.subject)
+            .bind(&report.body)
+            .bind(&report.occurred)
+            .bind(&report.affected)
+            .bind(&report.indicators)
+            .bind(&report.tlp)
+            .bind(&report.suggested_category)
+            .bind(&report.suggestion_reason_ja)
+            .bind(&report.suggestion_reason_en)
+            .bind(&report.remote_addr)
+            .bind(&report.case_id)
+            .bind(&report.decision_reason)
+            .bind(&report.decided_by)
+            .bind(report.decided_at)
+            .bind(&report.created_by)
+            .bind(report.created_at)
+            .execute(&mut *tx)
+            .await?;
+        for (kind, value) in &new.observables {
+            sqlx::query(
+                "INSERT INTO report_observables (report_id, kind, value, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&report.id)
+            .bind(kind)
+            .bind(value)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for a in &new.attachments {
+            sqlx::query(
+                "INSERT INTO report_attachments (id, report_id, file_name, sha256, size_bytes, content_type, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(new_id())
+            .bind(&report.id)
+            .bind(&a.file_name)
+            .bind(&a.sha256)
+            .bind(a.size_bytes)
+            .bind(&a.content_type)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        record(
+            &mut *tx,
+            actor,
+            "report.create",
+            "report",
+            &report.id,
+            NONE,
+            Some(&report),
+        )
+        .await?;
+        Ok(report)
     }
 }

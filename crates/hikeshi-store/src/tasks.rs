@@ -78,29 +78,10 @@ pub(crate) async fn insert_task(
 
 impl Store {
     pub async fn add_task(&self, case_id: &str, new: &NewTask, actor: &Actor) -> Result<Task> {
-        let mut tx = self.writer.begin().await?;
-        let task = insert_task(
-            &mut tx,
-            case_id,
-            &new.title,
-            new.assignee.as_deref(),
-            new.due_at,
-            actor,
-        )
-        .await?;
-        touch_case(&mut tx, case_id).await?;
-        record(
-            &mut tx,
-            actor,
-            "task.create",
-            "task",
-            &task.id,
-            NONE,
-            Some(&task),
-        )
-        .await?;
+        let mut tx = self.begin().await?;
+        let out = tx.add_task(case_id, new, actor).await?;
         tx.commit().await?;
-        Ok(task)
+        Ok(out)
     }
 
     pub async fn tasks(&self, case_id: &str) -> Result<Vec<Task>> {
@@ -170,5 +151,32 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(after)
+    }
+}
+
+impl crate::Tx {
+    pub async fn add_task(&mut self, case_id: &str, new: &NewTask, actor: &Actor) -> Result<Task> {
+        let tx = self.conn();
+        let task = insert_task(
+            &mut *tx,
+            case_id,
+            &new.title,
+            new.assignee.as_deref(),
+            new.due_at,
+            actor,
+        )
+        .await?;
+        touch_case(&mut *tx, case_id).await?;
+        record(
+            &mut *tx,
+            actor,
+            "task.create",
+            "task",
+            &task.id,
+            NONE,
+            Some(&task),
+        )
+        .await?;
+        Ok(task)
     }
 }

@@ -1,20 +1,15 @@
-//! What the server needs to know at start. The binary assembles it from file, environment
-//! and flags.
+//! Configuration of the use cases, one type per section of the file (`[mail]`, `[vulns]`,
+//! `[reporting]`…). The binary reads the file and overlays flags; nothing here reads it.
 
 use hikeshi_model::Severity;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// What the use cases need to know, assembled by the binary from the file, the environment and
+/// flags. The web crate keeps its own part (listen address, cookies, upload size).
 #[derive(Debug, Clone)]
-pub struct ServerConfig {
-    pub listen: SocketAddr,
+pub struct AppConfig {
     pub data_dir: PathBuf,
-    /// Largest evidence upload accepted, in bytes.
-    pub max_upload_bytes: u64,
-    /// Mark cookies `Secure`. Browsers accept Secure cookies from http://127.0.0.1 and
-    /// http://localhost; any other address needs TLS in front of hikeshi.
-    pub secure_cookies: bool,
     pub session_hours: i64,
     pub sla: SlaHours,
     /// Where people reach this server, for links in security.txt and mail
@@ -24,12 +19,26 @@ pub struct ServerConfig {
     /// Where the built-in SMTP intake listens (off when `None`).
     pub smtp_listen: Option<std::net::SocketAddr>,
     pub mail: MailSettings,
-    /// Open a case when an imported finding meets this condition (`[vulns] auto_case`).
-    pub vuln_auto_case: Option<crate::vulns::actions::AutoCase>,
-    /// KEV and EPSS URLs fetched on a schedule (`[vulns] kev_url`, `epss_url`).
-    pub vuln_feeds: crate::vulns::feeds::Feeds,
+    /// `[vulns]`: the automatic case rule and the KEV/EPSS feeds.
+    pub vulns: VulnsSettings,
     /// Dashboard thresholds, the team's time zone and the PDF fonts (`[reporting]`).
     pub reporting: crate::reporting::ReportingSettings,
+    /// `[jobs]`: retries of background work.
+    pub jobs: crate::jobs::JobSettings,
+}
+
+/// `[vulns]`: what is done with findings, and where KEV and EPSS come from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct VulnsSettings {
+    /// Open a case for findings that meet this, e.g. `{ kev = true, internet_facing = true }`.
+    pub auto_case: Option<crate::vulns::actions::AutoCase>,
+    /// KEV catalogue URL, fetched every `refresh_hours`.
+    pub kev_url: Option<String>,
+    /// EPSS scores URL (CSV, gzip recognised).
+    pub epss_url: Option<String>,
+    /// Hours between fetches [default: 24].
+    pub refresh_hours: Option<f64>,
 }
 
 /// Mail in and out.
@@ -123,28 +132,25 @@ impl SlaHours {
     }
 }
 
-impl ServerConfig {
+impl AppConfig {
     pub fn evidence_dir(&self) -> PathBuf {
         self.data_dir.join("evidence")
     }
 }
 
-impl Default for ServerConfig {
+impl Default for AppConfig {
     fn default() -> Self {
-        ServerConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        AppConfig {
             data_dir: PathBuf::from("./hikeshi-data"),
-            max_upload_bytes: 100 * 1024 * 1024,
-            secure_cookies: true,
             session_hours: 12,
             sla: SlaHours::default(),
             public_url: "http://127.0.0.1:8080".into(),
             report_form: ReportFormSettings::default(),
             smtp_listen: None,
             mail: MailSettings::default(),
-            vuln_auto_case: None,
-            vuln_feeds: Default::default(),
+            vulns: VulnsSettings::default(),
             reporting: Default::default(),
+            jobs: Default::default(),
         }
     }
 }

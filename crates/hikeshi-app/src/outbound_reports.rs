@@ -3,11 +3,11 @@
 //! unauthorised-access report (発見年月日, 被害を受けたシステム, 発見経緯, 被害状況, 対策…).
 //! The handler edits the text before sending; recording it as sent writes the timeline.
 
-use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult};
+use crate::who::Who;
+use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::service::{self, text_field, CaseDetail};
-use crate::state::AppState;
+use crate::App;
 use crate::team;
 use hikeshi_store::NewTimelineEntry;
 use serde::{Deserialize, Serialize};
@@ -21,11 +21,11 @@ pub enum ReportForm {
 }
 
 impl ReportForm {
-    pub fn parse(code: &str) -> ApiResult<ReportForm> {
+    pub fn parse(code: &str) -> AppResult<ReportForm> {
         match code {
             "jpcert" => Ok(ReportForm::Jpcert),
             "ipa" => Ok(ReportForm::Ipa),
-            other => Err(ApiError::invalid(
+            other => Err(AppError::invalid(
                 "form",
                 format!("form: unknown value `{other}`; expected jpcert or ipa"),
             )),
@@ -65,15 +65,15 @@ fn l(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
 
 /// The filled text of a form for a case.
 pub async fn draft(
-    state: &AppState,
+    app: &App,
     number: &str,
     form: ReportForm,
     lang: Lang,
-) -> ApiResult<String> {
-    let d: CaseDetail = service::case_detail(state, number).await?;
-    let profile = team::load(state).await;
+) -> AppResult<String> {
+    let d: CaseDetail = service::case_detail(app, number).await?;
+    let profile = team::load(app).await;
     let c = &d.case;
-    let category = state
+    let category = app
         .store
         .categories()
         .await?
@@ -192,18 +192,18 @@ pub struct SentInput {
 
 /// Records that a report was sent: the text is kept as a comment and the timeline says so.
 pub async fn record_sent(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     number: &str,
     input: SentInput,
-) -> ApiResult<()> {
+) -> AppResult<()> {
     who.require(who.role.can_edit_cases(), "send reports")?;
     let form = ReportForm::parse(&input.form)?;
     let text = text_field("text", &input.text, true, service::MAX_TEXT)?;
     let sent_to = text_field("sent_to", &input.sent_to, true, 500)?;
     let number = service::parse_number(number)?;
     let name = form.name(Lang::En);
-    state
+    app
         .store
         .add_comment(
             &number,
@@ -216,7 +216,7 @@ pub async fn record_sent(
         kind: "action".into(),
         text: format!("Sent the {name} to {sent_to}"),
     };
-    state
+    app
         .store
         .add_timeline_entry(&number, &entry, &who.actor())
         .await?;

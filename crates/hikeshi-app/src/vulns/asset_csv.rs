@@ -5,7 +5,7 @@
 
 use crate::api_assets::check_asset;
 use crate::csv::csv_document;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::vulns::csv_import::fields;
 use hikeshi_store::{Actor, Asset, NewAsset, Store};
 use serde::Serialize;
@@ -206,7 +206,7 @@ pub fn parse(text: &str) -> Result<Vec<(usize, NewAsset)>, Vec<CellError>> {
     }
 }
 
-fn describe(e: &ApiError) -> (String, String) {
+fn describe(e: &AppError) -> (String, String) {
     (e.field.clone().unwrap_or_default(), e.message.clone())
 }
 

@@ -4,7 +4,7 @@
 //! `ref` was imported before is skipped, so the same file can be imported again.
 
 use crate::asset_csv::CellError;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::service::text_field;
 use crate::vulns::csv_import::fields;
 use hikeshi_model::{CaseSource, CaseStatus, Phase, Severity};
@@ -267,7 +267,7 @@ pub async fn import(
     dry_run: bool,
     offset_ms: i64,
     actor: &Actor,
-) -> Result<LedgerPlan, ApiError> {
+) -> Result<LedgerPlan, AppError> {
     let categories: Vec<String> = store
         .categories()
         .await?

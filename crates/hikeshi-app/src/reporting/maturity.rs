@@ -1,8 +1,8 @@
 //! The maturity self-check over the FIRST CSIRT Services Framework: checking a submitted
 //! questionnaire, per-area averages for the radar chart, the gap list and the history.
 
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::error::{AppError, AppResult};
+use crate::App;
 use hikeshi_model::reporting::{Sourcing, MATURITY_AREAS, MATURITY_SERVICES};
 use hikeshi_store::{Assessment, Rating};
 use serde::{Deserialize, Serialize};
@@ -52,13 +52,13 @@ pub struct AssessmentView {
 }
 
 /// Checks every rating: a known service, levels 0–4, no service twice, notes not too long.
-pub fn check(input: &AssessmentInput) -> ApiResult<(String, Vec<Rating>)> {
+pub fn check(input: &AssessmentInput) -> AppResult<(String, Vec<Rating>)> {
     let title = input.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
-        return Err(ApiError::invalid("title", "title: 1 to 200 characters"));
+        return Err(AppError::invalid("title", "title: 1 to 200 characters"));
     }
     if input.ratings.is_empty() {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "ratings",
             "ratings: rate at least one service",
         ));
@@ -67,7 +67,7 @@ pub fn check(input: &AssessmentInput) -> ApiResult<(String, Vec<Rating>)> {
     for (i, r) in input.ratings.iter().enumerate() {
         let field = |name: &str| format!("ratings[{i}].{name}");
         if !MATURITY_SERVICES.iter().any(|s| s.code == r.service) {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 &field("service"),
                 format!(
                     "{}: unknown service `{}`",
@@ -77,21 +77,21 @@ pub fn check(input: &AssessmentInput) -> ApiResult<(String, Vec<Rating>)> {
             ));
         }
         if out.iter().any(|o| o.service == r.service) {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 &field("service"),
                 format!("{}: `{}` is rated twice", field("service"), r.service),
             ));
         }
         for (name, v) in [("as_is", r.as_is), ("to_be", r.to_be)] {
             if !(0..=4).contains(&v) {
-                return Err(ApiError::invalid(
+                return Err(AppError::invalid(
                     &field(name),
                     format!("{}: a level from 0 to 4, got {v}", field(name)),
                 ));
             }
         }
         if r.notes.chars().count() > 2000 {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 &field("notes"),
                 format!("{}: at most 2000 characters", field("notes")),
             ));
@@ -163,8 +163,8 @@ pub fn gaps(ratings: &[Rating]) -> Vec<GapLine> {
     out.into_iter().map(|(_, g)| g).collect()
 }
 
-pub async fn view(state: &AppState, assessment: Assessment) -> ApiResult<AssessmentView> {
-    let ratings = state.store.ratings(&assessment.id).await?;
+pub async fn view(app: &App, assessment: Assessment) -> AppResult<AssessmentView> {
+    let ratings = app.store.ratings(&assessment.id).await?;
     Ok(AssessmentView {
         areas: area_scores(&ratings),
         gaps: gaps(&ratings),
@@ -174,10 +174,10 @@ pub async fn view(state: &AppState, assessment: Assessment) -> ApiResult<Assessm
 }
 
 /// Every assessment with its area scores, oldest first.
-pub async fn history(state: &AppState) -> ApiResult<Vec<AssessmentView>> {
+pub async fn history(app: &App) -> AppResult<Vec<AssessmentView>> {
     let mut out = Vec::new();
-    for a in state.store.assessments().await? {
-        out.push(view(state, a).await?);
+    for a in app.store.assessments().await? {
+        out.push(view(app, a).await?);
     }
     Ok(out)
 }

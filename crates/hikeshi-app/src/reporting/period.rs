@@ -1,6 +1,6 @@
 //! Months and quarters in the team's time zone, as millisecond ranges [from, to).
 
-use crate::error::ApiError;
+use crate::error::AppError;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
@@ -13,9 +13,9 @@ pub struct Month {
 
 impl Month {
     /// `YYYY-MM`, years 2000–2999.
-    pub fn parse(field: &str, text: &str) -> Result<Month, ApiError> {
+    pub fn parse(field: &str, text: &str) -> Result<Month, AppError> {
         let bad = || {
-            ApiError::invalid(
+            AppError::invalid(
                 field,
                 format!(
                     "{field}: expected a month like 2026-04, got `{}`",

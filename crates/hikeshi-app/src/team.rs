@@ -2,7 +2,7 @@
 //! (named after the FIRST CSIRT Services Framework 2.1), hours, languages, keys. Shown beside
 //! the public report form and in `/.well-known/security.txt` (RFC 9116).
 
-use crate::state::AppState;
+use crate::App;
 use std::collections::BTreeMap;
 
 /// Services of the FIRST CSIRT Services Framework 2.1, by code, with Japanese and English
@@ -180,8 +180,8 @@ impl TeamProfile {
     }
 }
 
-pub async fn load(state: &AppState) -> TeamProfile {
-    let values = state
+pub async fn load(app: &App) -> TeamProfile {
+    let values = app
         .store
         .team_profile()
         .await

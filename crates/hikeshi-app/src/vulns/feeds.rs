@@ -3,7 +3,7 @@
 //! fetch is logged and the previous data stays; the next attempt comes at the next interval.
 
 use super::{actions, intel};
-use crate::state::AppState;
+use crate::App;
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::time::Duration;
@@ -49,7 +49,7 @@ async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 /// One round: fetch what is configured, load it, run the automatic rule.
-pub async fn refresh(state: &AppState, feeds: &Feeds) -> anyhow::Result<(usize, usize)> {
+pub async fn refresh(app: &App, feeds: &Feeds) -> anyhow::Result<(usize, usize)> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()?;
@@ -57,22 +57,22 @@ pub async fn refresh(state: &AppState, feeds: &Feeds) -> anyhow::Result<(usize, 
     if let Some(url) = &feeds.kev_url {
         let bytes = fetch(&client, url).await?;
         let entries = intel::parse_kev(url, &bytes)?;
-        counts.0 = state.store.load_kev(&entries).await?;
+        counts.0 = app.store.load_kev(&entries).await?;
     }
     if let Some(url) = &feeds.epss_url {
         let bytes = fetch(&client, url).await?;
         let scores = intel::parse_epss(url, &bytes)?;
-        counts.1 = state.store.load_epss(&scores).await?;
+        counts.1 = app.store.load_epss(&scores).await?;
     }
-    if let Some(rule) = &state.config.vuln_auto_case {
-        actions::apply(&state.store, rule, &state.config.sla).await?;
+    if let Some(rule) = &app.config.vuln_auto_case {
+        actions::apply(&app.store, rule, &app.config.sla).await?;
     }
-    super::triage::record_risk_snapshot(&state.store).await?;
+    super::triage::record_risk_snapshot(&app.store).await?;
     Ok(counts)
 }
 
-pub fn spawn(state: AppState) {
-    let feeds = state.config.vuln_feeds.clone();
+pub fn spawn(app: App) {
+    let feeds = app.config.vuln_feeds.clone();
     if feeds.kev_url.is_none() && feeds.epss_url.is_none() {
         return;
     }
@@ -85,7 +85,7 @@ pub fn spawn(state: AppState) {
     );
     tokio::spawn(async move {
         loop {
-            match refresh(&state, &feeds).await {
+            match refresh(&app, &feeds).await {
                 Ok((kev, epss)) => {
                     tracing::info!(kev, epss, "vulnerability intelligence refreshed")
                 }

@@ -3,8 +3,8 @@
 //! alerts themselves, which is slower but right (a first catch-up over millions of alerts
 //! takes a minute). Departments come from the asset inventory at roll-up time.
 
-use crate::error::ApiResult;
-use crate::state::AppState;
+use crate::error::AppResult;
+use crate::App;
 use crate::vulns::matching::AssetIndex;
 use std::time::Duration;
 
@@ -22,21 +22,21 @@ pub fn department(index: &AssetIndex, host: &str) -> String {
 }
 
 /// Rolls up every settled hour that is not yet rolled up.
-pub async fn ensure(state: &AppState) -> ApiResult<()> {
-    if state.store.rolled_until().await? >= hikeshi_store::settled_hour() {
+pub async fn ensure(app: &App) -> AppResult<()> {
+    if app.store.rolled_until().await? >= hikeshi_store::settled_hour() {
         return Ok(());
     }
-    let index = AssetIndex::load(&state.store).await?;
+    let index = AssetIndex::load(&app.store).await?;
     let department_of = |host: &str| department(&index, host);
-    state.store.roll_up_alerts(&department_of).await?;
+    app.store.roll_up_alerts(&department_of).await?;
     Ok(())
 }
 
 /// Rolls up in the background so that the dashboard rarely waits for it.
-pub fn spawn(state: AppState) {
+pub fn spawn(app: App) {
     tokio::spawn(async move {
         loop {
-            if let Err(e) = ensure(&state).await {
+            if let Err(e) = ensure(&app).await {
                 tracing::warn!(error = %e.message, "cannot roll up alerts");
             }
             tokio::time::sleep(EVERY).await;

@@ -6,7 +6,7 @@
 
 use crate::intake::{self, ReportInput};
 use crate::service::ReceivedFile;
-use crate::state::AppState;
+use crate::App;
 use hikeshi_model::{find_tracking_number, ReportSource};
 use mail_parser::MimeHeaders;
 use std::net::SocketAddr;
@@ -24,12 +24,12 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_ATTACHMENTS: usize = 20;
 
 /// Starts the listener; errors binding the address stop the server from starting.
-pub async fn start(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
+pub async fn start(app: App, addr: SocketAddr) -> anyhow::Result<()> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for SMTP on {addr}: {e}"))?;
     tracing::info!(%addr, "SMTP intake listening");
-    let slots = Arc::new(Semaphore::new(state.config.mail.max_connections.max(1)));
+    let slots = Arc::new(Semaphore::new(app.config.mail.max_connections.max(1)));
     tokio::spawn(async move {
         loop {
             let (mut stream, peer) = match listener.accept().await {
@@ -47,9 +47,9 @@ pub async fn start(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
                 tracing::warn!(%peer, "SMTP connection refused: too many at once");
                 continue;
             };
-            let state = state.clone();
+            let app = app.clone();
             tokio::spawn(async move {
-                if let Err(e) = session(&state, stream, peer).await {
+                if let Err(e) = session(&app, stream, peer).await {
                     tracing::debug!(%peer, error = %e, "SMTP session ended");
                 }
                 drop(permit);
@@ -97,9 +97,9 @@ fn path_of(arg: &str) -> Option<String> {
     Some(arg[start + 1..end].trim().to_string())
 }
 
-async fn session(state: &AppState, stream: TcpStream, peer: SocketAddr) -> anyhow::Result<()> {
-    let max = state.config.mail.max_message_bytes;
-    let intake: Vec<String> = state
+async fn session(app: &App, stream: TcpStream, peer: SocketAddr) -> anyhow::Result<()> {
+    let max = app.config.mail.max_message_bytes;
+    let intake: Vec<String> = app
         .config
         .mail
         .intake_addresses
@@ -228,7 +228,7 @@ async fn session(state: &AppState, stream: TcpStream, peer: SocketAddr) -> anyho
                         .await?;
                     continue;
                 }
-                match receive(state, &message, &sender, peer).await {
+                match receive(app, &message, &sender, peer).await {
                     Ok(tracking) => {
                         write
                             .write_all(format!("250 2.0.0 Accepted as {tracking}\r\n").as_bytes())
@@ -270,14 +270,14 @@ async fn session(state: &AppState, stream: TcpStream, peer: SocketAddr) -> anyho
 
 /// Stores bytes as content-addressed evidence and describes them as a received file.
 async fn keep(
-    state: &AppState,
+    app: &App,
     bytes: &[u8],
     name: &str,
     content_type: &str,
 ) -> anyhow::Result<ReceivedFile> {
-    let mut incoming = state.evidence.begin(u64::MAX).await?;
+    let mut incoming = app.evidence.begin(u64::MAX).await?;
     incoming.write(bytes).await?;
-    let (sha256, size) = state.evidence.commit(incoming).await?;
+    let (sha256, size) = app.evidence.commit(incoming).await?;
     Ok(ReceivedFile {
         sha256,
         size,
@@ -294,7 +294,7 @@ fn looks_japanese(text: &str) -> bool {
 
 /// One received message: a new report, or a follow-up to the one its subject names.
 pub async fn receive(
-    state: &AppState,
+    app: &App,
     raw: &[u8],
     envelope_from: &str,
     peer: SocketAddr,
@@ -332,20 +332,20 @@ pub async fn receive(
         .chars()
         .take(intake::MAX_BODY)
         .collect();
-    let eml = keep(state, raw, "message.eml", "message/rfc822").await?;
+    let eml = keep(app, raw, "message.eml", "message/rfc822").await?;
 
     if let Some(tracking) = find_tracking_number(&subject) {
-        if let Ok(report) = state.store.report_by_tracking(&tracking).await {
-            state
+        if let Ok(report) = app.store.report_by_tracking(&tracking).await {
+            app
                 .store
                 .add_report_message(&report.id, &from_addr, &subject, &body, &eml.sha256)
                 .await?;
             if let Some(case_id) = &report.case_id {
-                if let Ok(case) = state.store.case_by_id(case_id).await {
+                if let Ok(case) = app.store.case_by_id(case_id).await {
                     let note =
                         format!("E-mail from {from_addr} about {tracking}: {subject}\n\n{body}");
                     let note: String = note.chars().take(crate::service::MAX_TEXT).collect();
-                    state
+                    app
                         .store
                         .add_comment(&case.number, &note, &hikeshi_store::Actor::user("email"))
                         .await?;
@@ -369,7 +369,7 @@ pub async fn receive(
                 None => c.ctype().to_string(),
             })
             .unwrap_or_else(|| "application/octet-stream".into());
-        files.push(keep(state, part.contents(), name, &content_type).await?);
+        files.push(keep(app, part.contents(), name, &content_type).await?);
     }
     let lang = if looks_japanese(&subject) || looks_japanese(&body) {
         "ja"
@@ -389,7 +389,7 @@ pub async fn receive(
         ..ReportInput::default()
     };
     let report = intake::submit_report(
-        state,
+        app,
         input,
         ReportSource::Email,
         &peer.ip().to_string(),
@@ -404,7 +404,7 @@ pub async fn receive(
 /// Reads a Maildir's `new/` folder every few seconds: each message is received like one that
 /// came over SMTP, then moved to `cur/` marked seen (`:2,S`), or, if it was refused, marked
 /// trashed (`:2,T`) so it is kept for a person to look at and not read again.
-pub fn watch_maildir(state: AppState, dir: std::path::PathBuf) {
+pub fn watch_maildir(app: App, dir: std::path::PathBuf) {
     tokio::spawn(async move {
         let local = SocketAddr::from(([127, 0, 0, 1], 0));
         loop {
@@ -420,14 +420,14 @@ pub fn watch_maildir(state: AppState, dir: std::path::PathBuf) {
                 let path = entry.path();
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let size = entry.metadata().await.map(|m| m.len()).unwrap_or(0);
-                let outcome = if size > state.config.mail.max_message_bytes {
+                let outcome = if size > app.config.mail.max_message_bytes {
                     Err(anyhow::anyhow!(
                         "larger than {} bytes",
-                        state.config.mail.max_message_bytes
+                        app.config.mail.max_message_bytes
                     ))
                 } else {
                     match tokio::fs::read(&path).await {
-                        Ok(raw) => receive(&state, &raw, "", local).await,
+                        Ok(raw) => receive(&app, &raw, "", local).await,
                         Err(e) => Err(e.into()),
                     }
                 };

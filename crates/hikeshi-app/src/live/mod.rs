@@ -19,7 +19,7 @@ pub use metrics::{Metrics, SourceKind};
 pub use pipeline::BatchOutcome;
 
 use crate::config::SlaHours;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{AppError, AppResult};
 use hikeshi_store::Store;
 use pipeline::Batch;
 use serde::Serialize;
@@ -273,9 +273,9 @@ pub async fn ingest_ndjson(
     live: Option<&Arc<Live>>,
     body: bytes::Bytes,
     source: &str,
-) -> ApiResult<IngestResult> {
+) -> AppResult<IngestResult> {
     let Some(live) = live else {
-        return Err(ApiError::new(
+        return Err(AppError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "no_rules",
             "no rules are loaded: start the server with --rules DIR",
@@ -287,7 +287,7 @@ pub async fn ingest_ndjson(
         .process(SourceKind::Http, source, Format::Json, events, bytes)
         .await
         .map_err(|e| {
-            ApiError::new(
+            AppError::new(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 "not_committed",
                 format!("the events were not stored, send them again: {e}"),

@@ -2,10 +2,10 @@
 //! matrix saying whom to involve for which category and severity, and the checklist a case
 //! derives from it. Notifying from a case is recorded on its timeline.
 
-use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult};
+use crate::who::Who;
+use crate::error::{AppError, AppResult};
 use crate::service::{parse_number, text_field};
-use crate::state::AppState;
+use crate::App;
 use hikeshi_model::{normalise_observable, ContactRole, ObservableKind, Severity};
 use hikeshi_store::{CaseNotification, Contact, EscalationRule, NewContact};
 use serde::{Deserialize, Serialize};
@@ -28,24 +28,24 @@ pub struct ContactInput {
 }
 
 pub async fn create_contact(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     input: ContactInput,
-) -> ApiResult<Contact> {
+) -> AppResult<Contact> {
     who.require(who.role.can_command(), "manage contacts")?;
     let email = text_field("email", &input.email, false, 320)?;
     let email = if email.is_empty() {
         email
     } else {
         normalise_observable(ObservableKind::Email, &email)
-            .map_err(|_| ApiError::invalid("email", "email: not an e-mail address"))?
+            .map_err(|_| AppError::invalid("email", "email: not an e-mail address"))?
     };
     let fingerprint = text_field("pgp_fingerprint", &input.pgp_fingerprint, false, 100)?;
     if !fingerprint
         .chars()
         .all(|c| c.is_ascii_hexdigit() || c == ' ')
     {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "pgp_fingerprint",
             "pgp_fingerprint: hexadecimal digits (spaces allowed)",
         ));
@@ -59,7 +59,7 @@ pub async fn create_contact(
         pgp_fingerprint: fingerprint,
         notes: text_field("notes", &input.notes, false, 5_000)?,
     };
-    Ok(state.store.create_contact(&new, &who.actor()).await?)
+    Ok(app.store.create_contact(&new, &who.actor()).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,31 +73,31 @@ pub struct RuleInput {
 }
 
 pub async fn create_rule(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     input: RuleInput,
-) -> ApiResult<EscalationRule> {
+) -> AppResult<EscalationRule> {
     who.require(who.role.can_command(), "manage the escalation matrix")?;
     let category = input.category.trim().to_string();
     if !category.is_empty()
-        && !state
+        && !app
             .store
             .categories()
             .await?
             .iter()
             .any(|c| c.code == category)
     {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "category",
             format!("category: unknown value `{category}`"),
         ));
     }
-    let contact = state
+    let contact = app
         .store
         .contact(&input.contact_id)
         .await
-        .map_err(|_| ApiError::invalid("contact_id", "contact_id: no such contact"))?;
-    Ok(state
+        .map_err(|_| AppError::invalid("contact_id", "contact_id: no such contact"))?;
+    Ok(app
         .store
         .create_escalation_rule(
             &category,
@@ -124,12 +124,12 @@ fn applies(rule: &EscalationRule, category: &str, severity: Severity) -> bool {
     (rule.category.is_empty() || rule.category == category) && severity <= min
 }
 
-pub async fn checklist(state: &AppState, number: &str) -> ApiResult<Vec<ChecklistItem>> {
-    let case = state.store.case_by_number(&parse_number(number)?).await?;
+pub async fn checklist(app: &App, number: &str) -> AppResult<Vec<ChecklistItem>> {
+    let case = app.store.case_by_number(&parse_number(number)?).await?;
     let severity = Severity::parse(&case.severity)?;
-    let rules = state.store.escalation_rules().await?;
-    let contacts = state.store.contacts().await?;
-    let notifications = state.store.case_notifications(&case.id).await?;
+    let rules = app.store.escalation_rules().await?;
+    let contacts = app.store.contacts().await?;
+    let notifications = app.store.case_notifications(&case.id).await?;
     let mut items: Vec<ChecklistItem> = contacts
         .into_iter()
         .filter_map(|contact| {
@@ -177,30 +177,30 @@ pub struct NotifyInput {
 const CHANNELS: &[&str] = &["email", "phone", "meeting", "other"];
 
 pub async fn notify(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     number: &str,
     input: NotifyInput,
-) -> ApiResult<CaseNotification> {
+) -> AppResult<CaseNotification> {
     who.require(who.role.can_edit_cases(), "record notifications")?;
-    let case = state.store.case_by_number(&parse_number(number)?).await?;
+    let case = app.store.case_by_number(&parse_number(number)?).await?;
     if case.merged_into.is_some() {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "case",
             "the case was merged into another; record it there",
         ));
     }
     if !CHANNELS.contains(&input.channel.as_str()) {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "channel",
             format!("channel: expected one of {}", CHANNELS.join(", ")),
         ));
     }
-    let contact = state
+    let contact = app
         .store
         .contact(&input.contact_id)
         .await
-        .map_err(|_| ApiError::invalid("contact_id", "contact_id: no such contact"))?;
+        .map_err(|_| AppError::invalid("contact_id", "contact_id: no such contact"))?;
     let note = text_field("note", &input.note, false, 5_000)?;
     let who_text = if contact.organisation.is_empty() {
         format!("{} ({})", contact.name, contact.role)
@@ -215,7 +215,7 @@ pub async fn notify(
     } else {
         format!("Notified {who_text} by {}: {note}", input.channel)
     };
-    let recorded = state
+    let recorded = app
         .store
         .record_notification(
             &case.id,
@@ -241,7 +241,7 @@ pub async fn notify(
             case.severity,
             case.tlp.to_uppercase()
         );
-        state
+        app
             .store
             .enqueue_mail(&contact.email, &subject, &body, "notification", None)
             .await?;

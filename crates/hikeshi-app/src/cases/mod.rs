@@ -1,10 +1,10 @@
 //! The rules of case handling, shared by the API and the web UI: input checks, permissions,
 //! the lifecycle and SLA. Handlers only translate HTTP to these calls and back.
 
-use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult};
+use crate::who::Who;
+use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::state::AppState;
+use crate::App;
 use chrono::{DateTime, NaiveDateTime, TimeZone};
 use hikeshi_model::{
     case_templates, normalise_observable, CaseNumber, CaseSource, CaseStatus, ObservableKind, Pap,
@@ -22,16 +22,16 @@ const MAX_TAGS: usize = 50;
 const MAX_TAG: usize = 64;
 
 /// Checks a text field's length in characters, naming the field when it is wrong.
-pub fn text_field(field: &str, value: &str, required: bool, max: usize) -> ApiResult<String> {
+pub fn text_field(field: &str, value: &str, required: bool, max: usize) -> AppResult<String> {
     let value = value.trim();
     if required && value.is_empty() {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             field,
             format!("{field} must not be empty"),
         ));
     }
     if value.chars().count() > max {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             field,
             format!("{field} must have at most {max} characters"),
         ));
@@ -39,9 +39,9 @@ pub fn text_field(field: &str, value: &str, required: bool, max: usize) -> ApiRe
     Ok(value.to_string())
 }
 
-pub fn check_tags(tags: &[String]) -> ApiResult<Vec<String>> {
+pub fn check_tags(tags: &[String]) -> AppResult<Vec<String>> {
     if tags.len() > MAX_TAGS {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "tags",
             format!("at most {MAX_TAGS} tags"),
         ));
@@ -52,11 +52,11 @@ pub fn check_tags(tags: &[String]) -> ApiResult<Vec<String>> {
 }
 
 /// Parses an RFC 3339 time from the API into milliseconds.
-pub fn parse_time(field: &str, value: &str) -> ApiResult<i64> {
+pub fn parse_time(field: &str, value: &str) -> AppResult<i64> {
     DateTime::parse_from_rfc3339(value.trim())
         .map(|t| t.timestamp_millis())
         .map_err(|_| {
-            ApiError::invalid(
+            AppError::invalid(
                 field,
                 format!(
                     "{field}: `{value}` is not an RFC 3339 time, e.g. 2026-11-26T09:30:00+09:00"
@@ -66,26 +66,26 @@ pub fn parse_time(field: &str, value: &str) -> ApiResult<i64> {
 }
 
 /// Parses a browser `datetime-local` value, which is in the user's time zone.
-pub fn parse_local_time(field: &str, value: &str, tz: chrono_tz::Tz) -> ApiResult<i64> {
+pub fn parse_local_time(field: &str, value: &str, tz: chrono_tz::Tz) -> AppResult<i64> {
     let naive = NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M:%S"))
         .map_err(|_| {
-            ApiError::invalid(field, format!("{field}: `{value}` is not a date and time"))
+            AppError::invalid(field, format!("{field}: `{value}` is not a date and time"))
         })?;
     tz.from_local_datetime(&naive)
         .earliest()
         .map(|t| t.timestamp_millis())
         .ok_or_else(|| {
-            ApiError::invalid(field, format!("{field}: `{value}` does not exist in {tz}"))
+            AppError::invalid(field, format!("{field}: `{value}` does not exist in {tz}"))
         })
 }
 
-pub fn parse_number(number: &str) -> ApiResult<String> {
+pub fn parse_number(number: &str) -> AppResult<String> {
     number
         .parse::<CaseNumber>()
         .map(|n| n.to_string())
         .map_err(|_| {
-            ApiError::not_found(format!(
+            AppError::not_found(format!(
                 "case {}",
                 number.chars().take(40).collect::<String>()
             ))
@@ -198,15 +198,15 @@ pub struct CaseDetail {
 }
 
 async fn check_assignee(
-    state: &AppState,
+    app: &App,
     field: &str,
     name: Option<&str>,
-) -> ApiResult<Option<String>> {
+) -> AppResult<Option<String>> {
     match name.map(str::trim).filter(|n| !n.is_empty()) {
         None => Ok(None),
-        Some(n) => match state.store.user_by_name(n).await? {
+        Some(n) => match app.store.user_by_name(n).await? {
             Some(u) if !u.is_disabled() => Ok(Some(u.username)),
-            _ => Err(ApiError::invalid(
+            _ => Err(AppError::invalid(
                 field,
                 format!("{field}: no active user `{n}`"),
             )),
@@ -214,13 +214,13 @@ async fn check_assignee(
     }
 }
 
-async fn check_category(state: &AppState, code: &str) -> ApiResult<String> {
-    let known = state.store.categories().await?;
+async fn check_category(app: &App, code: &str) -> AppResult<String> {
+    let known = app.store.categories().await?;
     if known.iter().any(|c| c.code == code) {
         Ok(code.to_string())
     } else {
         let list: Vec<_> = known.iter().map(|c| c.code.as_str()).collect();
-        Err(ApiError::invalid(
+        Err(AppError::invalid(
             "category",
             format!(
                 "category: unknown value `{code}`; expected one of: {}",
@@ -231,10 +231,10 @@ async fn check_category(state: &AppState, code: &str) -> ApiResult<String> {
 }
 
 /// A case that can still change: merged cases are frozen.
-async fn editable_case(state: &AppState, number: &str) -> ApiResult<Case> {
-    let case = state.store.case_by_number(&parse_number(number)?).await?;
+async fn editable_case(app: &App, number: &str) -> AppResult<Case> {
+    let case = app.store.case_by_number(&parse_number(number)?).await?;
     if let Some(into) = &case.merged_into {
-        return Err(ApiError::new(
+        return Err(AppError::new(
             axum::http::StatusCode::CONFLICT,
             "merged",
             format!(
@@ -247,11 +247,11 @@ async fn editable_case(state: &AppState, number: &str) -> ApiResult<Case> {
 }
 
 pub async fn create_case(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     input: CreateCaseInput,
     lang: Lang,
-) -> ApiResult<Case> {
+) -> AppResult<Case> {
     who.require(who.role.can_edit_cases(), "create cases")?;
     let template = match &input.template {
         Some(code) => Some(
@@ -259,7 +259,7 @@ pub async fn create_case(
                 .iter()
                 .find(|t| &t.code == code)
                 .ok_or_else(|| {
-                    ApiError::invalid("template", format!("template: unknown value `{code}`"))
+                    AppError::invalid("template", format!("template: unknown value `{code}`"))
                 })?,
         ),
         None => None,
@@ -271,12 +271,12 @@ pub async fn create_case(
         .clone()
         .or_else(|| template.map(|t| t.category.clone()))
         .unwrap_or_else(|| "other".into());
-    let category = check_category(state, &category_code).await?;
+    let category = check_category(app, &category_code).await?;
     let severity = input
         .severity
         .or(template.map(|t| t.severity))
         .unwrap_or(Severity::Medium);
-    let assignee = check_assignee(state, "assignee", input.assignee.as_deref()).await?;
+    let assignee = check_assignee(app, "assignee", input.assignee.as_deref()).await?;
     let now = hikeshi_store::now_ms();
     let year = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Tokyo)
@@ -298,7 +298,7 @@ pub async fn create_case(
         assignee,
         tags: check_tags(&input.tags)?,
         affected_assets: text_field("affected_assets", &input.affected_assets, false, MAX_TEXT)?,
-        sla_due_at: state.config.sla.due_at(severity, now),
+        sla_due_at: app.config.sla.due_at(severity, now),
         tasks: template
             .map(|t| {
                 t.task_titles()
@@ -316,17 +316,17 @@ pub async fn create_case(
         source: input.source.unwrap_or(CaseSource::Manual).code().into(),
         business_impact: text_field("business_impact", &input.business_impact, false, MAX_TEXT)?,
     };
-    Ok(state.store.create_case(&new, &who.actor()).await?)
+    Ok(app.store.create_case(&new, &who.actor()).await?)
 }
 
 pub async fn update_case(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     number: &str,
     input: UpdateCaseInput,
-) -> ApiResult<Case> {
+) -> AppResult<Case> {
     who.require(who.role.can_edit_cases(), "change cases")?;
-    let case = editable_case(state, number).await?;
+    let case = editable_case(app, number).await?;
     let mut patch = CasePatch::default();
     if let Some(t) = &input.title {
         patch.title = Some(text_field("title", t, true, MAX_TITLE)?);
@@ -335,17 +335,17 @@ pub async fn update_case(
         patch.description = Some(text_field("description", d, false, MAX_TEXT)?);
     }
     if let Some(c) = &input.category {
-        patch.category = Some(check_category(state, c).await?);
+        patch.category = Some(check_category(app, c).await?);
     }
     if let Some(s) = input.severity {
         patch.severity = Some(s.code().into());
-        patch.sla_due_at = Some(state.config.sla.due_at(s, case.created_at));
+        patch.sla_due_at = Some(app.config.sla.due_at(s, case.created_at));
     }
     patch.tlp = input.tlp.map(|v| v.code().into());
     patch.pap = input.pap.map(|v| v.code().into());
     patch.phase = input.phase.map(|v| v.code().into());
     if let Some(a) = &input.assignee {
-        patch.assignee = Some(check_assignee(state, "assignee", Some(a)).await?);
+        patch.assignee = Some(check_assignee(app, "assignee", Some(a)).await?);
     }
     if let Some(tags) = &input.tags {
         patch.tags = Some(check_tags(tags)?);
@@ -363,9 +363,9 @@ pub async fn update_case(
         patch.lessons_learned = Some(text_field("lessons_learned", l, false, MAX_TEXT)?);
     }
     if let Some(next) = input.status {
-        let current = CaseStatus::parse(&case.status).map_err(ApiError::internal)?;
+        let current = CaseStatus::parse(&case.status).map_err(AppError::internal)?;
         if !current.can_move_to(next) {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "status",
                 format!(
                     "status: a case cannot move from {} to {}",
@@ -387,13 +387,13 @@ pub async fn update_case(
                 .as_ref()
                 .or(case.lessons_learned.as_ref());
             if summary.is_none_or(|s| s.is_empty()) {
-                return Err(ApiError::invalid(
+                return Err(AppError::invalid(
                     "resolution_summary",
                     "closing a case needs a resolution summary",
                 ));
             }
             if lessons.is_none_or(|s| s.is_empty()) {
-                return Err(ApiError::invalid(
+                return Err(AppError::invalid(
                     "lessons_learned",
                     "closing a case needs lessons learned",
                 ));
@@ -404,16 +404,16 @@ pub async fn update_case(
             matches!(next, CaseStatus::Closed | CaseStatus::Rejected).then(hikeshi_store::now_ms),
         );
     }
-    Ok(state
+    Ok(app
         .store
         .update_case(&case.number, &patch, &who.actor())
         .await?)
 }
 
-pub async fn case_detail(state: &AppState, number: &str) -> ApiResult<CaseDetail> {
-    let case = state.store.case_by_number(&parse_number(number)?).await?;
+pub async fn case_detail(app: &App, number: &str) -> AppResult<CaseDetail> {
+    let case = app.store.case_by_number(&parse_number(number)?).await?;
     let id = case.id.clone();
-    let store = &state.store;
+    let store = &app.store;
     Ok(CaseDetail {
         tasks: store.tasks(&id).await?,
         timeline: store.timeline(&id).await?,
@@ -426,14 +426,14 @@ pub async fn case_detail(state: &AppState, number: &str) -> ApiResult<CaseDetail
 }
 
 pub async fn add_task(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     number: &str,
     input: TaskInput,
     due_at: Option<i64>,
-) -> ApiResult<Task> {
+) -> AppResult<Task> {
     who.require(who.role.can_edit_cases(), "add tasks")?;
-    let case = editable_case(state, number).await?;
+    let case = editable_case(app, number).await?;
     let due = match (&input.due_at, due_at) {
         (_, Some(ms)) => Some(ms),
         (Some(s), None) if !s.trim().is_empty() => Some(parse_time("due_at", s)?),
@@ -441,24 +441,24 @@ pub async fn add_task(
     };
     let new = NewTask {
         title: text_field("title", &input.title, true, MAX_TITLE)?,
-        assignee: check_assignee(state, "assignee", input.assignee.as_deref()).await?,
+        assignee: check_assignee(app, "assignee", input.assignee.as_deref()).await?,
         due_at: due,
     };
-    Ok(state.store.add_task(&case.id, &new, &who.actor()).await?)
+    Ok(app.store.add_task(&case.id, &new, &who.actor()).await?)
 }
 
 pub async fn update_task(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     number: &str,
     task_id: &str,
     input: TaskUpdateInput,
-) -> ApiResult<Task> {
+) -> AppResult<Task> {
     who.require(who.role.can_edit_cases(), "change tasks")?;
-    let case = editable_case(state, number).await?;
-    let task = state.store.task(task_id).await?;
+    let case = editable_case(app, number).await?;
+    let task = app.store.task(task_id).await?;
     if task.case_id != case.id {
-        return Err(ApiError::not_found(format!(
+        return Err(AppError::not_found(format!(
             "task {task_id} in case {}",
             case.number
         )));
@@ -468,7 +468,7 @@ pub async fn update_task(
         patch.title = Some(text_field("title", t, true, MAX_TITLE)?);
     }
     if let Some(a) = &input.assignee {
-        patch.assignee = Some(check_assignee(state, "assignee", Some(a)).await?);
+        patch.assignee = Some(check_assignee(app, "assignee", Some(a)).await?);
     }
     patch.status = input.status.map(|s| s.code().into());
     if let Some(d) = &input.due_at {
@@ -478,21 +478,21 @@ pub async fn update_task(
             Some(parse_time("due_at", d)?)
         });
     }
-    Ok(state
+    Ok(app
         .store
         .update_task(task_id, &patch, &who.actor())
         .await?)
 }
 
 pub async fn add_timeline(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     number: &str,
     input: TimelineInput,
     occurred_ms: Option<i64>,
-) -> ApiResult<TimelineEntry> {
+) -> AppResult<TimelineEntry> {
     who.require(who.role.can_edit_cases(), "add timeline entries")?;
-    let case = editable_case(state, number).await?;
+    let case = editable_case(app, number).await?;
     let occurred_at = match (occurred_ms, &input.occurred_at) {
         (Some(ms), _) => ms,
         (None, Some(s)) if !s.trim().is_empty() => parse_time("occurred_at", s)?,
@@ -503,7 +503,7 @@ pub async fn add_timeline(
         kind: input.kind.code().into(),
         text: text_field("text", &input.text, true, MAX_TEXT)?,
     };
-    Ok(state
+    Ok(app
         .store
         .add_timeline_entry(&case.number, &entry, &who.actor())
         .await?)
@@ -511,15 +511,15 @@ pub async fn add_timeline(
 
 /// Returns the observable and whether it was new to the case.
 pub async fn add_observable(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     number: &str,
     input: ObservableInput,
-) -> ApiResult<(Observable, bool)> {
+) -> AppResult<(Observable, bool)> {
     who.require(who.role.can_edit_cases(), "add observables")?;
-    let case = editable_case(state, number).await?;
+    let case = editable_case(app, number).await?;
     let value = normalise_observable(input.kind, &input.value)
-        .map_err(|e| ApiError::invalid("value", e.to_string()))?;
+        .map_err(|e| AppError::invalid("value", e.to_string()))?;
     let tlp = input
         .tlp
         .unwrap_or_else(|| Tlp::parse(&case.tlp).unwrap_or(Tlp::Amber));
@@ -530,37 +530,37 @@ pub async fn add_observable(
         tlp: tlp.code().into(),
         is_ioc: input.ioc,
     };
-    Ok(state
+    Ok(app
         .store
         .add_observable(&case.id, &new, &who.actor())
         .await?)
 }
 
 pub async fn add_comment(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     number: &str,
     input: CommentInput,
-) -> ApiResult<Comment> {
+) -> AppResult<Comment> {
     who.require(who.role.can_edit_cases(), "comment on cases")?;
-    let case = editable_case(state, number).await?;
+    let case = editable_case(app, number).await?;
     let body = text_field("body", &input.body, true, MAX_TEXT)?;
-    Ok(state
+    Ok(app
         .store
         .add_comment(&case.number, &body, &who.actor())
         .await?)
 }
 
 pub async fn merge_case(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     number: &str,
     input: MergeInput,
-) -> ApiResult<Case> {
+) -> AppResult<Case> {
     who.require(who.role.can_command(), "merge cases")?;
-    let source = editable_case(state, number).await?;
-    let target = editable_case(state, &input.into).await?;
-    Ok(state
+    let source = editable_case(app, number).await?;
+    let target = editable_case(app, &input.into).await?;
+    Ok(app
         .store
         .merge_cases(&source.number, &target.number, &who.actor())
         .await?)
@@ -576,12 +576,12 @@ pub struct ReceivedFile {
 
 /// Evidence metadata after the bytes are safely on disk.
 pub async fn record_evidence(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     case: &Case,
     file: ReceivedFile,
     description: &str,
-) -> ApiResult<Evidence> {
+) -> AppResult<Evidence> {
     let new = hikeshi_store::NewEvidence {
         sha256: file.sha256,
         filename: sanitize_filename(&file.filename),
@@ -589,19 +589,19 @@ pub async fn record_evidence(
         size_bytes: file.size as i64,
         description: text_field("description", description, false, 10_000)?,
     };
-    Ok(state
+    Ok(app
         .store
         .add_evidence(&case.id, &new, &who.actor())
         .await?)
 }
 
 pub async fn case_for_evidence(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     number: &str,
-) -> ApiResult<Case> {
+) -> AppResult<Case> {
     who.require(who.role.can_edit_cases(), "upload evidence")?;
-    editable_case(state, number).await
+    editable_case(app, number).await
 }
 
 /// Keeps the last path component and drops control characters; the name is only a label.

@@ -2,11 +2,11 @@
 //! checking a report, giving it a tracking number, finding its indicators and a suggested
 //! category, and the triage decisions (case, attach, reject, spam).
 
-use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult};
+use crate::who::Who;
+use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::service::{self, text_field, CreateCaseInput, ReceivedFile};
-use crate::state::AppState;
+use crate::App;
 use hikeshi_model::{
     extract_indicators, normalise_observable, suggest_category, tracking_number, ObservableKind,
     ReportSource, ReportStatus, TimelineKind, Tlp,
@@ -49,11 +49,11 @@ pub struct ReportInput {
     pub lang: Option<String>,
 }
 
-fn check_contact(contact: &str) -> ApiResult<String> {
+fn check_contact(contact: &str) -> AppResult<String> {
     let contact = text_field("reporter_contact", contact, false, MAX_SHORT)?;
     if contact.contains('@') {
         return normalise_observable(ObservableKind::Email, &contact).map_err(|_| {
-            ApiError::invalid(
+            AppError::invalid(
                 "reporter_contact",
                 "reporter_contact: looks like an e-mail address but is not a valid one",
             )
@@ -65,19 +65,19 @@ fn check_contact(contact: &str) -> ApiResult<String> {
 /// Checks and stores a report. `created_by` is the API user, or `public` for the form and
 /// e-mail. Attachments are already on disk (content-addressed).
 pub async fn submit_report(
-    state: &AppState,
+    app: &App,
     input: ReportInput,
     source: ReportSource,
     remote_addr: &str,
     attachments: Vec<ReceivedFile>,
     created_by: &str,
-) -> ApiResult<Report> {
+) -> AppResult<Report> {
     let subject = text_field("subject", &input.subject, true, MAX_SUBJECT)?;
     let body = text_field("body", &input.body, true, MAX_BODY)?;
     let lang = match input.lang.as_deref() {
         None | Some("") => Lang::Ja,
         Some(code) => Lang::parse(code).ok_or_else(|| {
-            ApiError::invalid(
+            AppError::invalid(
                 "lang",
                 format!("lang: unknown value `{code}`; expected ja or en"),
             )
@@ -128,13 +128,13 @@ pub async fn submit_report(
         let mut random = [0u8; 8];
         rand::thread_rng().fill_bytes(&mut random);
         new.tracking = tracking_number(random);
-        match state.store.create_report(&new, &actor).await {
+        match app.store.create_report(&new, &actor).await {
             Err(e) if e.is_unique_violation() => continue,
             Err(e) => return Err(e.into()),
             Ok(report) => {
-                let team = crate::team::load(state).await;
+                let team = crate::team::load(app).await;
                 if let Err(e) =
-                    crate::outbox::acknowledge(state, &report, team.get("team_name")).await
+                    crate::outbox::acknowledge(app, &report, team.get("team_name")).await
                 {
                     tracing::error!(tracking = %report.tracking, error = %e, "acknowledgement not queued");
                 }
@@ -142,7 +142,7 @@ pub async fn submit_report(
             }
         }
     }
-    Err(ApiError::internal(
+    Err(AppError::internal(
         "could not draw a unique tracking number",
     ))
 }
@@ -160,40 +160,40 @@ pub struct ReportView {
     pub case_number: Option<String>,
 }
 
-pub async fn report_view(state: &AppState, tracking: &str) -> ApiResult<ReportView> {
+pub async fn report_view(app: &App, tracking: &str) -> AppResult<ReportView> {
     let tracking = tracking.trim().to_ascii_uppercase();
-    let report = state.store.report_by_tracking(&tracking).await?;
+    let report = app.store.report_by_tracking(&tracking).await?;
     let case_number = match &report.case_id {
-        Some(id) => state.store.case_by_id(id).await.ok().map(|c| c.number),
+        Some(id) => app.store.case_by_id(id).await.ok().map(|c| c.number),
         None => None,
     };
     Ok(ReportView {
-        observables: state.store.report_observables(&report.id).await?,
-        attachments: state.store.report_attachments(&report.id).await?,
-        duplicates: state.store.report_duplicates(&report).await?,
-        messages: state.store.report_messages(&report.id).await?,
+        observables: app.store.report_observables(&report.id).await?,
+        attachments: app.store.report_attachments(&report.id).await?,
+        duplicates: app.store.report_duplicates(&report).await?,
+        messages: app.store.report_messages(&report.id).await?,
         case_number,
         report,
     })
 }
 
 pub async fn list_reports(
-    state: &AppState,
+    app: &App,
     status: Option<&str>,
     limit: i64,
-) -> ApiResult<Vec<Report>> {
+) -> AppResult<Vec<Report>> {
     if let Some(s) = status {
         ReportStatus::parse(s)?;
     }
-    Ok(state
+    Ok(app
         .store
         .list_reports(status, limit.clamp(1, 500))
         .await?)
 }
 
 /// Refuses early when a report was already decided, before anything else is written.
-async fn undecided(state: &AppState, tracking: &str) -> ApiResult<Report> {
-    let report = state
+async fn undecided(app: &App, tracking: &str) -> AppResult<Report> {
+    let report = app
         .store
         .report_by_tracking(&tracking.trim().to_ascii_uppercase())
         .await?;
@@ -209,13 +209,13 @@ async fn undecided(state: &AppState, tracking: &str) -> ApiResult<Report> {
 
 /// Copies a report's indicators and attachments onto a case and notes it on the timeline.
 async fn carry_over(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     report: &Report,
     case: &Case,
-) -> ApiResult<()> {
+) -> AppResult<()> {
     let actor = who.actor();
-    for o in state.store.report_observables(&report.id).await? {
+    for o in app.store.report_observables(&report.id).await? {
         let new = NewObservable {
             kind: o.kind,
             value: o.value,
@@ -223,9 +223,9 @@ async fn carry_over(
             tlp: report.tlp.clone(),
             is_ioc: false,
         };
-        state.store.add_observable(&case.id, &new, &actor).await?;
+        app.store.add_observable(&case.id, &new, &actor).await?;
     }
-    for a in state.store.report_attachments(&report.id).await? {
+    for a in app.store.report_attachments(&report.id).await? {
         let new = hikeshi_store::NewEvidence {
             sha256: a.sha256,
             filename: a.file_name,
@@ -233,7 +233,7 @@ async fn carry_over(
             size_bytes: a.size_bytes,
             description: format!("attached to report {}", report.tracking),
         };
-        state.store.add_evidence(&case.id, &new, &actor).await?;
+        app.store.add_evidence(&case.id, &new, &actor).await?;
     }
     let source = ReportSource::parse(&report.source).unwrap_or(ReportSource::Api);
     let entry = NewTimelineEntry {
@@ -247,7 +247,7 @@ async fn carry_over(
             report.subject
         ),
     };
-    state
+    app
         .store
         .add_timeline_entry(&case.number, &entry, &actor)
         .await?;
@@ -256,19 +256,19 @@ async fn carry_over(
 
 /// Carries a report over to its case and records the decision.
 async fn join_case(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     report: &Report,
     case: Case,
     status: ReportStatus,
-) -> ApiResult<Case> {
-    carry_over(state, who, report, &case).await?;
+) -> AppResult<Case> {
+    carry_over(app, who, report, &case).await?;
     let decision = Decision {
         status: status.code().into(),
         case_id: Some(case.id.clone()),
         reason: String::new(),
     };
-    state
+    app
         .store
         .decide_report(&report.tracking, &decision, &who.actor())
         .await?;
@@ -293,13 +293,13 @@ fn reporter_line(report: &Report) -> String {
 
 /// Opens a case from a report, pre-filled from it, with its indicators and attachments.
 pub async fn create_case_from_report(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     tracking: &str,
     lang: Lang,
-) -> ApiResult<Case> {
+) -> AppResult<Case> {
     who.require(who.role.can_edit_cases(), "open cases from reports")?;
-    let report = undecided(state, tracking).await?;
+    let report = undecided(app, tracking).await?;
     let description = format!(
         "{}\n\n---\n- Report: {}\n- Reporter: {}\n- When: {}\n- Affected: {}\n- Indicators given: {}",
         report.body,
@@ -329,63 +329,63 @@ pub async fn create_case_from_report(
         source: hikeshi_model::CaseSource::parse(&report.source).ok(),
         business_impact: String::new(),
     };
-    let case = service::create_case(state, who, input, lang).await?;
-    join_case(state, who, &report, case, ReportStatus::Case).await
+    let case = service::create_case(app, who, input, lang).await?;
+    join_case(app, who, &report, case, ReportStatus::Case).await
 }
 
 /// Adds a report to an existing case (a second report of the same incident).
 pub async fn attach_report(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     tracking: &str,
     case_number: &str,
-) -> ApiResult<Case> {
+) -> AppResult<Case> {
     who.require(who.role.can_edit_cases(), "attach reports to cases")?;
-    let report = undecided(state, tracking).await?;
+    let report = undecided(app, tracking).await?;
     let number = service::parse_number(case_number)?;
-    let case = state.store.case_by_number(&number).await?;
+    let case = app.store.case_by_number(&number).await?;
     if case.merged_into.is_some() {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "case",
             format!("case {number} was merged into another; attach to that one"),
         ));
     }
-    join_case(state, who, &report, case, ReportStatus::Attached).await
+    join_case(app, who, &report, case, ReportStatus::Attached).await
 }
 
 /// Rejects a report with a reason the reporter could be told, or marks it as spam.
 pub async fn close_report(
-    state: &AppState,
-    who: &CurrentUser,
+    app: &App,
+    who: &Who,
     tracking: &str,
     status: ReportStatus,
     reason: &str,
-) -> ApiResult<Report> {
+) -> AppResult<Report> {
     who.require(who.role.can_edit_cases(), "decide on reports")?;
     let reason = match status {
         ReportStatus::Rejected => text_field("reason", reason, true, MAX_LONG)?,
         ReportStatus::Spam => text_field("reason", reason, false, MAX_LONG)?,
         _ => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "status",
                 "status must be rejected or spam",
             ))
         }
     };
-    let report = undecided(state, tracking).await?;
+    let report = undecided(app, tracking).await?;
     let decision = Decision {
         status: status.code().into(),
         case_id: None,
         reason,
     };
-    let decided = state
+    let decided = app
         .store
         .decide_report(&report.tracking, &decision, &who.actor())
         .await?;
     // Spam gets no answer; a rejected reporter is told why.
     if status == ReportStatus::Rejected {
-        let team = crate::team::load(state).await;
-        if let Err(e) = crate::outbox::tell_rejection(state, &decided, team.get("team_name")).await
+        let team = crate::team::load(app).await;
+        if let Err(e) = crate::outbox::tell_rejection(app, &decided, team.get("team_name")).await
         {
             tracing::error!(tracking = %decided.tracking, error = %e, "rejection notice not queued");
         }

@@ -6,9 +6,9 @@
 use super::kpi::{self, Dashboard};
 use super::period::{Month, PeriodKind};
 use super::stats::{self, Statistics};
-use crate::error::ApiResult;
+use crate::error::AppResult;
 use crate::i18n::{text, Lang};
-use crate::state::AppState;
+use crate::App;
 use hikeshi_model::reporting::EntryKind;
 use serde::Serialize;
 
@@ -141,16 +141,16 @@ pub fn kpi_lines(lang: Lang, d: &Dashboard) -> Vec<KpiLine> {
         .collect()
 }
 
-pub async fn build(state: &AppState, month: Month, lang: Lang) -> ApiResult<ReportData> {
-    let dashboard = kpi::dashboard(state, month).await?;
-    let stats: Statistics = stats::statistics(state, PeriodKind::Month, month).await?;
-    let offset = state
+pub async fn build(app: &App, month: Month, lang: Lang) -> AppResult<ReportData> {
+    let dashboard = kpi::dashboard(app, month).await?;
+    let stats: Statistics = stats::statistics(app, PeriodKind::Month, month).await?;
+    let offset = app
         .config
         .reporting
         .offset_ms()
-        .map_err(crate::error::ApiError::internal)?;
+        .map_err(crate::error::AppError::internal)?;
     let (from, to) = (month.start_ms(offset), month.end_ms(offset));
-    let categories = state.store.categories().await?;
+    let categories = app.store.categories().await?;
     let category_label = |code: &str| {
         categories
             .iter()
@@ -185,7 +185,7 @@ pub async fn build(state: &AppState, month: Month, lang: Lang) -> ApiResult<Repo
             })
             .unwrap_or_default()
     };
-    let lines = state.store.case_lines(from, to, LIST_LIMIT).await?;
+    let lines = app.store.case_lines(from, to, LIST_LIMIT).await?;
     let incidents = lines
         .iter()
         .map(|c| IncidentLine {
@@ -222,7 +222,7 @@ pub async fn build(state: &AppState, month: Month, lang: Lang) -> ApiResult<Repo
             });
         }
     }
-    let team = state
+    let team = app
         .store
         .team_profile()
         .await?

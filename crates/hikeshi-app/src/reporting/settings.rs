@@ -116,7 +116,7 @@ impl Default for ReportingSettings {
 impl ReportingSettings {
     /// The offset in milliseconds, or what is wrong with it.
     pub fn offset_ms(&self) -> Result<i64, String> {
-        parse_offset(&self.utc_offset)
+        crate::calendar::parse_offset(&self.utc_offset)
     }
 
     /// Checks every value once at start, so that a typo stops the server with its name.
@@ -141,38 +141,9 @@ impl ReportingSettings {
     }
 }
 
-/// `+09:00`, `-05:00`, `+00:00` or `Z`; whole quarter hours, at most 14 hours.
-pub fn parse_offset(text: &str) -> Result<i64, String> {
-    let bad = || format!("reporting.utc_offset: expected an offset like +09:00, got `{text}`");
-    let t = text.trim();
-    if t == "Z" || t == "UTC" {
-        return Ok(0);
-    }
-    let (sign, rest) = match t.as_bytes().first() {
-        Some(b'+') => (1, &t[1..]),
-        Some(b'-') => (-1, &t[1..]),
-        _ => return Err(bad()),
-    };
-    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
-    let h: i64 = h.parse().map_err(|_| bad())?;
-    let m: i64 = m.parse().map_err(|_| bad())?;
-    if h > 14 || !matches!(m, 0 | 15 | 30 | 45) || h * 60 + m > 14 * 60 {
-        return Err(bad());
-    }
-    Ok(sign * (h * 60 + m) * 60_000)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn offsets() {
-        assert_eq!(parse_offset("+09:00"), Ok(9 * 3_600_000));
-        assert_eq!(parse_offset("-05:30"), Ok(-(5 * 60 + 30) * 60_000));
-        assert!(parse_offset("09:00").is_err());
-        assert!(parse_offset("+15:00").is_err());
-    }
 
     #[test]
     fn levels() {

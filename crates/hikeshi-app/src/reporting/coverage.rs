@@ -3,8 +3,8 @@
 //! rules that fired in the last 30 days, and the sources that sent events. Also the
 //! detection coverage as a MITRE ATT&CK Navigator layer.
 
-use crate::error::ApiResult;
-use crate::state::AppState;
+use crate::error::AppResult;
+use crate::App;
 use hikeshi_model::reporting::{layer_of_logsource, CsfFunction, DefenceLayer};
 use hikeshi_store::{Control, SourceActivity};
 use serde::Serialize;
@@ -70,8 +70,8 @@ fn cell_coverage(controls: &[Control]) -> Coverage {
 }
 
 /// Enabled rules as (rule id or title, layer, ATT&CK tags).
-fn enabled_rules(state: &AppState) -> Vec<(String, Option<DefenceLayer>, Vec<String>)> {
-    let Some(live) = &state.live else {
+fn enabled_rules(app: &App) -> Vec<(String, Option<DefenceLayer>, Vec<String>)> {
+    let Some(live) = &app.live else {
         return Vec::new();
     };
     let engine = live.engine();
@@ -95,11 +95,11 @@ fn enabled_rules(state: &AppState) -> Vec<(String, Option<DefenceLayer>, Vec<Str
         .collect()
 }
 
-pub async fn coverage_map(state: &AppState) -> ApiResult<CoverageMap> {
-    let controls = state.store.controls().await?;
+pub async fn coverage_map(app: &App) -> AppResult<CoverageMap> {
+    let controls = app.store.controls().await?;
     let now = hikeshi_store::now_ms();
-    let rules = enabled_rules(state);
-    let fired: std::collections::HashSet<String> = state
+    let rules = enabled_rules(app);
+    let fired: std::collections::HashSet<String> = app
         .store
         .alert_counts_by_rule(
             (now - FIRED_WINDOW_MS).div_euclid(hikeshi_store::HOUR_MS) * hikeshi_store::HOUR_MS,
@@ -118,7 +118,7 @@ pub async fn coverage_map(state: &AppState) -> ApiResult<CoverageMap> {
             d.rules_fired_30d += 1;
         }
     }
-    let active_sources: Vec<SourceActivity> = state
+    let active_sources: Vec<SourceActivity> = app
         .store
         .source_activity()
         .await?
@@ -193,9 +193,9 @@ pub async fn coverage_map(state: &AppState) -> ApiResult<CoverageMap> {
 
 /// A MITRE ATT&CK Navigator layer (format 4.5) scoring each technique by how many enabled
 /// rules are tagged with it.
-pub fn attack_layer(state: &AppState, name: &str) -> Value {
+pub fn attack_layer(app: &App, name: &str) -> Value {
     let mut techniques: BTreeMap<String, usize> = BTreeMap::new();
-    for (_, _, tags) in enabled_rules(state) {
+    for (_, _, tags) in enabled_rules(app) {
         for tag in tags {
             let t = tag.to_ascii_lowercase();
             let Some(id) = t.strip_prefix("attack.t") else {

@@ -2,7 +2,7 @@
 //! database and sent through the configured relay by a background task that retries with
 //! back-off. A message that cannot be delivered stays visible as `failed`, never silently lost.
 
-use crate::state::AppState;
+use crate::App;
 use hikeshi_model::ObservableKind;
 use hikeshi_store::{OutboundMail, Report};
 use lettre::message::header::ContentType;
@@ -43,12 +43,12 @@ struct Notice {
 }
 
 /// Queues a notice if the reporter left an e-mail address; others cannot be told.
-async fn queue(state: &AppState, report: &Report, notice: Notice) -> anyhow::Result<()> {
+async fn queue(app: &App, report: &Report, notice: Notice) -> anyhow::Result<()> {
     let Some(to) = reporter_address(report) else {
         return Ok(());
     };
     let body = bilingual(&report.lang, notice.ja, notice.en);
-    state
+    app
         .store
         .enqueue_mail(
             &to,
@@ -70,7 +70,7 @@ fn team_or_default(team: &str) -> &str {
 }
 
 /// Queues the acknowledgement for a new report.
-pub async fn acknowledge(state: &AppState, report: &Report, team: &str) -> anyhow::Result<()> {
+pub async fn acknowledge(app: &App, report: &Report, team: &str) -> anyhow::Result<()> {
     let (t, team, subject) = (&report.tracking, team_or_default(team), &report.subject);
     let notice = Notice {
         purpose: "acknowledgement",
@@ -82,11 +82,11 @@ pub async fn acknowledge(state: &AppState, report: &Report, team: &str) -> anyho
             "This is {team}. We have received your incident report.\n\nTracking number: {t}\nSubject: {subject}\n\nA handler will read it and decide how to handle it. To add information, reply to this message keeping [{t}] in the subject."
         ),
     };
-    queue(state, report, notice).await
+    queue(app, report, notice).await
 }
 
 /// Queues the answer to a rejected report, with the reason.
-pub async fn tell_rejection(state: &AppState, report: &Report, team: &str) -> anyhow::Result<()> {
+pub async fn tell_rejection(app: &App, report: &Report, team: &str) -> anyhow::Result<()> {
     let (t, team, reason) = (
         &report.tracking,
         team_or_default(team),
@@ -102,7 +102,7 @@ pub async fn tell_rejection(state: &AppState, report: &Report, team: &str) -> an
             "This is {team}. About your report {t}: we have decided not to handle it.\n\nReason: {reason}\n\nThank you for reporting."
         ),
     };
-    queue(state, report, notice).await
+    queue(app, report, notice).await
 }
 
 async fn send_one(
@@ -128,8 +128,8 @@ async fn send_one(
 }
 
 /// Sends due messages until the process stops. Without a relay, messages wait in the queue.
-pub fn spawn_outbox(state: AppState) {
-    let Some(relay) = state.config.mail.relay.clone() else {
+pub fn spawn_outbox(app: App) {
+    let Some(relay) = app.config.mail.relay.clone() else {
         tracing::info!("no mail relay configured: outgoing mail stays queued");
         return;
     };
@@ -151,19 +151,19 @@ pub fn spawn_outbox(state: AppState) {
     tokio::spawn(async move {
         loop {
             let now = hikeshi_store::now_ms();
-            match state.store.due_mail(now, 20).await {
+            match app.store.due_mail(now, 20).await {
                 Ok(due) => {
                     for mail in due {
-                        match send_one(&transport, &state.config.mail.from, &mail).await {
+                        match send_one(&transport, &app.config.mail.from, &mail).await {
                             Ok(()) => {
-                                let _ = state.store.mark_mail_sent(&mail.id).await;
+                                let _ = app.store.mark_mail_sent(&mail.id).await;
                                 tracing::info!(to = %mail.to_addr, purpose = %mail.purpose, "mail sent");
                             }
                             Err(e) => {
                                 let retry = (mail.attempts + 1 < MAX_ATTEMPTS)
                                     .then(|| hikeshi_store::now_ms() + backoff_ms(mail.attempts));
                                 tracing::warn!(to = %mail.to_addr, error = %e, given_up = retry.is_none(), "mail not sent");
-                                let _ = state.store.mark_mail_failed(&mail.id, &e, retry).await;
+                                let _ = app.store.mark_mail_failed(&mail.id, &e, retry).await;
                             }
                         }
                     }

@@ -3,8 +3,8 @@
 //! 90th percentile, nearest rank) and SLA breaches.
 
 use super::period::{Month, Period, PeriodKind};
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::error::{AppError, AppResult};
+use crate::App;
 use hikeshi_store::{CaseDimension, CaseTiming};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -107,15 +107,15 @@ fn sla(timings: &[CaseTiming], now: i64) -> SlaStats {
 }
 
 async fn breakdown(
-    state: &AppState,
+    app: &App,
     dim: CaseDimension,
     name: &'static str,
     current: &Period,
     previous: &Period,
-) -> ApiResult<Breakdown> {
+) -> AppResult<Breakdown> {
     let mut rows: BTreeMap<String, CountRow> = BTreeMap::new();
     for (period, is_current) in [(current, true), (previous, false)] {
-        for (code, n) in state.store.case_counts(period.from, period.to, dim).await? {
+        for (code, n) in app.store.case_counts(period.from, period.to, dim).await? {
             let row = rows.entry(code.clone()).or_insert(CountRow {
                 code,
                 current: 0,
@@ -136,12 +136,12 @@ async fn breakdown(
     })
 }
 
-pub async fn statistics(state: &AppState, kind: PeriodKind, at: Month) -> ApiResult<Statistics> {
-    let offset = state
+pub async fn statistics(app: &App, kind: PeriodKind, at: Month) -> AppResult<Statistics> {
+    let offset = app
         .config
         .reporting
         .offset_ms()
-        .map_err(ApiError::internal)?;
+        .map_err(AppError::internal)?;
     let period = Period::new(kind, at, offset);
     let previous = period.previous(offset);
     let mut breakdowns = Vec::new();
@@ -150,7 +150,7 @@ pub async fn statistics(state: &AppState, kind: PeriodKind, at: Month) -> ApiRes
         (CaseDimension::Severity, "severity"),
         (CaseDimension::Source, "source"),
     ] {
-        breakdowns.push(breakdown(state, dim, name, &period, &previous).await?);
+        breakdowns.push(breakdown(app, dim, name, &period, &previous).await?);
     }
     let total: i64 = breakdowns[0].rows.iter().map(|r| r.current).sum();
     let previous_total: i64 = breakdowns[0].rows.iter().map(|r| r.previous).sum();
@@ -159,7 +159,7 @@ pub async fn statistics(state: &AppState, kind: PeriodKind, at: Month) -> ApiRes
     let first_quarter = Period::new(PeriodKind::Quarter, last.shift(-12), offset);
     let span_from = first_quarter.from.min(last.shift(-12).start_ms(offset));
     let span_to = last.end_ms(offset);
-    let by_day = state
+    let by_day = app
         .store
         .case_counts_by_day(span_from, span_to, offset)
         .await?;
@@ -190,7 +190,7 @@ pub async fn statistics(state: &AppState, kind: PeriodKind, at: Month) -> ApiRes
         q = q.previous(offset);
     }
     quarterly.reverse();
-    let timings = state.store.case_timings(period.from, period.to).await?;
+    let timings = app.store.case_timings(period.from, period.to).await?;
     let response = vec![
         response("acknowledge", &timings, |t| t.acknowledged_at),
         response("contain", &timings, |t| t.contained_at),

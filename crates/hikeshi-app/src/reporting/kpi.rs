@@ -4,8 +4,8 @@
 
 use super::period::Month;
 use super::settings::ReportingSettings;
-use crate::error::ApiResult;
-use crate::state::AppState;
+use crate::error::AppResult;
+use crate::App;
 use crate::vulns::matching::AssetIndex;
 use hikeshi_model::reporting::{EntryKind, Kpi};
 use hikeshi_model::Severity;
@@ -105,9 +105,9 @@ pub fn is_suspicious(settings: &ReportingSettings, rule: &RuleCount) -> bool {
             .any(|t| super::settings::INSIDE_TACTICS.contains(t))
 }
 
-async fn facts(state: &AppState, month: Month, offset: i64) -> ApiResult<Facts> {
-    let store = &state.store;
-    let settings = &state.config.reporting;
+async fn facts(app: &App, month: Month, offset: i64) -> AppResult<Facts> {
+    let store = &app.store;
+    let settings = &app.config.reporting;
     let (from, to) = (month.start_ms(offset), month.end_ms(offset));
     let now = hikeshi_store::now_ms();
     let at = to.min(now);
@@ -190,10 +190,10 @@ fn levels(settings: &ReportingSettings, f: &Facts) -> [(Kpi, i64, u8); 4] {
     ]
 }
 
-async fn departments(state: &AppState, month: Month, offset: i64) -> ApiResult<Vec<(String, i64)>> {
-    let index = AssetIndex::load(&state.store).await?;
+async fn departments(app: &App, month: Month, offset: i64) -> AppResult<Vec<(String, i64)>> {
+    let index = AssetIndex::load(&app.store).await?;
     let department_of = |host: &str| super::rollup::department(&index, host);
-    let mut out = state
+    let mut out = app
         .store
         .alert_counts_by_department(month.start_ms(offset), month.end_ms(offset), &department_of)
         .await?;
@@ -201,14 +201,14 @@ async fn departments(state: &AppState, month: Month, offset: i64) -> ApiResult<V
     Ok(out)
 }
 
-pub async fn dashboard(state: &AppState, month: Month) -> ApiResult<Dashboard> {
-    let settings = &state.config.reporting;
+pub async fn dashboard(app: &App, month: Month) -> AppResult<Dashboard> {
+    let settings = &app.config.reporting;
     let offset = settings
         .offset_ms()
-        .map_err(crate::error::ApiError::internal)?;
-    let current = facts(state, month, offset).await?;
-    let previous = facts(state, month.shift(-1), offset).await?;
-    let overrides = state.store.overrides_for_month(&month.code()).await?;
+        .map_err(crate::error::AppError::internal)?;
+    let current = facts(app, month, offset).await?;
+    let previous = facts(app, month.shift(-1), offset).await?;
+    let overrides = app.store.overrides_for_month(&month.code()).await?;
     let now_levels = levels(settings, &current);
     let before = levels(settings, &previous);
     let mut cards = Vec::new();
@@ -241,7 +241,7 @@ pub async fn dashboard(state: &AppState, month: Month) -> ApiResult<Dashboard> {
     Ok(Dashboard {
         month: month.code(),
         previous_month: month.shift(-1).code(),
-        departments: departments(state, month, offset).await?,
+        departments: departments(app, month, offset).await?,
         cards,
         alerts_by_level,
         top_rules,

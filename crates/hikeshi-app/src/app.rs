@@ -1,0 +1,64 @@
+//! `App`: what every use case is given — the store, the configuration, the team's calendar,
+//! the evidence folder, the report form's guard and, on nodes that run it, the live pipeline.
+//! Cloning is cheap; the web crate keeps one inside its request state.
+
+use crate::calendar::{Calendar, Clock};
+use crate::config::AppConfig;
+use crate::evidence_files::EvidenceFiles;
+use crate::form_guard::FormGuard;
+use hikeshi_store::Store;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub config: Arc<AppConfig>,
+    pub calendar: Calendar,
+    pub evidence: EvidenceFiles,
+    pub form_guard: Arc<FormGuard>,
+    /// The live-monitoring pipeline, when `serve --rules` gave rules.
+    pub live: Option<Arc<crate::live::Live>>,
+}
+
+impl App {
+    /// The configured team offset must be valid: `AppConfig` is checked when it is read.
+    pub fn new(store: Store, config: AppConfig) -> App {
+        App::with_clock(store, config, Clock::system())
+    }
+
+    /// As [`App::new`], with a clock of the caller's (tests of date rules).
+    pub fn with_clock(store: Store, config: AppConfig, clock: Clock) -> App {
+        let offset = config.reporting.offset_ms().unwrap_or(9 * 3_600_000);
+        let evidence = EvidenceFiles::new(config.evidence_dir());
+        let f = config.report_form;
+        let form_guard = Arc::new(FormGuard::new(
+            f.pow_bits,
+            f.min_seconds * 1000,
+            f.per_hour,
+        ));
+        App {
+            store,
+            config: Arc::new(config),
+            calendar: Calendar::new(offset, clock),
+            evidence,
+            form_guard,
+            live: None,
+        }
+    }
+
+    /// Adds the live-monitoring pipeline.
+    pub fn with_live(mut self, live: Arc<crate::live::Live>) -> App {
+        self.live = Some(live);
+        self
+    }
+
+    /// The pipeline, or why this node has none.
+    pub fn live(&self) -> crate::AppResult<&Arc<crate::live::Live>> {
+        self.live.as_ref().ok_or_else(|| {
+            crate::AppError::unavailable(
+                "no_rules",
+                "no rules are loaded: start the server with --rules DIR",
+            )
+        })
+    }
+}

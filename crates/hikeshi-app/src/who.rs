@@ -1,0 +1,81 @@
+//! Who is acting: a person with a role, or one of hikeshi's own automations acting under a
+//! name of its own. Every use case takes a `Who`, so permission checks and the audit log are
+//! one code path whether a request, a CLI verb or a background rule asks.
+
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use hikeshi_model::Role;
+use hikeshi_store::Actor;
+
+#[derive(Debug, Clone)]
+pub struct Who {
+    /// The user name written into the audit log (`hikeshi-grouping` for automation).
+    pub name: String,
+    pub role: Role,
+    /// The user's chosen language, for texts a use case writes (template tasks).
+    pub lang: Option<Lang>,
+    /// Automation rather than a person.
+    pub system: bool,
+}
+
+impl Who {
+    pub fn user(name: &str, role: Role, lang: Option<Lang>) -> Who {
+        Who {
+            name: name.to_string(),
+            role,
+            lang,
+            system: false,
+        }
+    }
+
+    /// One of hikeshi's automations (`grouping`, `vulns`, `intake`). It may work cases like a
+    /// handler, never command (close, merge) or administer.
+    pub fn system(part: &str) -> Who {
+        Who {
+            name: format!("hikeshi-{part}"),
+            role: Role::Handler,
+            lang: None,
+            system: true,
+        }
+    }
+
+    /// The command line on the server itself: whoever can run it owns the installation.
+    pub fn cli() -> Who {
+        Who {
+            name: "cli".into(),
+            role: Role::Admin,
+            lang: None,
+            system: true,
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::user(&self.name)
+    }
+
+    /// `Ok` when `allowed`, else "your role may not {what}".
+    pub fn require(&self, allowed: bool, what: &str) -> AppResult<()> {
+        if allowed {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(what))
+        }
+    }
+
+    pub fn require_edit(&self, what: &str) -> AppResult<()> {
+        self.require(self.role.can_edit_cases(), what)
+    }
+
+    pub fn require_command(&self, what: &str) -> AppResult<()> {
+        self.require(self.role.can_command(), what)
+    }
+
+    pub fn require_admin(&self, what: &str) -> AppResult<()> {
+        self.require(self.role.is_admin(), what)
+    }
+
+    /// The language for texts this actor's action produces: theirs, else `fallback`.
+    pub fn lang_or(&self, fallback: Lang) -> Lang {
+        self.lang.unwrap_or(fallback)
+    }
+}
