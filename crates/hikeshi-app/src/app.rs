@@ -31,11 +31,7 @@ impl App {
         let offset = config.reporting.offset_ms().unwrap_or(9 * 3_600_000);
         let evidence = EvidenceFiles::new(config.evidence_dir());
         let f = config.report_form;
-        let form_guard = Arc::new(FormGuard::new(
-            f.pow_bits,
-            f.min_seconds * 1000,
-            f.per_hour,
-        ));
+        let form_guard = Arc::new(FormGuard::new(f.pow_bits, f.min_seconds * 1000, f.per_hour));
         App {
             store,
             config: Arc::new(config),

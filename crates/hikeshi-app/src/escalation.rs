@@ -2,9 +2,9 @@
 //! matrix saying whom to involve for which category and severity, and the checklist a case
 //! derives from it. Notifying from a case is recorded on its timeline.
 
-use crate::who::Who;
 use crate::error::{AppError, AppResult};
-use crate::service::{parse_number, text_field};
+use crate::validate::{parse_number, text_field};
+use crate::who::Who;
 use crate::App;
 use hikeshi_model::{normalise_observable, ContactRole, ObservableKind, Severity};
 use hikeshi_store::{CaseNotification, Contact, EscalationRule, NewContact};
@@ -27,11 +27,7 @@ pub struct ContactInput {
     pub notes: String,
 }
 
-pub async fn create_contact(
-    app: &App,
-    who: &Who,
-    input: ContactInput,
-) -> AppResult<Contact> {
+pub async fn create_contact(app: &App, who: &Who, input: ContactInput) -> AppResult<Contact> {
     who.require(who.role.can_command(), "manage contacts")?;
     let email = text_field("email", &input.email, false, 320)?;
     let email = if email.is_empty() {
@@ -72,11 +68,7 @@ pub struct RuleInput {
     pub contact_id: String,
 }
 
-pub async fn create_rule(
-    app: &App,
-    who: &Who,
-    input: RuleInput,
-) -> AppResult<EscalationRule> {
+pub async fn create_rule(app: &App, who: &Who, input: RuleInput) -> AppResult<EscalationRule> {
     who.require(who.role.can_command(), "manage the escalation matrix")?;
     let category = input.category.trim().to_string();
     if !category.is_empty()
@@ -241,8 +233,7 @@ pub async fn notify(
             case.severity,
             case.tlp.to_uppercase()
         );
-        app
-            .store
+        app.store
             .enqueue_mail(&contact.email, &subject, &body, "notification", None)
             .await?;
     }

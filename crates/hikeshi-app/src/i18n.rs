@@ -118,24 +118,6 @@ mod tests {
     }
 
     #[test]
-    fn every_key_used_in_templates_exists() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
-        let known = keys(Lang::En);
-        let mut missing = Vec::new();
-        for entry in std::fs::read_dir(dir).expect("templates folder") {
-            let path = entry.expect("entry").path();
-            let body = std::fs::read_to_string(&path).expect("template text");
-            for piece in body.split("t(\"").skip(1) {
-                let key = piece.split('"').next().unwrap_or("");
-                if !known.iter().any(|k| k == key) {
-                    missing.push(format!("{}: {key}", path.display()));
-                }
-            }
-        }
-        assert!(missing.is_empty(), "keys used but not defined: {missing:?}");
-    }
-
-    #[test]
     fn enum_labels_exist_in_both_languages() {
         use hikeshi_model::*;
         let mut wanted: Vec<String> = Vec::new();

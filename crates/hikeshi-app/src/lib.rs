@@ -7,6 +7,7 @@
 //! `verb(app: &App, who: &Who, input) -> AppResult<T>`. A use case is one transaction; the work
 //! it causes elsewhere (mail, later connector actions) is a job queued in that transaction.
 
+pub mod alerts;
 mod app;
 pub mod calendar;
 pub mod cases;

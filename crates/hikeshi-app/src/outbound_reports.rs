@@ -3,12 +3,13 @@
 //! unauthorised-access report (発見年月日, 被害を受けたシステム, 発見経緯, 被害状況, 対策…).
 //! The handler edits the text before sending; recording it as sent writes the timeline.
 
-use crate::who::Who;
+use crate::cases::{self, CaseDetail};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::service::{self, text_field, CaseDetail};
-use crate::App;
 use crate::team;
+use crate::validate::{parse_number, text_field, MAX_TEXT};
+use crate::who::Who;
+use crate::App;
 use hikeshi_store::NewTimelineEntry;
 use serde::{Deserialize, Serialize};
 
@@ -64,13 +65,8 @@ fn l(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
 }
 
 /// The filled text of a form for a case.
-pub async fn draft(
-    app: &App,
-    number: &str,
-    form: ReportForm,
-    lang: Lang,
-) -> AppResult<String> {
-    let d: CaseDetail = service::case_detail(app, number).await?;
+pub async fn draft(app: &App, number: &str, form: ReportForm, lang: Lang) -> AppResult<String> {
+    let d: CaseDetail = cases::case_detail(app, number).await?;
     let profile = team::load(app).await;
     let c = &d.case;
     let category = app
@@ -191,20 +187,14 @@ pub struct SentInput {
 }
 
 /// Records that a report was sent: the text is kept as a comment and the timeline says so.
-pub async fn record_sent(
-    app: &App,
-    who: &Who,
-    number: &str,
-    input: SentInput,
-) -> AppResult<()> {
+pub async fn record_sent(app: &App, who: &Who, number: &str, input: SentInput) -> AppResult<()> {
     who.require(who.role.can_edit_cases(), "send reports")?;
     let form = ReportForm::parse(&input.form)?;
-    let text = text_field("text", &input.text, true, service::MAX_TEXT)?;
+    let text = text_field("text", &input.text, true, MAX_TEXT)?;
     let sent_to = text_field("sent_to", &input.sent_to, true, 500)?;
-    let number = service::parse_number(number)?;
+    let number = parse_number(number)?;
     let name = form.name(Lang::En);
-    app
-        .store
+    app.store
         .add_comment(
             &number,
             &format!("{name} sent to {sent_to}:\n\n{text}"),
@@ -216,8 +206,7 @@ pub async fn record_sent(
         kind: "action".into(),
         text: format!("Sent the {name} to {sent_to}"),
     };
-    app
-        .store
+    app.store
         .add_timeline_entry(&number, &entry, &who.actor())
         .await?;
     Ok(())

@@ -1,17 +1,81 @@
-//! Errors as the API shows them: an HTTP status, a stable machine code, a human message and,
-//! for bad input, the field at fault.
+//! Errors as HTTP shows them: the app's [`AppError`] with its status chosen in one match, and
+//! the body `{"error": {code, message, field}}`.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use hikeshi_app::{AppError, ErrorKind};
 use hikeshi_store::StoreError;
 use serde::Serialize;
 
+/// An [`AppError`] on its way to the client. Use cases return `AppError`; `?` turns it into
+/// this in a handler.
 #[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub field: Option<String>,
+pub struct ApiError(pub AppError);
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl std::ops::Deref for ApiError {
+    type Target = AppError;
+    fn deref(&self) -> &AppError {
+        &self.0
+    }
+}
+
+/// The one place an error kind becomes a status.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::UnsupportedMedia => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        status_of(self.0.kind)
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError(AppError::invalid(field, message))
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        ApiError(AppError::not_found(what))
+    }
+
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        ApiError(AppError::internal(err))
+    }
+
+    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError(AppError::new(kind, code, message))
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        ApiError(err)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        ApiError(err.into())
+    }
+}
+
+impl From<hikeshi_model::UnknownValue> for ApiError {
+    fn from(err: hikeshi_model::UnknownValue) -> Self {
+        ApiError(err.into())
+    }
 }
 
 #[derive(Serialize)]
@@ -27,94 +91,22 @@ struct Inner<'a> {
     field: Option<&'a str>,
 }
 
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            field: None,
-        }
-    }
-
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_input",
-            message: message.into(),
-            field: Some(field.to_string()),
-        }
-    }
-
-    pub fn not_found(what: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("not found: {}", what.into()),
-        )
-    }
-
-    pub fn unauthenticated() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "log in or send a bearer token",
-        )
-    }
-
-    pub fn forbidden(what: &str) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("your role may not {what}"),
-        )
-    }
-
-    pub fn too_large(limit: u64) -> Self {
-        Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("the request body is larger than the limit of {limit} bytes"),
-        )
-    }
-
-    pub fn internal(err: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %err, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; see the server log",
-        )
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::NotFound(what) => ApiError::not_found(what),
-            StoreError::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "conflict", msg),
-            other => ApiError::internal(other),
-        }
-    }
-}
-
-impl From<hikeshi_model::UnknownValue> for ApiError {
-    fn from(err: hikeshi_model::UnknownValue) -> Self {
-        ApiError::invalid(err.field, err.to_string())
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body {
             error: Inner {
-                code: self.code,
-                message: &self.message,
-                field: self.field.as_deref(),
+                code: self.0.code,
+                message: &self.0.message,
+                field: self.0.field.as_deref(),
             },
         };
-        (self.status, axum::Json(body)).into_response()
+        (self.status(), axum::Json(body)).into_response()
     }
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+/// So that `?` works either way inside a handler that mixes web checks with use cases.
+impl From<ApiError> for AppError {
+    fn from(err: ApiError) -> Self {
+        err.0
+    }
+}

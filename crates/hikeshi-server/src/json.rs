@@ -22,14 +22,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .is_some_and(|v| v.starts_with("application/json"));
         if !is_json {
             return Err(ApiError::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                hikeshi_app::ErrorKind::UnsupportedMedia,
                 "unsupported_media_type",
                 "send the body as application/json",
             ));
         }
         let bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT)
             .await
-            .map_err(|_| ApiError::too_large(JSON_LIMIT as u64))?;
+            .map_err(|_| ApiError::from(hikeshi_app::AppError::too_large(JSON_LIMIT as u64)))?;
         parse_json(&bytes).map(ApiJson)
     }
 }

@@ -1,46 +1,23 @@
 //! The HTTP side of hikeshi: REST API, server-rendered web UI, sessions and authentication.
 
-pub mod api;
-mod api_alerts;
-mod api_assets;
-mod api_events;
-mod api_reporting;
-mod api_reports;
-pub mod asset_csv;
+mod api;
 pub mod auth;
-pub mod case_ledger;
-pub mod config;
-mod csv;
 pub mod error;
-pub mod escalation;
-mod evidence_files;
-pub mod form_guard;
-pub mod i18n;
-pub mod intake;
 mod json;
-pub mod live;
 mod markdown;
-mod openapi;
-pub mod outbound_reports;
-pub mod outbox;
-pub mod reporting;
-pub mod service;
-pub mod smtp_intake;
+mod monthly_html;
 pub mod state;
-pub mod team;
-mod timefmt;
 mod ui;
-pub mod vulns;
+mod upload;
 
-pub use config::{MailSettings, ReportFormSettings, ServerConfig, SlaHours};
-pub use state::AppState;
+pub use state::{AppState, WebConfig};
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -51,11 +28,6 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(api::routes(&state))
-        .merge(api_reports::routes())
-        .merge(api_events::routes())
-        .merge(api_alerts::routes())
-        .merge(api_assets::routes())
-        .merge(api_reporting::routes())
         .merge(ui::routes(&state))
         .layer(axum::extract::DefaultBodyLimit::max(json::JSON_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(
@@ -96,7 +68,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 
 /// For `hikeshi worker`: only `/metrics` and `/healthz`, no UI and no API.
 pub async fn metrics_listener(
-    live: std::sync::Arc<live::Live>,
+    live: std::sync::Arc<hikeshi_app::live::Live>,
     addr: std::net::SocketAddr,
 ) -> anyhow::Result<std::net::SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -128,32 +100,56 @@ pub async fn metrics_listener(
     Ok(local)
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// How long requests still open at shutdown may take (a browser's alert stream never ends).
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(3);
+/// How long background work may take to stop.
+const STOP_JOBS: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish for a few seconds
+/// while `runner`'s background work stops. Starts the SMTP intake when configured.
 pub async fn serve(
     state: AppState,
+    runner: hikeshi_app::jobs::Runner,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let addr = state.config.listen;
+    let addr = state.web.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, "hikeshi listening");
-    if let Some(smtp) = state.config.smtp_listen {
-        smtp_intake::start(state.clone(), smtp).await?;
+    if let Some(smtp) = state.app.config.smtp_listen {
+        hikeshi_app::intake::smtp::start(state.app.clone(), smtp, runner.shutdown()).await?;
     }
-    if let Some(dir) = state.config.mail.maildir.clone() {
-        smtp_intake::watch_maildir(state.clone(), dir);
-    }
-    outbox::spawn_outbox(state.clone());
-    vulns::feeds::spawn(state.clone());
-    vulns::triage::spawn_risk_snapshots(state.store.clone());
-    reporting::rollup::spawn(state.clone());
+    let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
     // Peer addresses reach handlers for the public form's per-address limit.
-    axum::serve(
+    let server = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopping_tx.send(true);
+    });
+    let mut stopping_jobs = stopping.clone();
+    let drained = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+        tokio::time::sleep(DRAIN).await;
+    };
+    let serving = async move {
+        tokio::select! {
+            served = server.into_future() => served,
+            _ = drained => {
+                tracing::warn!("requests still open after {DRAIN:?}; closing them");
+                Ok(())
+            }
+        }
+    };
+    // Background work stops while the last requests finish, not after them.
+    let jobs_stopped = async move {
+        let _ = stopping_jobs.wait_for(|s| *s).await;
+        runner.stop(STOP_JOBS).await;
+    };
+    let (served, ()) = tokio::join!(serving, jobs_stopped);
+    served?;
     Ok(())
 }

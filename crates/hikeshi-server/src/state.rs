@@ -1,38 +1,50 @@
-//! What every request handler shares.
+//! What every request handler shares: the app (store, configuration, calendar, pipeline) and
+//! the web crate's own settings. It dereferences to [`App`], so `&state` is what a use case is
+//! given.
 
-use crate::config::ServerConfig;
-use crate::evidence_files::EvidenceFiles;
-use crate::form_guard::FormGuard;
-use hikeshi_store::Store;
+use hikeshi_app::App;
+use std::net::SocketAddr;
 use std::sync::Arc;
+
+/// The web part of the configuration.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub listen: SocketAddr,
+    /// Largest evidence upload accepted, in bytes.
+    pub max_upload_bytes: u64,
+    /// Mark cookies `Secure`. Browsers accept Secure cookies from http://127.0.0.1 and
+    /// http://localhost; any other address needs TLS in front of hikeshi.
+    pub secure_cookies: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_upload_bytes: 100 * 1024 * 1024,
+            secure_cookies: true,
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub config: Arc<ServerConfig>,
-    pub evidence: EvidenceFiles,
-    pub form_guard: Arc<FormGuard>,
-    /// The live-monitoring pipeline, when `serve --rules` gave rules.
-    pub live: Option<Arc<crate::live::Live>>,
+    pub app: App,
+    pub web: Arc<WebConfig>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }
 
 impl AppState {
-    pub fn new(store: Store, config: ServerConfig) -> Self {
-        let evidence = EvidenceFiles::new(config.evidence_dir());
-        let f = config.report_form;
-        let form_guard = Arc::new(FormGuard::new(f.pow_bits, f.min_seconds * 1000, f.per_hour));
+    pub fn new(app: App, web: WebConfig) -> Self {
         AppState {
-            store,
-            config: Arc::new(config),
-            evidence,
-            form_guard,
-            live: None,
+            app,
+            web: Arc::new(web),
         }
-    }
-
-    /// Adds the live-monitoring pipeline.
-    pub fn with_live(mut self, live: Arc<crate::live::Live>) -> Self {
-        self.live = Some(live);
-        self
     }
 }

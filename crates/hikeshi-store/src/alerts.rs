@@ -198,7 +198,12 @@ impl Store {
     }
 
     /// Marks an alert escalated to a case, audited. An alert already on a case keeps it.
-    pub async fn link_alert_to_case(&self, id: &str, case_id: &str, actor: &crate::Actor) -> Result<Alert> {
+    pub async fn link_alert_to_case(
+        &self,
+        id: &str,
+        case_id: &str,
+        actor: &crate::Actor,
+    ) -> Result<Alert> {
         let mut tx = self.begin().await?;
         let out = tx.link_alert_to_case(id, case_id, actor).await?;
         tx.commit().await?;
@@ -207,14 +212,10 @@ impl Store {
 
     /// The open case that alerts with this grouping key go to, if one was made since `since`.
     pub async fn group_case(&self, group_key: &str, since: i64) -> Result<Option<String>> {
-        let row: Option<(String,)> = sqlx::query_as(
-            "SELECT g.case_id FROM alert_groups g JOIN cases c ON c.id = g.case_id WHERE g.group_key = $1 AND g.created_at >= $2 AND c.status IN ('new', 'triage', 'in_progress') AND c.merged_into IS NULL ORDER BY g.created_at DESC LIMIT 1",
-        )
-        .bind(group_key)
-        .bind(since)
-        .fetch_optional(&self.writer)
-        .await?;
-        Ok(row.map(|r| r.0))
+        let mut tx = self.begin().await?;
+        let out = tx.group_case(group_key, since).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     pub async fn remember_group(&self, group_key: &str, case_id: &str) -> Result<()> {
@@ -248,7 +249,13 @@ impl Store {
     }
 
     /// Moves an alert to another state, audited with before and after.
-    pub async fn set_alert_status(&self, id: &str, status: &str, reason: &str, actor: &crate::Actor) -> Result<Alert> {
+    pub async fn set_alert_status(
+        &self,
+        id: &str,
+        status: &str,
+        reason: &str,
+        actor: &crate::Actor,
+    ) -> Result<Alert> {
         let mut tx = self.begin().await?;
         let out = tx.set_alert_status(id, status, reason, actor).await?;
         tx.commit().await?;
@@ -333,7 +340,12 @@ async fn finish_change(
 
 impl crate::Tx {
     /// Marks an alert escalated to a case, audited. An alert already on a case keeps it.
-    pub async fn link_alert_to_case(&mut self, id: &str, case_id: &str, actor: &crate::Actor) -> Result<Alert> {
+    pub async fn link_alert_to_case(
+        &mut self,
+        id: &str,
+        case_id: &str,
+        actor: &crate::Actor,
+    ) -> Result<Alert> {
         let tx = self.conn();
         let before = alert_in_tx(&mut *tx, id).await?;
         if let Some(existing) = &before.case_id {
@@ -357,7 +369,13 @@ impl crate::Tx {
     }
 
     /// Moves an alert to another state, audited with before and after.
-    pub async fn set_alert_status(&mut self, id: &str, status: &str, reason: &str, actor: &crate::Actor) -> Result<Alert> {
+    pub async fn set_alert_status(
+        &mut self,
+        id: &str,
+        status: &str,
+        reason: &str,
+        actor: &crate::Actor,
+    ) -> Result<Alert> {
         let tx = self.conn();
         let before = alert_in_tx(&mut *tx, id).await?;
         sqlx::query(
@@ -385,5 +403,20 @@ impl crate::Tx {
         .execute(&mut *tx)
         .await?;
         Ok(())
+    }
+}
+
+impl crate::Tx {
+    /// The open case that alerts with this grouping key go to, if one was made since `since`.
+    pub async fn group_case(&mut self, group_key: &str, since: i64) -> Result<Option<String>> {
+        let tx = self.conn();
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT g.case_id FROM alert_groups g JOIN cases c ON c.id = g.case_id WHERE g.group_key = $1 AND g.created_at >= $2 AND c.status IN ('new', 'triage', 'in_progress') AND c.merged_into IS NULL ORDER BY g.created_at DESC LIMIT 1",
+        )
+        .bind(group_key)
+        .bind(since)
+        .fetch_optional(&mut *tx)
+        .await?;
+        Ok(row.map(|r| r.0))
     }
 }

@@ -528,7 +528,12 @@ impl Store {
         .await?)
     }
 
-    pub async fn add_timeline_entry(&self, number: &str, entry: &NewTimelineEntry, actor: &Actor) -> Result<TimelineEntry> {
+    pub async fn add_timeline_entry(
+        &self,
+        number: &str,
+        entry: &NewTimelineEntry,
+        actor: &Actor,
+    ) -> Result<TimelineEntry> {
         let mut tx = self.begin().await?;
         let out = tx.add_timeline_entry(number, entry, actor).await?;
         tx.commit().await?;
@@ -774,7 +779,12 @@ impl crate::Tx {
         Ok(case)
     }
 
-    pub async fn add_comment(&mut self, number: &str, body: &str, actor: &Actor) -> Result<Comment> {
+    pub async fn add_comment(
+        &mut self,
+        number: &str,
+        body: &str,
+        actor: &Actor,
+    ) -> Result<Comment> {
         let tx = self.conn();
         let case = case_in_tx(&mut *tx, number).await?;
         let comment = Comment {
@@ -806,7 +816,12 @@ impl crate::Tx {
         Ok(comment)
     }
 
-    pub async fn add_timeline_entry(&mut self, number: &str, entry: &NewTimelineEntry, actor: &Actor) -> Result<TimelineEntry> {
+    pub async fn add_timeline_entry(
+        &mut self,
+        number: &str,
+        entry: &NewTimelineEntry,
+        actor: &Actor,
+    ) -> Result<TimelineEntry> {
         let tx = self.conn();
         let case = case_in_tx(&mut *tx, number).await?;
         let row = TimelineEntry {
@@ -847,6 +862,17 @@ impl crate::Tx {
 }
 
 impl crate::Tx {
+    pub async fn case_by_id(&mut self, id: &str) -> Result<Case> {
+        let number: Option<(String,)> = sqlx::query_as("SELECT number FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?;
+        match number {
+            Some((n,)) => case_in_tx(self.conn(), &n).await,
+            None => Err(StoreError::NotFound(format!("case id {id}"))),
+        }
+    }
+
     /// The case as this transaction sees it (with its tags).
     pub async fn case_by_number(&mut self, number: &str) -> Result<Case> {
         case_in_tx(self.conn(), number).await

@@ -61,7 +61,12 @@ async fn custody(
 }
 
 impl Store {
-    pub async fn add_evidence(&self, case_id: &str, new: &NewEvidence, actor: &Actor) -> Result<Evidence> {
+    pub async fn add_evidence(
+        &self,
+        case_id: &str,
+        new: &NewEvidence,
+        actor: &Actor,
+    ) -> Result<Evidence> {
         let mut tx = self.begin().await?;
         let out = tx.add_evidence(case_id, new, actor).await?;
         tx.commit().await?;
@@ -111,7 +116,12 @@ impl Store {
 }
 
 impl crate::Tx {
-    pub async fn add_evidence(&mut self, case_id: &str, new: &NewEvidence, actor: &Actor) -> Result<Evidence> {
+    pub async fn add_evidence(
+        &mut self,
+        case_id: &str,
+        new: &NewEvidence,
+        actor: &Actor,
+    ) -> Result<Evidence> {
         let ev = Evidence {
             id: new_id(),
             case_id: case_id.to_string(),

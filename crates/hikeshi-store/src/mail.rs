@@ -34,23 +34,29 @@ const MAIL_COLUMNS: &str = "id, to_addr, subject, body, purpose, report_id, stat
 
 impl Store {
     /// Queues a message and the job that sends it.
-    pub async fn enqueue_mail(&self, to: &str, subject: &str, body: &str, purpose: &str, report_id: Option<&str>) -> Result<String> {
+    pub async fn enqueue_mail(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        purpose: &str,
+        report_id: Option<&str>,
+    ) -> Result<String> {
         let mut tx = self.begin().await?;
-        let out = tx.enqueue_mail(to, subject, body, purpose, report_id).await?;
+        let out = tx
+            .enqueue_mail(to, subject, body, purpose, report_id)
+            .await?;
         tx.commit().await?;
         Ok(out)
     }
 
-    /// Queued messages whose time has come, oldest first.
-    pub async fn due_mail(&self, now: i64, limit: i64) -> Result<Vec<OutboundMail>> {
-        let sql = format!(
-            "SELECT {MAIL_COLUMNS} FROM outbound_mail WHERE status = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2"
-        );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.reader)
-            .await?)
+    pub async fn mail_by_id(&self, id: &str) -> Result<OutboundMail> {
+        let sql = format!("SELECT {MAIL_COLUMNS} FROM outbound_mail WHERE id = $1");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or_else(|| crate::StoreError::NotFound(format!("mail {id}")))
     }
 
     pub async fn mark_mail_sent(&self, id: &str) -> Result<()> {
@@ -142,7 +148,14 @@ impl Store {
 
 impl crate::Tx {
     /// Queues a message and the job that sends it.
-    pub async fn enqueue_mail(&mut self, to: &str, subject: &str, body: &str, purpose: &str, report_id: Option<&str>) -> Result<String> {
+    pub async fn enqueue_mail(
+        &mut self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        purpose: &str,
+        report_id: Option<&str>,
+    ) -> Result<String> {
         let tx = self.conn();
         let id = new_id();
         let now = now_ms();

@@ -43,7 +43,12 @@ const OBS_COLUMNS: &str =
 
 impl Store {
     /// Adds an observable; if the case already has it, returns the existing one and `false`.
-    pub async fn add_observable(&self, case_id: &str, new: &NewObservable, actor: &Actor) -> Result<(Observable, bool)> {
+    pub async fn add_observable(
+        &self,
+        case_id: &str,
+        new: &NewObservable,
+        actor: &Actor,
+    ) -> Result<(Observable, bool)> {
         let mut tx = self.begin().await?;
         let out = tx.add_observable(case_id, new, actor).await?;
         tx.commit().await?;
@@ -111,7 +116,12 @@ impl Store {
 
 impl crate::Tx {
     /// Adds an observable; if the case already has it, returns the existing one and `false`.
-    pub async fn add_observable(&mut self, case_id: &str, new: &NewObservable, actor: &Actor) -> Result<(Observable, bool)> {
+    pub async fn add_observable(
+        &mut self,
+        case_id: &str,
+        new: &NewObservable,
+        actor: &Actor,
+    ) -> Result<(Observable, bool)> {
         let tx = self.conn();
         let sql = format!(
             "SELECT {OBS_COLUMNS} FROM observables WHERE case_id = $1 AND kind = $2 AND value = $3"

@@ -199,7 +199,12 @@ impl Store {
 
     /// Records the triage decision. Refused (conflict) when the report was already decided, so
     /// two handlers cannot both act on it.
-    pub async fn decide_report(&self, tracking: &str, decision: &Decision, actor: &Actor) -> Result<Report> {
+    pub async fn decide_report(
+        &self,
+        tracking: &str,
+        decision: &Decision,
+        actor: &Actor,
+    ) -> Result<Report> {
         let mut tx = self.begin().await?;
         let out = tx.decide_report(tracking, decision, actor).await?;
         tx.commit().await?;
@@ -259,7 +264,12 @@ impl Store {
 impl crate::Tx {
     /// Records the triage decision. Refused (conflict) when the report was already decided, so
     /// two handlers cannot both act on it.
-    pub async fn decide_report(&mut self, tracking: &str, decision: &Decision, actor: &Actor) -> Result<Report> {
+    pub async fn decide_report(
+        &mut self,
+        tracking: &str,
+        decision: &Decision,
+        actor: &Actor,
+    ) -> Result<Report> {
         let tx = self.conn();
         let sql = format!("SELECT {REPORT_COLUMNS} FROM reports WHERE tracking = $1");
         let before: Report = sqlx::query_as(AssertSqlSafe(sql.clone()))
@@ -274,9 +284,9 @@ impl crate::Tx {
             )));
         }
         let now = now_ms();
-        sqlx::query(
+        let changed = sqlx::query(
             "UPDATE reports SET status = $1, case_id = $2, decision_reason = $3, decided_by = $4, decided_at = $5
-             WHERE id = $6",
+             WHERE id = $6 AND status = 'new'",
         )
         .bind(&decision.status)
         .bind(&decision.case_id)
@@ -286,6 +296,13 @@ impl crate::Tx {
         .bind(&before.id)
         .execute(&mut *tx)
         .await?;
+        // A concurrent decision committed between the read and this update (PostgreSQL re-checks
+        // the condition after waiting for the row): this one loses, and its transaction with it.
+        if changed.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!(
+                "report {tracking} was already decided"
+            )));
+        }
         let after: Report = sqlx::query_as(AssertSqlSafe(sql))
             .bind(tracking)
             .fetch_one(&mut *tx)

@@ -7,7 +7,6 @@
 //! name is that write in a transaction of its own.
 
 use crate::{Backend, Result, Store, StoreError};
-use futures_util::future::BoxFuture;
 use sqlx::{Any, AnyConnection, Transaction};
 
 pub struct Tx {
@@ -42,16 +41,16 @@ impl Store {
     /// Runs `work` in one transaction: committed when it returns `Ok`, rolled back otherwise.
     ///
     /// ```ignore
-    /// store.write(|tx| Box::pin(async move {
+    /// store.write(async |tx| {
     ///     let case = tx.create_case(&new, &actor).await?;
     ///     tx.add_observable(&case.id, &observable, &actor).await?;
     ///     Ok::<_, StoreError>(case)
-    /// })).await?;
+    /// }).await?;
     /// ```
     pub async fn write<T, E, F>(&self, work: F) -> std::result::Result<T, E>
     where
         E: From<StoreError>,
-        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, std::result::Result<T, E>>,
+        F: AsyncFnOnce(&mut Tx) -> std::result::Result<T, E>,
     {
         let mut tx = self.begin().await?;
         let out = work(&mut tx).await?;

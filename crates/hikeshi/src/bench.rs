@@ -3,7 +3,7 @@
 
 use crate::config::{open_store, Database};
 use anyhow::Context;
-use hikeshi_server::auth::{hash_password, new_api_token, token_digest};
+use hikeshi_app::users::{hash_password, new_api_token, token_digest};
 use hikeshi_store::{Actor, NewUser};
 use std::time::{Duration, Instant};
 
@@ -64,14 +64,24 @@ pub async fn run(b: ApiBench) -> anyhow::Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let config = hikeshi_server::ServerConfig {
-        listen: format!("127.0.0.1:{port}").parse()?,
+    let config = hikeshi_app::AppConfig {
         data_dir: temp.clone(),
         ..Default::default()
     };
-    let state = hikeshi_server::AppState::new(store.clone(), config);
+    let web = hikeshi_server::WebConfig {
+        listen: format!("127.0.0.1:{port}").parse()?,
+        ..Default::default()
+    };
+    let app = hikeshi_app::App::new(store.clone(), config);
+    let runner = hikeshi_app::jobs::Runner::start(
+        app.clone(),
+        Vec::new(),
+        Vec::new(),
+        hikeshi_app::jobs::Stopper::new(),
+    );
+    let state = hikeshi_server::AppState::new(app, web);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(hikeshi_server::serve(state, async {
+    let server = tokio::spawn(hikeshi_server::serve(state, runner, async {
         let _ = stop_rx.await;
     }));
     let base = format!("http://127.0.0.1:{port}");

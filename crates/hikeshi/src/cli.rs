@@ -295,7 +295,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import(cmd) => {
             init_logging(Some("text"));
-            if crate::import::run(cmd, &db, &file).await? {
+            if crate::import::run(cmd, &db, &file, data_dir).await? {
                 Ok(())
             } else {
                 // Distinct from failure (1): some files went in, some did not.
@@ -310,19 +310,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             init_logging(args.log_format.as_deref().or(file.log_format.as_deref()));
-            let cfg = config::server_config(
+            let web = config::web_config(
                 &file,
                 args.listen,
-                data_dir,
                 args.max_upload_bytes,
                 args.insecure_cookies,
             );
-            let cfg = hikeshi_server::ServerConfig {
-                smtp_listen: args.smtp_listen.or(cfg.smtp_listen),
-                ..cfg
-            };
+            let mut cfg = config::app_config(&file, data_dir);
+            cfg.smtp_listen = args.smtp_listen.or(cfg.smtp_listen);
             let plan = crate::live_cmd::LivePlan::new(&args.live, &file);
-            serve(cfg, &db, &plan).await
+            serve(cfg, web, &db, &plan).await
         }
         Command::Worker {
             live,
@@ -330,7 +327,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_logging(file.log_format.as_deref());
             let plan = crate::live_cmd::LivePlan::new(&live, &file);
-            crate::live_cmd::worker(plan, &db, metrics_listen, shutdown_signal()).await
+            let cfg = config::app_config(&file, data_dir);
+            crate::live_cmd::worker(plan, cfg, &db, metrics_listen, shutdown_signal()).await
         }
         Command::User(cmd) => crate::users::user_command(cmd, &db).await,
         Command::Token(cmd) => crate::users::token_command(cmd, &db).await,
@@ -415,7 +413,8 @@ fn init_logging(format: Option<&str>) {
 }
 
 async fn serve(
-    cfg: hikeshi_server::ServerConfig,
+    cfg: hikeshi_app::AppConfig,
+    web: hikeshi_server::WebConfig,
     db: &config::Database,
     plan: &crate::live_cmd::LivePlan,
 ) -> anyhow::Result<()> {
@@ -430,13 +429,18 @@ async fn serve(
              ユーザーがまだいません。別の端末で最初の管理者を作成してください(上記コマンド)。"
         );
     }
-    let url = format!("http://{}", cfg.listen);
-    let mut state = hikeshi_server::AppState::new(store.clone(), cfg);
+    let url = format!("http://{}", web.listen);
+    let stopping = hikeshi_app::jobs::Stopper::new();
+    let mut app = hikeshi_app::App::new(store.clone(), cfg);
     if plan.wanted() {
-        state = state.with_live(crate::live_cmd::start(plan, store.clone()).await?);
+        let live = crate::live_cmd::start(plan, app.clone(), stopping.shutdown()).await?;
+        app = app.with_live(live);
     }
+    let (jobs, periodic) = hikeshi_app::jobs::registry::for_server(&app);
+    let runner = hikeshi_app::jobs::Runner::start(app.clone(), jobs, periodic, stopping);
     eprintln!("hikeshi is running at {url}/ (Ctrl-C to stop)");
-    hikeshi_server::serve(state, shutdown_signal()).await?;
+    let state = hikeshi_server::AppState::new(app, web);
+    hikeshi_server::serve(state, runner, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

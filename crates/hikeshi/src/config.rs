@@ -2,7 +2,8 @@
 //! over the environment (clap reads both), which wins over the file, which wins over defaults.
 
 use anyhow::Context;
-use hikeshi_server::{MailSettings, ReportFormSettings, ServerConfig, SlaHours};
+use hikeshi_app::config::{AppConfig, MailSettings, ReportFormSettings, SlaHours, VulnsSettings};
+use hikeshi_server::WebConfig;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -27,23 +28,13 @@ pub struct FileConfig {
     /// Live-monitoring sources, grouping and queue sizes.
     pub live: Option<crate::live_cmd::LiveFileConfig>,
     /// Vulnerability handling.
-    pub vulns: Option<VulnsFileConfig>,
+    pub vulns: Option<VulnsSettings>,
     /// Priority weights (see README, "Risk score").
-    pub risk: Option<hikeshi_server::vulns::risk::RiskWeights>,
+    pub risk: Option<hikeshi_app::vulns::risk::RiskWeights>,
     /// Management reporting: time zone, thresholds, PDF fonts.
-    pub reporting: Option<hikeshi_server::reporting::ReportingSettings>,
-}
-
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VulnsFileConfig {
-    /// Open a case for findings that meet this, e.g. `{ kev = true, internet_facing = true }`.
-    pub auto_case: Option<hikeshi_server::vulns::actions::AutoCase>,
-    /// KEV catalogue URL, fetched every `refresh_hours`.
-    pub kev_url: Option<String>,
-    /// EPSS scores URL (CSV, gzip recognised).
-    pub epss_url: Option<String>,
-    pub refresh_hours: Option<f64>,
+    pub reporting: Option<hikeshi_app::reporting::ReportingSettings>,
+    /// Retries of background jobs.
+    pub jobs: Option<hikeshi_app::jobs::JobSettings>,
 }
 
 impl FileConfig {
@@ -79,7 +70,7 @@ pub fn database(url: Option<String>, data_dir: &Path) -> Database {
 /// Applies the process-wide settings that are not per request (risk weights).
 pub fn apply_globals(file: &FileConfig) {
     if let Some(w) = file.risk {
-        hikeshi_server::vulns::risk::RiskWeights::configure(w);
+        hikeshi_app::vulns::risk::RiskWeights::configure(w);
     }
 }
 
@@ -96,17 +87,16 @@ pub async fn open_store(db: &Database) -> anyhow::Result<hikeshi_store::Store> {
     Ok(store)
 }
 
-pub fn server_config(
+/// The web part: flags win over the file.
+pub fn web_config(
     file: &FileConfig,
     listen: Option<SocketAddr>,
-    data_dir: PathBuf,
     max_upload_bytes: Option<u64>,
     insecure_cookies: bool,
-) -> ServerConfig {
-    let defaults = ServerConfig::default();
-    ServerConfig {
+) -> WebConfig {
+    let defaults = WebConfig::default();
+    WebConfig {
         listen: listen.or(file.listen).unwrap_or(defaults.listen),
-        data_dir,
         max_upload_bytes: max_upload_bytes
             .or(file.max_upload_bytes)
             .unwrap_or(defaults.max_upload_bytes),
@@ -115,6 +105,14 @@ pub fn server_config(
         } else {
             file.secure_cookies.unwrap_or(defaults.secure_cookies)
         },
+    }
+}
+
+/// What the use cases need, from the file (each section as the app declares it).
+pub fn app_config(file: &FileConfig, data_dir: PathBuf) -> AppConfig {
+    let defaults = AppConfig::default();
+    AppConfig {
+        data_dir,
         session_hours: file
             .session_hours
             .unwrap_or(defaults.session_hours)
@@ -128,16 +126,8 @@ pub fn server_config(
         report_form: file.report_form.unwrap_or_default(),
         smtp_listen: file.smtp_listen,
         mail: file.mail.clone().unwrap_or_default(),
-        vuln_auto_case: file.vulns.as_ref().and_then(|v| v.auto_case),
-        vuln_feeds: file
-            .vulns
-            .as_ref()
-            .map(|v| hikeshi_server::vulns::feeds::Feeds {
-                kev_url: v.kev_url.clone(),
-                epss_url: v.epss_url.clone(),
-                refresh_hours: v.refresh_hours,
-            })
-            .unwrap_or_default(),
+        vulns: file.vulns.clone().unwrap_or_default(),
         reporting: file.reporting.clone().unwrap_or_default(),
+        jobs: file.jobs.unwrap_or_default(),
     }
 }

@@ -4,8 +4,8 @@
 
 use crate::config;
 use clap::Subcommand;
-use hikeshi_server::vulns::{self, ImportFailure};
-use hikeshi_store::Actor;
+use hikeshi_app::vulns::{self, ImportFailure};
+use hikeshi_app::{App, Who};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -56,7 +56,7 @@ fn read_text(path: &PathBuf) -> anyhow::Result<String> {
 }
 
 /// One line per refused cell, named by file, line and column.
-fn print_cell_errors(path: &std::path::Path, errors: &[hikeshi_server::asset_csv::CellError]) {
+fn print_cell_errors(path: &std::path::Path, errors: &[vulns::asset_csv::CellError]) {
     for e in errors {
         eprintln!(
             "{}: line {}, {}: {}",
@@ -73,27 +73,29 @@ pub async fn run(
     cmd: ImportCommand,
     db: &config::Database,
     file_config: &config::FileConfig,
+    data_dir: std::path::PathBuf,
 ) -> anyhow::Result<bool> {
-    let file = file_config;
     let store = config::open_store(db).await?;
-    let rule = file.vulns.as_ref().and_then(|v| v.auto_case);
-    let sla = file.sla_hours.unwrap_or_default();
-    let auto = |store: hikeshi_store::Store| async move {
-        if let Some(rule) = rule {
-            for number in vulns::actions::apply(&store, &rule, &sla).await? {
+    let app = App::new(store.clone(), config::app_config(file_config, data_dir));
+    let who = Who::cli();
+    let auto = |app: &App| {
+        let app = app.clone();
+        async move {
+            for number in vulns::assets::auto_cases(&app).await? {
                 println!("case {number} opened by the automatic rule");
             }
+            vulns::triage::record_risk_snapshot(&app).await?;
+            Ok::<_, anyhow::Error>(())
         }
-        Ok::<_, anyhow::Error>(())
     };
-    let actor = Actor::cli();
+    let actor = who.actor();
     let (format, files) = match cmd {
         ImportCommand::Vuls { files } => ("vuls", files),
         ImportCommand::Trivy { files } => ("trivy", files),
         ImportCommand::Csv { files } => ("csv", files),
         ImportCommand::Assets { file, dry_run } => {
             let text = read_text(&file)?;
-            let plan = hikeshi_server::asset_csv::import(&store, &text, dry_run, &actor).await?;
+            let plan = vulns::asset_csv::import(&store, &text, dry_run, &actor).await?;
             print_cell_errors(&file, &plan.errors);
             let verb = if dry_run { "would be " } else { "" };
             println!(
@@ -117,8 +119,7 @@ pub async fn run(
         }
         ImportCommand::Cases { file, dry_run } => {
             let text = read_text(&file)?;
-            let offset = file_offset(file_config)?;
-            let plan = hikeshi_server::case_ledger::import(&store, &text, dry_run, offset, &actor)
+            let plan = hikeshi_app::reporting::ledger::import(&app, &text, dry_run, &who)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message))?;
             print_cell_errors(&file, &plan.errors);
@@ -138,15 +139,13 @@ pub async fn run(
         ImportCommand::Kev { file } => {
             let entries = vulns::intel::parse_kev(&file.display().to_string(), &read(&file)?)?;
             println!("KEV: {} CVEs", store.load_kev(&entries).await?);
-            auto(store.clone()).await?;
-            vulns::triage::record_risk_snapshot(&store).await?;
+            auto(&app).await?;
             return Ok(true);
         }
         ImportCommand::Epss { file } => {
             let scores = vulns::intel::parse_epss(&file.display().to_string(), &read(&file)?)?;
             println!("EPSS: {} scores", store.load_epss(&scores).await?);
-            auto(store.clone()).await?;
-            vulns::triage::record_risk_snapshot(&store).await?;
+            auto(&app).await?;
             return Ok(true);
         }
     };
@@ -210,17 +209,7 @@ pub async fn run(
             }
         }
     }
-    auto(store.clone()).await?;
-    vulns::triage::record_risk_snapshot(&store).await?;
+    auto(&app).await?;
     store.close().await;
     Ok(all_ok)
-}
-
-/// The team's UTC offset from `[reporting]`, which places each ledger case in its year.
-fn file_offset(file: &config::FileConfig) -> anyhow::Result<i64> {
-    file.reporting
-        .clone()
-        .unwrap_or_default()
-        .offset_ms()
-        .map_err(|e| anyhow::anyhow!(e))
 }

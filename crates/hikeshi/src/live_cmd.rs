@@ -4,9 +4,11 @@
 
 use crate::config::{self, FileConfig};
 use clap::Args;
-use hikeshi_server::live::{
+use hikeshi_app::jobs::{Runner, Shutdown, Stopper};
+use hikeshi_app::live::{
     nats::NatsSettings, GroupingRule, Live, LiveEngine, LiveSettings, Reloader,
 };
+use hikeshi_app::App;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -119,7 +121,6 @@ impl LivePlan {
         });
         let mut settings = LiveSettings {
             grouping: live.grouping.clone().unwrap_or_default(),
-            sla: file.sla_hours.unwrap_or_default(),
             ..LiveSettings::default()
         };
         if let Some(q) = live.queue_batches {
@@ -178,36 +179,38 @@ pub fn load_engine(rules: &[PathBuf], iocs: &[PathBuf]) -> anyhow::Result<LiveEn
     Ok(engine)
 }
 
-/// Builds the pipeline and starts its workers and sources.
-pub async fn start(plan: &LivePlan, store: hikeshi_store::Store) -> anyhow::Result<Arc<Live>> {
+/// Builds the pipeline and starts its workers and sources; watched folders stop with
+/// `shutdown`.
+pub async fn start(plan: &LivePlan, app: App, shutdown: Shutdown) -> anyhow::Result<Arc<Live>> {
     let (rules, iocs) = (plan.rules.clone(), plan.iocs.clone());
     let engine = {
         let (rules, iocs) = (rules.clone(), iocs.clone());
         tokio::task::spawn_blocking(move || load_engine(&rules, &iocs)).await??
     };
     let reloader: Reloader = Box::new(move || load_engine(&rules, &iocs));
-    let live = Live::new(store, engine, Some(reloader), plan.settings.clone());
+    let live = Live::new(app, engine, Some(reloader), plan.settings.clone());
     live.start();
     if let Some(addr) = plan.syslog_udp {
-        let local = hikeshi_server::live::syslog_net::start_udp(live.clone(), addr).await?;
+        let local = hikeshi_app::live::syslog_net::start_udp(live.clone(), addr).await?;
         eprintln!("syslog UDP on {local}");
     }
     if let Some(addr) = plan.syslog_tcp {
-        let local = hikeshi_server::live::syslog_net::start_tcp(live.clone(), addr).await?;
+        let local = hikeshi_app::live::syslog_net::start_tcp(live.clone(), addr).await?;
         eprintln!("syslog TCP on {local}");
     }
     for dir in &plan.watch {
         if !dir.is_dir() {
             anyhow::bail!("--watch {}: not a folder", dir.display());
         }
-        hikeshi_server::live::folder::spawn_folder(
+        hikeshi_app::live::folder::spawn_folder(
             live.clone(),
             dir.clone(),
             Duration::from_secs(1),
+            shutdown.clone(),
         );
     }
     if let Some(n) = &plan.nats {
-        hikeshi_server::live::nats::start_nats(live.clone(), n.clone()).await?;
+        hikeshi_app::live::nats::start_nats(live.clone(), n.clone()).await?;
     }
     spawn_reload_on_hangup(live.clone());
     Ok(live)
@@ -233,6 +236,7 @@ fn spawn_reload_on_hangup(live: Arc<Live>) {
 /// listener for `/metrics` and `/healthz` when asked.
 pub async fn worker(
     plan: LivePlan,
+    cfg: hikeshi_app::AppConfig,
     db: &config::Database,
     metrics_listen: Option<SocketAddr>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -248,13 +252,23 @@ pub async fn worker(
         anyhow::bail!("a worker needs a source: --nats URL, --syslog-tcp, --syslog-udp or --watch");
     }
     let store = config::open_store(db).await?;
-    let live = start(&plan, store.clone()).await?;
+    let stopping = Stopper::new();
+    let app = App::new(store.clone(), cfg);
+    let live = start(&plan, app.clone(), stopping.shutdown()).await?;
+    let app = app.with_live(live.clone());
+    let runner = Runner::start(
+        app.clone(),
+        Vec::new(),
+        hikeshi_app::jobs::registry::for_pipeline(&app),
+        stopping,
+    );
     if let Some(addr) = metrics_listen {
         let local = hikeshi_server::metrics_listener(live.clone(), addr).await?;
         eprintln!("worker metrics at http://{local}/metrics");
     }
     eprintln!("hikeshi worker running (Ctrl-C to stop)");
     shutdown.await;
+    runner.stop(Duration::from_secs(3)).await;
     store.close().await;
     Ok(())
 }

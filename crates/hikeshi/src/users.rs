@@ -3,7 +3,7 @@
 use crate::cli::{TokenCommand, UserCommand};
 use crate::config::{open_store, Database};
 use anyhow::{bail, Context};
-use hikeshi_server::auth::{check_password_policy, hash_password, new_api_token, token_digest};
+use hikeshi_app::users::{check_password_policy, hash_password, new_api_token, token_digest};
 use hikeshi_store::{Actor, NewUser};
 use std::io::{BufRead, IsTerminal};
 

@@ -1,98 +1,33 @@
-//! The rules of case handling, shared by the API and the web UI: input checks, permissions,
-//! the lifecycle and SLA. Handlers only translate HTTP to these calls and back.
+//! Cases: opening one (`open`, the only way a case is created, whoever asks), changing it and
+//! its lifecycle (`change`), and the work on it — tasks, timeline, observables, comments,
+//! evidence (`work`). Inputs are the API's wire forms; every check names its field.
 
-use crate::who::Who;
+mod change;
+pub mod open;
+mod work;
+
+pub use crate::validate::{parse_number, MAX_TEXT, MAX_TITLE};
+pub use change::{merge_case, update_case};
+pub use open::{fit_title, open, open_in};
+pub use work::{
+    add_comment, add_observable, add_task, add_timeline, case_for_evidence, record_evidence,
+    update_task, ReceivedFile,
+};
+
 use crate::error::{AppError, AppResult};
-use crate::i18n::Lang;
+use crate::validate::text_field;
+use crate::who::Who;
 use crate::App;
-use chrono::{DateTime, NaiveDateTime, TimeZone};
 use hikeshi_model::{
-    case_templates, normalise_observable, CaseNumber, CaseSource, CaseStatus, ObservableKind, Pap,
-    Phase, Severity, TaskStatus, TimelineKind, Tlp,
+    CaseSource, CaseStatus, ObservableKind, Pap, Phase, Severity, TaskStatus, TimelineKind, Tlp,
 };
 use hikeshi_store::{
-    Case, CasePatch, Comment, Evidence, NewCase, NewObservable, NewTask, NewTimelineEntry,
-    Observable, ObservableLink, Task, TaskPatch, TimelineEntry,
+    Case, CaseFilter, CaseList, Category, Comment, Evidence, Observable, ObservableLink, Task,
+    TimelineEntry,
 };
 use serde::{Deserialize, Serialize};
 
-pub const MAX_TITLE: usize = 300;
-pub const MAX_TEXT: usize = 100_000;
-const MAX_TAGS: usize = 50;
-const MAX_TAG: usize = 64;
-
-/// Checks a text field's length in characters, naming the field when it is wrong.
-pub fn text_field(field: &str, value: &str, required: bool, max: usize) -> AppResult<String> {
-    let value = value.trim();
-    if required && value.is_empty() {
-        return Err(AppError::invalid(
-            field,
-            format!("{field} must not be empty"),
-        ));
-    }
-    if value.chars().count() > max {
-        return Err(AppError::invalid(
-            field,
-            format!("{field} must have at most {max} characters"),
-        ));
-    }
-    Ok(value.to_string())
-}
-
-pub fn check_tags(tags: &[String]) -> AppResult<Vec<String>> {
-    if tags.len() > MAX_TAGS {
-        return Err(AppError::invalid(
-            "tags",
-            format!("at most {MAX_TAGS} tags"),
-        ));
-    }
-    tags.iter()
-        .map(|t| text_field("tags", t, true, MAX_TAG))
-        .collect()
-}
-
-/// Parses an RFC 3339 time from the API into milliseconds.
-pub fn parse_time(field: &str, value: &str) -> AppResult<i64> {
-    DateTime::parse_from_rfc3339(value.trim())
-        .map(|t| t.timestamp_millis())
-        .map_err(|_| {
-            AppError::invalid(
-                field,
-                format!(
-                    "{field}: `{value}` is not an RFC 3339 time, e.g. 2026-11-26T09:30:00+09:00"
-                ),
-            )
-        })
-}
-
-/// Parses a browser `datetime-local` value, which is in the user's time zone.
-pub fn parse_local_time(field: &str, value: &str, tz: chrono_tz::Tz) -> AppResult<i64> {
-    let naive = NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| {
-            AppError::invalid(field, format!("{field}: `{value}` is not a date and time"))
-        })?;
-    tz.from_local_datetime(&naive)
-        .earliest()
-        .map(|t| t.timestamp_millis())
-        .ok_or_else(|| {
-            AppError::invalid(field, format!("{field}: `{value}` does not exist in {tz}"))
-        })
-}
-
-pub fn parse_number(number: &str) -> AppResult<String> {
-    number
-        .parse::<CaseNumber>()
-        .map(|n| n.to_string())
-        .map_err(|_| {
-            AppError::not_found(format!(
-                "case {}",
-                number.chars().take(40).collect::<String>()
-            ))
-        })
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCaseInput {
     pub title: String,
@@ -197,7 +132,7 @@ pub struct CaseDetail {
     pub comments: Vec<Comment>,
 }
 
-async fn check_assignee(
+pub(crate) async fn check_assignee(
     app: &App,
     field: &str,
     name: Option<&str>,
@@ -214,7 +149,7 @@ async fn check_assignee(
     }
 }
 
-async fn check_category(app: &App, code: &str) -> AppResult<String> {
+pub(crate) async fn check_category(app: &App, code: &str) -> AppResult<String> {
     let known = app.store.categories().await?;
     if known.iter().any(|c| c.code == code) {
         Ok(code.to_string())
@@ -231,11 +166,11 @@ async fn check_category(app: &App, code: &str) -> AppResult<String> {
 }
 
 /// A case that can still change: merged cases are frozen.
-async fn editable_case(app: &App, number: &str) -> AppResult<Case> {
+pub(crate) async fn editable_case(app: &App, number: &str) -> AppResult<Case> {
     let case = app.store.case_by_number(&parse_number(number)?).await?;
     if let Some(into) = &case.merged_into {
         return Err(AppError::new(
-            axum::http::StatusCode::CONFLICT,
+            crate::ErrorKind::Conflict,
             "merged",
             format!(
                 "case {} was merged into {into}; change that case instead",
@@ -246,172 +181,8 @@ async fn editable_case(app: &App, number: &str) -> AppResult<Case> {
     Ok(case)
 }
 
-pub async fn create_case(
-    app: &App,
-    who: &Who,
-    input: CreateCaseInput,
-    lang: Lang,
-) -> AppResult<Case> {
-    who.require(who.role.can_edit_cases(), "create cases")?;
-    let template = match &input.template {
-        Some(code) => Some(
-            case_templates()
-                .iter()
-                .find(|t| &t.code == code)
-                .ok_or_else(|| {
-                    AppError::invalid("template", format!("template: unknown value `{code}`"))
-                })?,
-        ),
-        None => None,
-    };
-    let title = text_field("title", &input.title, true, MAX_TITLE)?;
-    let description = text_field("description", &input.description, false, MAX_TEXT)?;
-    let category_code = input
-        .category
-        .clone()
-        .or_else(|| template.map(|t| t.category.clone()))
-        .unwrap_or_else(|| "other".into());
-    let category = check_category(app, &category_code).await?;
-    let severity = input
-        .severity
-        .or(template.map(|t| t.severity))
-        .unwrap_or(Severity::Medium);
-    let assignee = check_assignee(app, "assignee", input.assignee.as_deref()).await?;
-    let now = hikeshi_store::now_ms();
-    let year = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Tokyo)
-        .format("%Y")
-        .to_string();
-    let new = NewCase {
-        year: year.parse().unwrap_or(1970),
-        title,
-        description,
-        category,
-        severity: severity.code().into(),
-        tlp: input.tlp.unwrap_or(Tlp::Amber).code().into(),
-        pap: input.pap.unwrap_or(Pap::Amber).code().into(),
-        phase: input
-            .phase
-            .unwrap_or(Phase::DetectionAnalysis)
-            .code()
-            .into(),
-        assignee,
-        tags: check_tags(&input.tags)?,
-        affected_assets: text_field("affected_assets", &input.affected_assets, false, MAX_TEXT)?,
-        sla_due_at: app.config.sla.due_at(severity, now),
-        tasks: template
-            .map(|t| {
-                t.task_titles()
-                    .map(|task| {
-                        if lang == Lang::Ja {
-                            task.title_ja
-                        } else {
-                            task.title_en
-                        }
-                        .to_string()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        source: input.source.unwrap_or(CaseSource::Manual).code().into(),
-        business_impact: text_field("business_impact", &input.business_impact, false, MAX_TEXT)?,
-    };
-    Ok(app.store.create_case(&new, &who.actor()).await?)
-}
-
-pub async fn update_case(
-    app: &App,
-    who: &Who,
-    number: &str,
-    input: UpdateCaseInput,
-) -> AppResult<Case> {
-    who.require(who.role.can_edit_cases(), "change cases")?;
-    let case = editable_case(app, number).await?;
-    let mut patch = CasePatch::default();
-    if let Some(t) = &input.title {
-        patch.title = Some(text_field("title", t, true, MAX_TITLE)?);
-    }
-    if let Some(d) = &input.description {
-        patch.description = Some(text_field("description", d, false, MAX_TEXT)?);
-    }
-    if let Some(c) = &input.category {
-        patch.category = Some(check_category(app, c).await?);
-    }
-    if let Some(s) = input.severity {
-        patch.severity = Some(s.code().into());
-        patch.sla_due_at = Some(app.config.sla.due_at(s, case.created_at));
-    }
-    patch.tlp = input.tlp.map(|v| v.code().into());
-    patch.pap = input.pap.map(|v| v.code().into());
-    patch.phase = input.phase.map(|v| v.code().into());
-    if let Some(a) = &input.assignee {
-        patch.assignee = Some(check_assignee(app, "assignee", Some(a)).await?);
-    }
-    if let Some(tags) = &input.tags {
-        patch.tags = Some(check_tags(tags)?);
-    }
-    if let Some(a) = &input.affected_assets {
-        patch.affected_assets = Some(text_field("affected_assets", a, false, MAX_TEXT)?);
-    }
-    if let Some(r) = &input.resolution_summary {
-        patch.resolution_summary = Some(text_field("resolution_summary", r, false, MAX_TEXT)?);
-    }
-    if let Some(b) = &input.business_impact {
-        patch.business_impact = Some(text_field("business_impact", b, false, MAX_TEXT)?);
-    }
-    if let Some(l) = &input.lessons_learned {
-        patch.lessons_learned = Some(text_field("lessons_learned", l, false, MAX_TEXT)?);
-    }
-    if let Some(next) = input.status {
-        let current = CaseStatus::parse(&case.status).map_err(AppError::internal)?;
-        if !current.can_move_to(next) {
-            return Err(AppError::invalid(
-                "status",
-                format!(
-                    "status: a case cannot move from {} to {}",
-                    current.code(),
-                    next.code()
-                ),
-            ));
-        }
-        if current.needs_command(next) {
-            who.require(who.role.can_command(), "close, reject or reopen cases")?;
-        }
-        if next == CaseStatus::Closed {
-            let summary = patch
-                .resolution_summary
-                .as_ref()
-                .or(case.resolution_summary.as_ref());
-            let lessons = patch
-                .lessons_learned
-                .as_ref()
-                .or(case.lessons_learned.as_ref());
-            if summary.is_none_or(|s| s.is_empty()) {
-                return Err(AppError::invalid(
-                    "resolution_summary",
-                    "closing a case needs a resolution summary",
-                ));
-            }
-            if lessons.is_none_or(|s| s.is_empty()) {
-                return Err(AppError::invalid(
-                    "lessons_learned",
-                    "closing a case needs lessons learned",
-                ));
-            }
-        }
-        patch.status = Some(next.code().into());
-        patch.closed_at = Some(
-            matches!(next, CaseStatus::Closed | CaseStatus::Rejected).then(hikeshi_store::now_ms),
-        );
-    }
-    Ok(app
-        .store
-        .update_case(&case.number, &patch, &who.actor())
-        .await?)
-}
-
-pub async fn case_detail(app: &App, number: &str) -> AppResult<CaseDetail> {
-    let case = app.store.case_by_number(&parse_number(number)?).await?;
+async fn case_detail_of(app: &App, number: &str) -> AppResult<CaseDetail> {
+    let case = app.store.case_by_number(number).await?;
     let id = case.id.clone();
     let store = &app.store;
     Ok(CaseDetail {
@@ -425,192 +196,113 @@ pub async fn case_detail(app: &App, number: &str) -> AppResult<CaseDetail> {
     })
 }
 
-pub async fn add_task(
-    app: &App,
-    who: &Who,
-    number: &str,
-    input: TaskInput,
-    due_at: Option<i64>,
-) -> AppResult<Task> {
-    who.require(who.role.can_edit_cases(), "add tasks")?;
-    let case = editable_case(app, number).await?;
-    let due = match (&input.due_at, due_at) {
-        (_, Some(ms)) => Some(ms),
-        (Some(s), None) if !s.trim().is_empty() => Some(parse_time("due_at", s)?),
-        _ => None,
-    };
-    let new = NewTask {
-        title: text_field("title", &input.title, true, MAX_TITLE)?,
-        assignee: check_assignee(app, "assignee", input.assignee.as_deref()).await?,
-        due_at: due,
-    };
-    Ok(app.store.add_task(&case.id, &new, &who.actor()).await?)
+/// The case list's filters and page, as the API and the list page take them.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CaseQuery {
+    pub status: Option<CaseStatus>,
+    pub severity: Option<Severity>,
+    pub category: Option<String>,
+    pub assignee: Option<String>,
+    pub tag: Option<String>,
+    pub q: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
 }
 
-pub async fn update_task(
-    app: &App,
-    who: &Who,
-    number: &str,
-    task_id: &str,
-    input: TaskUpdateInput,
-) -> AppResult<Task> {
-    who.require(who.role.can_edit_cases(), "change tasks")?;
-    let case = editable_case(app, number).await?;
-    let task = app.store.task(task_id).await?;
-    if task.case_id != case.id {
-        return Err(AppError::not_found(format!(
-            "task {task_id} in case {}",
-            case.number
-        )));
+impl CaseQuery {
+    pub fn page(&self) -> i64 {
+        i64::from(self.page.unwrap_or(1).max(1))
     }
-    let mut patch = TaskPatch::default();
-    if let Some(t) = &input.title {
-        patch.title = Some(text_field("title", t, true, MAX_TITLE)?);
+    pub fn per_page(&self) -> i64 {
+        i64::from(self.per_page.unwrap_or(50).clamp(1, 200))
     }
-    if let Some(a) = &input.assignee {
-        patch.assignee = Some(check_assignee(app, "assignee", Some(a)).await?);
+    pub fn to_filter(&self) -> CaseFilter {
+        let keep = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        CaseFilter {
+            status: self.status.map(|s| s.code().into()),
+            severity: self.severity.map(|s| s.code().into()),
+            category: keep(&self.category),
+            assignee: keep(&self.assignee),
+            tag: keep(&self.tag),
+            text: keep(&self.q).map(|q| q.chars().take(200).collect()),
+            limit: self.per_page(),
+            offset: (self.page() - 1) * self.per_page(),
+        }
     }
-    patch.status = input.status.map(|s| s.code().into());
-    if let Some(d) = &input.due_at {
-        patch.due_at = Some(if d.trim().is_empty() {
-            None
-        } else {
-            Some(parse_time("due_at", d)?)
-        });
+}
+
+/// A page of cases, newest first, counted up to `COUNT_CAP`.
+pub async fn list_cases(app: &App, _who: &Who, q: &CaseQuery) -> AppResult<CaseList> {
+    Ok(app.store.list_cases(&q.to_filter()).await?)
+}
+
+/// Everything the case page shows (any signed-in user may read cases).
+pub async fn case_detail(app: &App, number: &str) -> AppResult<CaseDetail> {
+    case_detail_of(app, &parse_number(number)?).await
+}
+
+pub async fn delete_observable(app: &App, who: &Who, number: &str, id: &str) -> AppResult<()> {
+    who.require_edit("remove observables")?;
+    let case = app.store.case_by_number(&parse_number(number)?).await?;
+    app.store
+        .delete_observable(&case.id, id, &who.actor())
+        .await?;
+    Ok(())
+}
+
+pub async fn categories(app: &App) -> AppResult<Vec<Category>> {
+    Ok(app.store.categories().await?)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryInput {
+    pub code: String,
+    pub label_ja: String,
+    pub label_en: String,
+}
+
+/// A team's own category beside the JPCERT/CC ones (managers and admins).
+pub async fn create_category(app: &App, who: &Who, input: CategoryInput) -> AppResult<Category> {
+    who.require_command("add categories")?;
+    if !hikeshi_model::is_valid_category_code(&input.code) {
+        return Err(AppError::invalid(
+            "code",
+            "code: 2–40 lowercase letters, digits or underscores",
+        ));
     }
-    Ok(app
-        .store
-        .update_task(task_id, &patch, &who.actor())
-        .await?)
-}
-
-pub async fn add_timeline(
-    app: &App,
-    who: &Who,
-    number: &str,
-    input: TimelineInput,
-    occurred_ms: Option<i64>,
-) -> AppResult<TimelineEntry> {
-    who.require(who.role.can_edit_cases(), "add timeline entries")?;
-    let case = editable_case(app, number).await?;
-    let occurred_at = match (occurred_ms, &input.occurred_at) {
-        (Some(ms), _) => ms,
-        (None, Some(s)) if !s.trim().is_empty() => parse_time("occurred_at", s)?,
-        _ => hikeshi_store::now_ms(),
+    let cat = Category {
+        code: input.code,
+        label_ja: text_field("label_ja", &input.label_ja, true, 100)?,
+        label_en: text_field("label_en", &input.label_en, true, 100)?,
+        builtin: 0,
     };
-    let entry = NewTimelineEntry {
-        occurred_at,
-        kind: input.kind.code().into(),
-        text: text_field("text", &input.text, true, MAX_TEXT)?,
-    };
-    Ok(app
-        .store
-        .add_timeline_entry(&case.number, &entry, &who.actor())
-        .await?)
+    app.store.create_category(&cat, &who.actor()).await?;
+    Ok(cat)
 }
 
-/// Returns the observable and whether it was new to the case.
-pub async fn add_observable(
+/// Opens evidence bytes for a download and writes the download into the chain of custody
+/// (who took it, with what).
+pub async fn take_evidence(
     app: &App,
     who: &Who,
-    number: &str,
-    input: ObservableInput,
-) -> AppResult<(Observable, bool)> {
-    who.require(who.role.can_edit_cases(), "add observables")?;
-    let case = editable_case(app, number).await?;
-    let value = normalise_observable(input.kind, &input.value)
-        .map_err(|e| AppError::invalid("value", e.to_string()))?;
-    let tlp = input
-        .tlp
-        .unwrap_or_else(|| Tlp::parse(&case.tlp).unwrap_or(Tlp::Amber));
-    let new = NewObservable {
-        kind: input.kind.code().into(),
-        value,
-        description: text_field("description", &input.description, false, 10_000)?,
-        tlp: tlp.code().into(),
-        is_ioc: input.ioc,
-    };
-    Ok(app
-        .store
-        .add_observable(&case.id, &new, &who.actor())
-        .await?)
-}
-
-pub async fn add_comment(
-    app: &App,
-    who: &Who,
-    number: &str,
-    input: CommentInput,
-) -> AppResult<Comment> {
-    who.require(who.role.can_edit_cases(), "comment on cases")?;
-    let case = editable_case(app, number).await?;
-    let body = text_field("body", &input.body, true, MAX_TEXT)?;
-    Ok(app
-        .store
-        .add_comment(&case.number, &body, &who.actor())
-        .await?)
-}
-
-pub async fn merge_case(
-    app: &App,
-    who: &Who,
-    number: &str,
-    input: MergeInput,
-) -> AppResult<Case> {
-    who.require(who.role.can_command(), "merge cases")?;
-    let source = editable_case(app, number).await?;
-    let target = editable_case(app, &input.into).await?;
-    Ok(app
-        .store
-        .merge_cases(&source.number, &target.number, &who.actor())
-        .await?)
-}
-
-/// A file received and stored on disk, waiting for its record.
-pub struct ReceivedFile {
-    pub sha256: String,
-    pub size: u64,
-    pub filename: String,
-    pub content_type: String,
-}
-
-/// Evidence metadata after the bytes are safely on disk.
-pub async fn record_evidence(
-    app: &App,
-    who: &Who,
-    case: &Case,
-    file: ReceivedFile,
-    description: &str,
-) -> AppResult<Evidence> {
-    let new = hikeshi_store::NewEvidence {
-        sha256: file.sha256,
-        filename: sanitize_filename(&file.filename),
-        content_type: file.content_type.chars().take(200).collect(),
-        size_bytes: file.size as i64,
-        description: text_field("description", description, false, 10_000)?,
-    };
-    Ok(app
-        .store
-        .add_evidence(&case.id, &new, &who.actor())
-        .await?)
-}
-
-pub async fn case_for_evidence(
-    app: &App,
-    who: &Who,
-    number: &str,
-) -> AppResult<Case> {
-    who.require(who.role.can_edit_cases(), "upload evidence")?;
-    editable_case(app, number).await
-}
-
-/// Keeps the last path component and drops control characters; the name is only a label.
-pub fn sanitize_filename(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let clean: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
-    if clean.trim().is_empty() {
-        "evidence.bin".into()
-    } else {
-        clean
-    }
+    id: &str,
+    agent: &str,
+) -> AppResult<(Evidence, tokio::fs::File)> {
+    let ev = app.store.evidence(id).await?;
+    let file = app.evidence.open(&ev.sha256).await.map_err(|e| {
+        AppError::internal(format!(
+            "evidence {} ({}) missing on disk: {e}",
+            ev.id, ev.sha256
+        ))
+    })?;
+    app.store
+        .record_evidence_download(
+            &ev.id,
+            &who.actor(),
+            &format!("user-agent={}", agent.chars().take(200).collect::<String>()),
+        )
+        .await?;
+    Ok((ev, file))
 }

@@ -1,21 +1,10 @@
-//! Outgoing mail: what hikeshi says to reporters (acknowledgement, rejection), queued in the
-//! database and sent through the configured relay by a background task that retries with
-//! back-off. A message that cannot be delivered stays visible as `failed`, never silently lost.
+//! What hikeshi says to reporters (acknowledgement, rejection), in both languages, queued in
+//! the transaction that stores the report or the decision: the reporter is told exactly when
+//! the change is committed. The `mail.send` job delivers it (`jobs::MailSender`), retrying with
+//! back-off; a message that cannot be delivered stays visible as `failed`, never silently lost.
 
-use crate::App;
 use hikeshi_model::ObservableKind;
-use hikeshi_store::{OutboundMail, Report};
-use lettre::message::header::ContentType;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use std::time::Duration;
-
-/// Attempts before a message is given up.
-const MAX_ATTEMPTS: i64 = 8;
-
-/// Wait before attempt `n + 1`: one minute, doubling, at most an hour.
-fn backoff_ms(attempts: i64) -> i64 {
-    (60_000i64 << attempts.clamp(0, 6)).min(3_600_000)
-}
+use hikeshi_store::{Report, Tx};
 
 /// The reporter's address, if the contact they left is one.
 fn reporter_address(report: &Report) -> Option<String> {
@@ -43,21 +32,19 @@ struct Notice {
 }
 
 /// Queues a notice if the reporter left an e-mail address; others cannot be told.
-async fn queue(app: &App, report: &Report, notice: Notice) -> anyhow::Result<()> {
+async fn queue(tx: &mut Tx, report: &Report, notice: Notice) -> hikeshi_store::Result<()> {
     let Some(to) = reporter_address(report) else {
         return Ok(());
     };
     let body = bilingual(&report.lang, notice.ja, notice.en);
-    app
-        .store
-        .enqueue_mail(
-            &to,
-            &notice.subject,
-            &body,
-            notice.purpose,
-            Some(&report.id),
-        )
-        .await?;
+    tx.enqueue_mail(
+        &to,
+        &notice.subject,
+        &body,
+        notice.purpose,
+        Some(&report.id),
+    )
+    .await?;
     Ok(())
 }
 
@@ -70,7 +57,7 @@ fn team_or_default(team: &str) -> &str {
 }
 
 /// Queues the acknowledgement for a new report.
-pub async fn acknowledge(app: &App, report: &Report, team: &str) -> anyhow::Result<()> {
+pub async fn acknowledge(tx: &mut Tx, report: &Report, team: &str) -> hikeshi_store::Result<()> {
     let (t, team, subject) = (&report.tracking, team_or_default(team), &report.subject);
     let notice = Notice {
         purpose: "acknowledgement",
@@ -82,11 +69,11 @@ pub async fn acknowledge(app: &App, report: &Report, team: &str) -> anyhow::Resu
             "This is {team}. We have received your incident report.\n\nTracking number: {t}\nSubject: {subject}\n\nA handler will read it and decide how to handle it. To add information, reply to this message keeping [{t}] in the subject."
         ),
     };
-    queue(app, report, notice).await
+    queue(tx, report, notice).await
 }
 
 /// Queues the answer to a rejected report, with the reason.
-pub async fn tell_rejection(app: &App, report: &Report, team: &str) -> anyhow::Result<()> {
+pub async fn tell_rejection(tx: &mut Tx, report: &Report, team: &str) -> hikeshi_store::Result<()> {
     let (t, team, reason) = (
         &report.tracking,
         team_or_default(team),
@@ -102,89 +89,5 @@ pub async fn tell_rejection(app: &App, report: &Report, team: &str) -> anyhow::R
             "This is {team}. About your report {t}: we have decided not to handle it.\n\nReason: {reason}\n\nThank you for reporting."
         ),
     };
-    queue(app, report, notice).await
-}
-
-async fn send_one(
-    transport: &AsyncSmtpTransport<Tokio1Executor>,
-    from: &str,
-    mail: &OutboundMail,
-) -> Result<(), String> {
-    let message = Message::builder()
-        .from(from.parse().map_err(|e| format!("sender `{from}`: {e}"))?)
-        .to(mail
-            .to_addr
-            .parse()
-            .map_err(|e| format!("recipient `{}`: {e}", mail.to_addr))?)
-        .subject(mail.subject.clone())
-        .header(ContentType::TEXT_PLAIN)
-        .body(mail.body.clone())
-        .map_err(|e| format!("message: {e}"))?;
-    transport
-        .send(message)
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("relay: {e}"))
-}
-
-/// Sends due messages until the process stops. Without a relay, messages wait in the queue.
-pub fn spawn_outbox(app: App) {
-    let Some(relay) = app.config.mail.relay.clone() else {
-        tracing::info!("no mail relay configured: outgoing mail stays queued");
-        return;
-    };
-    let (host, port) = match relay
-        .rsplit_once(':')
-        .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
-    {
-        Some(hp) => hp,
-        None => {
-            tracing::error!(%relay, "mail relay must be host:port; outgoing mail stays queued");
-            return;
-        }
-    };
-    // Plain SMTP to the configured relay: it is the team's own server on a trusted network.
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-        .port(port)
-        .timeout(Some(Duration::from_secs(20)))
-        .build();
-    tokio::spawn(async move {
-        loop {
-            let now = hikeshi_store::now_ms();
-            match app.store.due_mail(now, 20).await {
-                Ok(due) => {
-                    for mail in due {
-                        match send_one(&transport, &app.config.mail.from, &mail).await {
-                            Ok(()) => {
-                                let _ = app.store.mark_mail_sent(&mail.id).await;
-                                tracing::info!(to = %mail.to_addr, purpose = %mail.purpose, "mail sent");
-                            }
-                            Err(e) => {
-                                let retry = (mail.attempts + 1 < MAX_ATTEMPTS)
-                                    .then(|| hikeshi_store::now_ms() + backoff_ms(mail.attempts));
-                                tracing::warn!(to = %mail.to_addr, error = %e, given_up = retry.is_none(), "mail not sent");
-                                let _ = app.store.mark_mail_failed(&mail.id, &e, retry).await;
-                            }
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot read the mail queue"),
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_an_hour() {
-        assert_eq!(backoff_ms(0), 60_000);
-        assert_eq!(backoff_ms(1), 120_000);
-        assert_eq!(backoff_ms(5), 1_920_000);
-        assert_eq!(backoff_ms(6), 3_600_000);
-        assert_eq!(backoff_ms(40), 3_600_000);
-    }
+    queue(tx, report, notice).await
 }

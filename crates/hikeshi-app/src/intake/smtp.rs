@@ -4,8 +4,8 @@
 //! tracking number, is threaded onto that report. Limits: message size (announced with SIZE),
 //! line length, a timeout per command, and a cap on concurrent connections.
 
+use crate::cases::ReceivedFile;
 use crate::intake::{self, ReportInput};
-use crate::service::ReceivedFile;
 use crate::App;
 use hikeshi_model::{find_tracking_number, ReportSource};
 use mail_parser::MimeHeaders;
@@ -24,7 +24,12 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_ATTACHMENTS: usize = 20;
 
 /// Starts the listener; errors binding the address stop the server from starting.
-pub async fn start(app: App, addr: SocketAddr) -> anyhow::Result<()> {
+/// Listens on `addr` until `shutdown`: it stops accepting then (sessions under way finish).
+pub async fn start(
+    app: App,
+    addr: SocketAddr,
+    mut shutdown: crate::jobs::Shutdown,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for SMTP on {addr}: {e}"))?;
@@ -32,7 +37,11 @@ pub async fn start(app: App, addr: SocketAddr) -> anyhow::Result<()> {
     let slots = Arc::new(Semaphore::new(app.config.mail.max_connections.max(1)));
     tokio::spawn(async move {
         loop {
-            let (mut stream, peer) = match listener.accept().await {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                _ = shutdown.wait() => return,
+            };
+            let (mut stream, peer) = match accepted {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "SMTP accept failed");
@@ -336,17 +345,15 @@ pub async fn receive(
 
     if let Some(tracking) = find_tracking_number(&subject) {
         if let Ok(report) = app.store.report_by_tracking(&tracking).await {
-            app
-                .store
+            app.store
                 .add_report_message(&report.id, &from_addr, &subject, &body, &eml.sha256)
                 .await?;
             if let Some(case_id) = &report.case_id {
                 if let Ok(case) = app.store.case_by_id(case_id).await {
                     let note =
                         format!("E-mail from {from_addr} about {tracking}: {subject}\n\n{body}");
-                    let note: String = note.chars().take(crate::service::MAX_TEXT).collect();
-                    app
-                        .store
+                    let note: String = note.chars().take(crate::validate::MAX_TEXT).collect();
+                    app.store
                         .add_comment(&case.number, &note, &hikeshi_store::Actor::user("email"))
                         .await?;
                 }
@@ -401,53 +408,47 @@ pub async fn receive(
     Ok(report.tracking)
 }
 
-/// Reads a Maildir's `new/` folder every few seconds: each message is received like one that
+/// Reads a Maildir's `new/` folder (every few seconds, from `jobs::registry`): each message is received like one that
 /// came over SMTP, then moved to `cur/` marked seen (`:2,S`), or, if it was refused, marked
 /// trashed (`:2,T`) so it is kept for a person to look at and not read again.
-pub fn watch_maildir(app: App, dir: std::path::PathBuf) {
-    tokio::spawn(async move {
-        let local = SocketAddr::from(([127, 0, 0, 1], 0));
-        loop {
-            let mut entries = match tokio::fs::read_dir(dir.join("new")).await {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::warn!(dir = %dir.display(), error = %e, "Maildir not readable");
-                    tokio::time::sleep(Duration::from_secs(10)).await;
-                    continue;
-                }
-            };
-            while let Ok(Some(entry)) = entries.next_entry().await {
-                let path = entry.path();
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let size = entry.metadata().await.map(|m| m.len()).unwrap_or(0);
-                let outcome = if size > app.config.mail.max_message_bytes {
-                    Err(anyhow::anyhow!(
-                        "larger than {} bytes",
-                        app.config.mail.max_message_bytes
-                    ))
-                } else {
-                    match tokio::fs::read(&path).await {
-                        Ok(raw) => receive(&app, &raw, "", local).await,
-                        Err(e) => Err(e.into()),
-                    }
-                };
-                let flag = match &outcome {
-                    Ok(tracking) => {
-                        tracing::info!(file = %name, %tracking, "Maildir message received");
-                        "S"
-                    }
-                    Err(e) => {
-                        tracing::warn!(file = %name, error = %e, "Maildir message refused; kept in cur/ marked trashed");
-                        "T"
-                    }
-                };
-                let base = name.split(":2,").next().unwrap_or(&name);
-                let target = dir.join("cur").join(format!("{base}:2,{flag}"));
-                if let Err(e) = tokio::fs::rename(&path, &target).await {
-                    tracing::error!(file = %name, error = %e, "cannot move a Maildir message to cur/");
-                }
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
+pub async fn read_maildir(app: &App, dir: &std::path::Path) {
+    let local = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut entries = match tokio::fs::read_dir(dir.join("new")).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "Maildir not readable");
+            return;
         }
-    });
+    };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let size = entry.metadata().await.map(|m| m.len()).unwrap_or(0);
+        let outcome = if size > app.config.mail.max_message_bytes {
+            Err(anyhow::anyhow!(
+                "larger than {} bytes",
+                app.config.mail.max_message_bytes
+            ))
+        } else {
+            match tokio::fs::read(&path).await {
+                Ok(raw) => receive(app, &raw, "", local).await,
+                Err(e) => Err(e.into()),
+            }
+        };
+        let flag = match &outcome {
+            Ok(tracking) => {
+                tracing::info!(file = %name, %tracking, "Maildir message received");
+                "S"
+            }
+            Err(e) => {
+                tracing::warn!(file = %name, error = %e, "Maildir message refused; kept in cur/ marked trashed");
+                "T"
+            }
+        };
+        let base = name.split(":2,").next().unwrap_or(&name);
+        let target = dir.join("cur").join(format!("{base}:2,{flag}"));
+        if let Err(e) = tokio::fs::rename(&path, &target).await {
+            tracing::error!(file = %name, error = %e, "cannot move a Maildir message to cur/");
+        }
+    }
 }

@@ -199,7 +199,8 @@ fn event_identity(source: SourceKind, event: &RawEvent, map: &Map<String, Value>
     hex::encode(&h.finalize()[..16])
 }
 
-/// Runs the rules over a batch; pure CPU work, done off the async threads.
+/// Runs the rules over a batch; pure CPU work, done off the async threads. `year` is the
+/// team's current year, for syslog lines that carry none (RFC 3164).
 pub fn detect_batch(
     engine: &LiveEngine,
     suppressions: &Suppressions,
@@ -207,13 +208,9 @@ pub fn detect_batch(
     source_label: &str,
     format: Format,
     events: &[RawEvent],
+    year: i32,
 ) -> Detected {
     let now = hikeshi_store::now_ms();
-    let year = chrono::Utc::now()
-        .format("%Y")
-        .to_string()
-        .parse()
-        .unwrap_or(1970);
     let mut out = Detected {
         hits: Vec::new(),
         accepted: 0,

@@ -20,7 +20,13 @@ const STEP_BYTES: u64 = 4 * 1024 * 1024;
 const MAX_WHOLE_FILE: u64 = 1024 * 1024 * 1024;
 const EVENTS_PER_BATCH: usize = 1000;
 
-pub fn spawn_folder(live: Arc<Live>, dir: PathBuf, poll: Duration) {
+/// Watches `dir` every `poll` until `shutdown`.
+pub fn spawn_folder(
+    live: Arc<Live>,
+    dir: PathBuf,
+    poll: Duration,
+    mut shutdown: crate::jobs::Shutdown,
+) {
     tokio::spawn(async move {
         tracing::info!(dir = %dir.display(), "watching folder");
         let mut watcher = Watcher {
@@ -35,7 +41,9 @@ pub fn spawn_folder(live: Arc<Live>, dir: PathBuf, poll: Duration) {
                     tracing::warn!(file = %file.display(), error = %e, "watched file not read");
                 }
             }
-            tokio::time::sleep(poll).await;
+            if !shutdown.sleep(poll).await {
+                return;
+            }
         }
     });
 }

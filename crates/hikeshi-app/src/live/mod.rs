@@ -18,8 +18,9 @@ pub use grouping::{GroupBy, GroupingRule};
 pub use metrics::{Metrics, SourceKind};
 pub use pipeline::BatchOutcome;
 
-use crate::config::SlaHours;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::who::Who;
+use crate::App;
 use hikeshi_store::Store;
 use pipeline::Batch;
 use serde::Serialize;
@@ -41,8 +42,6 @@ pub struct LiveSettings {
     pub queue_batches: usize,
     pub workers: usize,
     pub grouping: Vec<GroupingRule>,
-    /// For cases opened by grouping.
-    pub sla: SlaHours,
 }
 
 impl Default for LiveSettings {
@@ -54,13 +53,14 @@ impl Default for LiveSettings {
                 .map(|n| n.get())
                 .unwrap_or(2),
             grouping: Vec::new(),
-            sla: SlaHours::default(),
         }
     }
 }
 
 /// The running pipeline, shared by the sources, the API and the workers.
 pub struct Live {
+    /// The use cases the pipeline calls (grouping opens cases); without a pipeline of its own.
+    pub app: App,
     pub store: Store,
     pub metrics: Metrics,
     pub settings: LiveSettings,
@@ -85,14 +85,15 @@ pub struct IngestResult {
 
 impl Live {
     pub fn new(
-        store: Store,
+        app: App,
         engine: LiveEngine,
         reloader: Option<Reloader>,
         settings: LiveSettings,
     ) -> Arc<Live> {
         let (sender, receiver) = mpsc::channel(settings.queue_batches.max(1));
         Arc::new(Live {
-            store,
+            store: app.store.clone(),
+            app,
             metrics: Metrics::default(),
             settings,
             activity: activity::Activity::default(),
@@ -275,8 +276,7 @@ pub async fn ingest_ndjson(
     source: &str,
 ) -> AppResult<IngestResult> {
     let Some(live) = live else {
-        return Err(AppError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        return Err(AppError::unavailable(
             "no_rules",
             "no rules are loaded: start the server with --rules DIR",
         ));
@@ -287,8 +287,7 @@ pub async fn ingest_ndjson(
         .process(SourceKind::Http, source, Format::Json, events, bytes)
         .await
         .map_err(|e| {
-            AppError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            AppError::unavailable(
                 "not_committed",
                 format!("the events were not stored, send them again: {e}"),
             )
@@ -301,4 +300,19 @@ pub async fn ingest_ndjson(
         repeated: outcome.repeated,
         suppressed: outcome.suppressed,
     })
+}
+
+/// `POST /api/v1/events` and the like: NDJSON from a shipper, answered after its alerts are
+/// committed. The source is named after the caller.
+pub async fn ingest(app: &App, who: &Who, body: bytes::Bytes) -> AppResult<IngestResult> {
+    ingest_ndjson(app.live.as_ref(), body, &format!("http:{}", who.name)).await
+}
+
+/// Reads the rule folders and indicator lists again (admins).
+pub async fn reload_rules(app: &App, who: &Who) -> AppResult<String> {
+    who.require_admin("reload rules")?;
+    let live = app.live()?;
+    live.reload()
+        .await
+        .map_err(|e| AppError::new(ErrorKind::Unprocessable, "reload_failed", e.to_string()))
 }

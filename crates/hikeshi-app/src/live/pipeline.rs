@@ -32,8 +32,6 @@ pub struct BatchOutcome {
 
 /// Attempts to commit a batch whose sender waits for the answer (it can send again).
 const ANSWERED_ATTEMPTS: u32 = 3;
-/// How often the suppression rules are re-read (other nodes may have changed them).
-const SUPPRESSION_REFRESH: Duration = Duration::from_secs(5);
 
 pub fn spawn_workers(live: Arc<Live>, receiver: mpsc::Receiver<Batch>) {
     let receiver = Arc::new(Mutex::new(receiver));
@@ -48,14 +46,6 @@ pub fn spawn_workers(live: Arc<Live>, receiver: mpsc::Receiver<Batch>) {
             }
         });
     }
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = live.refresh_suppressions().await {
-                tracing::warn!(error = %e, "cannot read suppression rules");
-            }
-            tokio::time::sleep(SUPPRESSION_REFRESH).await;
-        }
-    });
 }
 
 async fn run_batch(live: &Arc<Live>, batch: Batch) {
@@ -70,8 +60,17 @@ async fn run_batch(live: &Arc<Live>, batch: Batch) {
     let engine = live.engine();
     let suppressions = live.suppressions();
     let source_label = label.clone();
+    let year = live.app.calendar.this_year();
     let detected = tokio::task::spawn_blocking(move || {
-        detect_batch(&engine, &suppressions, source, &label, format, &events)
+        detect_batch(
+            &engine,
+            &suppressions,
+            source,
+            &label,
+            format,
+            &events,
+            year,
+        )
     })
     .await;
     let detected = match detected {

@@ -5,8 +5,8 @@
 use super::period::Month;
 use super::settings::ReportingSettings;
 use crate::error::AppResult;
-use crate::App;
 use crate::vulns::matching::AssetIndex;
+use crate::App;
 use hikeshi_model::reporting::{EntryKind, Kpi};
 use hikeshi_model::Severity;
 use hikeshi_store::{Entry, KpiOverride, PatchState, RuleCount};

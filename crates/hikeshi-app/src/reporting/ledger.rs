@@ -3,12 +3,14 @@
 //! hikeshi. One bad cell refuses the whole file, naming its line and column; a row whose
 //! `ref` was imported before is skipped, so the same file can be imported again.
 
-use crate::asset_csv::CellError;
-use crate::error::AppError;
-use crate::service::text_field;
+use crate::error::AppResult;
+use crate::validate::text_field;
+use crate::vulns::asset_csv::CellError;
 use crate::vulns::csv_import::fields;
+use crate::who::Who;
+use crate::App;
 use hikeshi_model::{CaseSource, CaseStatus, Phase, Severity};
-use hikeshi_store::{Actor, Case, CaseFilter, ImportedCase, Store};
+use hikeshi_store::{Case, CaseFilter};
 use serde::Serialize;
 
 pub const HEADER: [&str; 14] = [
@@ -62,7 +64,7 @@ struct Row {
     case: Case,
 }
 
-fn parse(text: &str, categories: &[String], offset_ms: i64) -> Result<Vec<Row>, Vec<CellError>> {
+fn parse(text: &str, categories: &[String]) -> Result<Vec<Row>, Vec<CellError>> {
     let mut errors = Vec::new();
     let mut rows = Vec::new();
     let mut lines = text
@@ -207,13 +209,13 @@ fn parse(text: &str, categories: &[String], offset_ms: i64) -> Result<Vec<Row>, 
             }
         }
         let done = matches!(status.as_str(), "resolved" | "closed" | "rejected");
-        let year = super::reporting::period::Month::containing(created, offset_ms).year;
         rows.push(Row {
             line: line_no,
             reference: reference.clone(),
             case: Case {
                 id: String::new(),
-                number: year.to_string(),
+                // Given out in the case's own year when it is written.
+                number: String::new(),
                 title,
                 description,
                 category,
@@ -260,14 +262,10 @@ fn ledger_tag(reference: &str) -> String {
     format!("ledger:{}", reference.to_lowercase())
 }
 
-/// Checks the whole file, then (unless `dry_run`) creates a case for each new row.
-pub async fn import(
-    store: &Store,
-    text: &str,
-    dry_run: bool,
-    offset_ms: i64,
-    actor: &Actor,
-) -> Result<LedgerPlan, AppError> {
+/// Checks the whole file, then (unless `dry_run`) creates a case for each new row, all in one
+/// transaction: a file goes in whole or not at all.
+pub async fn import(app: &App, text: &str, dry_run: bool, who: &Who) -> AppResult<LedgerPlan> {
+    let store = &app.store;
     let categories: Vec<String> = store
         .categories()
         .await?
@@ -278,13 +276,14 @@ pub async fn import(
         dry_run,
         ..LedgerPlan::default()
     };
-    let rows = match parse(text, &categories, offset_ms) {
+    let rows = match parse(text, &categories) {
         Ok(rows) => rows,
         Err(errors) => {
             plan.errors = errors;
             return Ok(plan);
         }
     };
+    let mut tx = store.begin().await?;
     for row in rows {
         if !row.reference.is_empty() {
             let existing = store
@@ -303,19 +302,9 @@ pub async fn import(
             plan.created.push(format!("line {}", row.line));
             continue;
         }
-        let year: i32 = row.case.number.parse().unwrap_or(1970);
-        let created_at = row.case.created_at;
-        let case = store
-            .import_case(
-                &ImportedCase {
-                    year,
-                    created_at,
-                    case: row.case,
-                },
-                actor,
-            )
-            .await?;
+        let case = crate::cases::open::open_from_history(app, &mut tx, who, row.case).await?;
         plan.created.push(case.number);
     }
+    tx.commit().await?;
     Ok(plan)
 }

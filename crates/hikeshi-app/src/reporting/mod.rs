@@ -4,10 +4,12 @@
 pub mod charts;
 pub mod coverage;
 pub mod kpi;
+pub mod ledger;
 pub mod maturity;
 pub mod monthly;
 pub mod pdf;
 pub mod period;
+pub mod programme;
 pub mod rollup;
 pub mod settings;
 pub mod stats;

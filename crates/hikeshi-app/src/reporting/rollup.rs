@@ -1,14 +1,11 @@
-//! Keeps the hourly alert roll-ups current: a background task rolls settled hours every few
-//! minutes. Requests never wait for it: the hours it has not rolled yet are counted from the
+//! Keeps the hourly alert roll-ups current: periodic work (`jobs::registry`) rolls settled
+//! hours every few minutes. Requests never wait for it: the hours it has not rolled yet are counted from the
 //! alerts themselves, which is slower but right (a first catch-up over millions of alerts
 //! takes a minute). Departments come from the asset inventory at roll-up time.
 
 use crate::error::AppResult;
-use crate::App;
 use crate::vulns::matching::AssetIndex;
-use std::time::Duration;
-
-const EVERY: Duration = Duration::from_secs(300);
+use crate::App;
 
 /// The department of the first inventory asset that `host` names ('' when none does).
 pub fn department(index: &AssetIndex, host: &str) -> String {
@@ -30,16 +27,4 @@ pub async fn ensure(app: &App) -> AppResult<()> {
     let department_of = |host: &str| department(&index, host);
     app.store.roll_up_alerts(&department_of).await?;
     Ok(())
-}
-
-/// Rolls up in the background so that the dashboard rarely waits for it.
-pub fn spawn(app: App) {
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = ensure(&app).await {
-                tracing::warn!(error = %e.message, "cannot roll up alerts");
-            }
-            tokio::time::sleep(EVERY).await;
-        }
-    });
 }

@@ -4,9 +4,13 @@
 //! re-imports and repeated KEV loads do not open more cases.
 
 use super::risk;
-use crate::config::SlaHours;
-use hikeshi_model::Severity;
-use hikeshi_store::{Actor, Finding, FindingFilter, NewCase, NewTask, Store};
+use crate::cases::{self, fit_title, CreateCaseInput};
+use crate::error::AppResult;
+use crate::i18n::Lang;
+use crate::who::Who;
+use crate::App;
+use hikeshi_model::{CaseSource, Severity};
+use hikeshi_store::{Finding, FindingFilter, NewTask};
 use serde::{Deserialize, Serialize};
 
 /// `[vulns.auto_case]`: every condition that is set must hold.
@@ -27,17 +31,14 @@ impl AutoCase {
     }
 }
 
-fn actor() -> Actor {
-    Actor::user("hikeshi-vulns")
-}
-
 /// Opens a case for every open finding that meets the condition and has not been acted on.
-/// Returns the case numbers opened.
-pub async fn apply(
-    store: &Store,
-    rule: &AutoCase,
-    sla: &SlaHours,
-) -> hikeshi_store::Result<Vec<String>> {
+/// Returns the case numbers opened. Each finding is one transaction: the claim on it, its case
+/// (opened under the case rules by `hikeshi-vulns`), the fix task and the mail to the asset's
+/// administrator commit together, so a concurrent import or a second node never opens a second
+/// case for it.
+pub async fn apply(app: &App, rule: &AutoCase) -> AppResult<Vec<String>> {
+    let store = &app.store;
+    let who = Who::system("vulns");
     let open = store
         .list_findings(&FindingFilter {
             status: Some("open".into()),
@@ -54,7 +55,7 @@ pub async fn apply(
         }
         let asset = store.asset_by_id(&f.asset_id).await?;
         let assignee = match store.user_by_name(&asset.administrator).await? {
-            Some(u) if !asset.administrator.is_empty() => Some(u.username),
+            Some(u) if !asset.administrator.is_empty() && !u.is_disabled() => Some(u.username),
             _ => None,
         };
         let priority = risk::finding_priority(&risk::RiskWeights::configured(), &f);
@@ -68,64 +69,38 @@ pub async fn apply(
         } else {
             format!("Update {} to {} on {}", f.package, f.fixed_in, asset.name)
         };
-        let year = chrono::Utc::now()
-            .with_timezone(&chrono_tz::Asia::Tokyo)
-            .format("%Y")
-            .to_string();
-        let now = hikeshi_store::now_ms();
-        let case = store
-            .create_case(
-                &NewCase {
-                    year: year.parse().unwrap_or(1970),
-                    title: format!("[vuln] {} on {}", f.cve_id, asset.name),
-                    description: format!(
-                        "{} ({}) is open on {}: package `{}`, fixed in `{}`.\n\nPriority {}: {}.",
-                        f.cve_id,
-                        f.title,
-                        asset.name,
-                        f.package,
-                        f.fixed_in,
-                        priority.score,
-                        priority.explain()
-                    ),
-                    category: "vulnerability".into(),
-                    severity: severity.code().into(),
-                    tlp: "amber".into(),
-                    pap: "amber".into(),
-                    phase: "detection_analysis".into(),
-                    assignee: assignee.clone(),
-                    tags: vec!["vulnerability".into(), f.cve_id.to_ascii_lowercase()],
-                    affected_assets: asset.name.clone(),
-                    sla_due_at: sla.due_at(severity, now),
-                    tasks: Vec::new(),
-                    source: "vulnerability".into(),
-                    business_impact: String::new(),
-                },
-                &actor(),
-            )
-            .await?;
-        if !store.claim_finding_action(&f.id, &case.id).await? {
-            // Another node acted first; its case stands and this one says so.
-            let _ = store
-                .add_comment(
-                    &case.number,
-                    "Opened twice by concurrent imports; see the other case for this finding.",
-                    &actor(),
-                )
-                .await;
+        let input = CreateCaseInput {
+            title: fit_title(&format!("[vuln] {} on {}", f.cve_id, asset.name)),
+            description: format!(
+                "{} ({}) is open on {}: package `{}`, fixed in `{}`.\n\nPriority {}: {}.",
+                f.cve_id,
+                f.title,
+                asset.name,
+                f.package,
+                f.fixed_in,
+                priority.score,
+                priority.explain()
+            ),
+            category: Some("vulnerability".into()),
+            severity: Some(severity),
+            assignee: assignee.clone(),
+            tags: vec!["vulnerability".into(), f.cve_id.to_ascii_lowercase()],
+            affected_assets: asset.name.clone(),
+            source: Some(CaseSource::Vulnerability),
+            ..CreateCaseInput::default()
+        };
+        let mut tx = store.begin().await?;
+        let case = cases::open_in(app, &mut tx, &who, input, Lang::En).await?;
+        if !tx.claim_finding_action(&f.id, &case.id).await? {
+            // Another node claimed it first: its case stands, and this one is rolled back.
             continue;
         }
-        store
-            .add_task(
-                &case.id,
-                &NewTask {
-                    title: fix.clone(),
-                    assignee: assignee.clone(),
-                    due_at: case.sla_due_at,
-                },
-                &actor(),
-            )
-            .await?;
+        let task = NewTask {
+            title: fit_title(&fix),
+            assignee,
+            due_at: case.sla_due_at,
+        };
+        tx.add_task(&case.id, &task, &who.actor()).await?;
         if asset.administrator.contains('@') {
             let subject = format!(
                 "[hikeshi] {} / {} — 対応をお願いします / action needed",
@@ -137,10 +112,10 @@ pub async fn apply(
                 cve = f.cve_id,
                 number = case.number,
             );
-            store
-                .enqueue_mail(&asset.administrator, &subject, &body, "vuln_action", None)
+            tx.enqueue_mail(&asset.administrator, &subject, &body, "vuln_action", None)
                 .await?;
         }
+        tx.commit().await?;
         opened.push(case.number);
     }
     Ok(opened)

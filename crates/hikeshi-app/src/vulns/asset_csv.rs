@@ -3,7 +3,7 @@
 //! whole first: one bad cell refuses the file, naming its line and column, and a dry run says
 //! what would be created, changed or left as it is without writing anything.
 
-use crate::api_assets::check_asset;
+use super::assets::check_asset;
 use crate::csv::csv_document;
 use crate::error::AppError;
 use crate::vulns::csv_import::fields;

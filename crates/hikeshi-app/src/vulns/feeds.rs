@@ -4,20 +4,8 @@
 
 use super::{actions, intel};
 use crate::App;
-use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::time::Duration;
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Feeds {
-    /// e.g. https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json
-    pub kev_url: Option<String>,
-    /// e.g. https://epss.empiricalsecurity.com/epss_scores-current.csv.gz (gzip is recognised)
-    pub epss_url: Option<String>,
-    /// Hours between fetches [default: 24].
-    pub refresh_hours: Option<f64>,
-}
 
 /// Larger downloads are refused (the KEV catalogue is ~1 MB, EPSS ~10 MB unpacked).
 const MAX_DOWNLOAD: usize = 200 * 1024 * 1024;
@@ -49,7 +37,8 @@ async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 /// One round: fetch what is configured, load it, run the automatic rule.
-pub async fn refresh(app: &App, feeds: &Feeds) -> anyhow::Result<(usize, usize)> {
+pub async fn refresh(app: &App) -> anyhow::Result<(usize, usize)> {
+    let feeds = &app.config.vulns;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()?;
@@ -64,17 +53,20 @@ pub async fn refresh(app: &App, feeds: &Feeds) -> anyhow::Result<(usize, usize)>
         let scores = intel::parse_epss(url, &bytes)?;
         counts.1 = app.store.load_epss(&scores).await?;
     }
-    if let Some(rule) = &app.config.vuln_auto_case {
-        actions::apply(&app.store, rule, &app.config.sla).await?;
+    if let Some(rule) = &app.config.vulns.auto_case {
+        actions::apply(app, rule)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    super::triage::record_risk_snapshot(&app.store).await?;
+    super::triage::record_risk_snapshot(app).await?;
     Ok(counts)
 }
 
-pub fn spawn(app: App) {
-    let feeds = app.config.vuln_feeds.clone();
+/// The scheduled refresh, when a KEV or EPSS URL is configured.
+pub fn periodic(app: &App) -> Option<crate::jobs::Periodic> {
+    let feeds = &app.config.vulns;
     if feeds.kev_url.is_none() && feeds.epss_url.is_none() {
-        return;
+        return None;
     }
     let every = Duration::from_secs_f64(
         feeds
@@ -83,9 +75,9 @@ pub fn spawn(app: App) {
             .clamp(0.001, 24.0 * 30.0)
             * 3600.0,
     );
-    tokio::spawn(async move {
-        loop {
-            match refresh(&app, &feeds).await {
+    Some(crate::jobs::Periodic::new("vuln-feeds", every, |app| {
+        Box::pin(async move {
+            match refresh(&app).await {
                 Ok((kev, epss)) => {
                     tracing::info!(kev, epss, "vulnerability intelligence refreshed")
                 }
@@ -93,7 +85,6 @@ pub fn spawn(app: App) {
                     tracing::warn!(error = %e, "vulnerability intelligence not refreshed; the previous data stays")
                 }
             }
-            tokio::time::sleep(every).await;
-        }
-    });
+        })
+    }))
 }

@@ -3,6 +3,8 @@
 //! priority. Parsing is complete before anything is written, so a bad file changes nothing.
 
 pub mod actions;
+pub mod asset_csv;
+pub mod assets;
 pub mod csv_import;
 pub mod feeds;
 pub mod intel;

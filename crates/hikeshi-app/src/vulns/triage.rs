@@ -110,13 +110,11 @@ pub async fn damage_ranking(store: &Store) -> hikeshi_store::Result<Vec<risk::Ex
     Ok(out)
 }
 
-/// Writes today's expected damage (Japan time) for every asset, for the risk history.
-pub async fn record_risk_snapshot(store: &Store) -> hikeshi_store::Result<()> {
+/// Writes today's expected damage (the team's day) for every asset, for the risk history.
+pub async fn record_risk_snapshot(app: &crate::App) -> hikeshi_store::Result<()> {
+    let store = &app.store;
     let index = AssetIndex::load(store).await?;
-    let day = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Tokyo)
-        .format("%Y-%m-%d")
-        .to_string();
+    let day = app.calendar.day_code(app.calendar.now_ms());
     let rows: Vec<(String, f64, i64, i64)> = damage_ranking(store)
         .await?
         .into_iter()
@@ -133,14 +131,5 @@ pub async fn record_risk_snapshot(store: &Store) -> hikeshi_store::Result<()> {
     store.record_risk(&day, &rows).await
 }
 
-/// Records the snapshot now and every six hours, so each day has one.
-pub fn spawn_risk_snapshots(store: Store) {
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = record_risk_snapshot(&store).await {
-                tracing::warn!(error = %e, "risk snapshot not recorded");
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(6 * 3600)).await;
-        }
-    });
-}
+/// How often the risk history is written, so each day has one.
+pub const RISK_SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);

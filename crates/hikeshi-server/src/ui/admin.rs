@@ -1,13 +1,13 @@
 //! Administration pages: users, API tokens, the audit log.
 
 use super::{error_page, render, see_other, Choice, I18n, Nav, SignedIn};
-use crate::auth::{new_api_token, token_digest};
 use crate::error::{ApiError, ApiResult};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use hikeshi_app::users::{self, UserChange};
 use hikeshi_model::Role;
 use hikeshi_store::{ApiToken, AuditEntry, AuditQuery, User};
 use serde::Deserialize;
@@ -23,10 +23,6 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/audit", get(audit_page))
 }
 
-fn admin_only(s: &SignedIn) -> ApiResult<()> {
-    s.who.require(s.who.role.is_admin(), "administer hikeshi")
-}
-
 #[derive(Template)]
 #[template(path = "admin_users.html")]
 struct UsersPage {
@@ -39,7 +35,8 @@ struct UsersPage {
 async fn users_page(State(state): State<AppState>, s: SignedIn) -> Response {
     let i = s.viewer.i.clone();
     let result: ApiResult<Response> = async {
-        admin_only(&s)?;
+        let users = users::list_users(&state, &s.who).await?;
+        s.who.require_admin("administer hikeshi")?;
         let roles = Role::ALL
             .iter()
             .map(|r| Choice {
@@ -48,7 +45,7 @@ async fn users_page(State(state): State<AppState>, s: SignedIn) -> Response {
             })
             .collect();
         Ok(render(&UsersPage {
-            users: state.store.list_users().await?,
+            users,
             roles,
             nav: Some(s.nav.clone()),
             i: i.clone(),
@@ -77,7 +74,7 @@ async fn user_create(
     let result: ApiResult<User> = async {
         s.who.check_csrf(Some(&f.csrf))?;
         let role = Role::parse(&f.role)?;
-        crate::api::create_user_checked(
+        Ok(users::create_user(
             &state,
             &s.who,
             &f.username,
@@ -85,7 +82,7 @@ async fn user_create(
             role,
             &f.password,
         )
-        .await
+        .await?)
     }
     .await;
     match result {
@@ -111,27 +108,18 @@ async fn user_change(
     let i = s.viewer.i.clone();
     let result: ApiResult<User> = async {
         s.who.check_csrf(Some(&f.csrf))?;
-        admin_only(&s)?;
-        let actor = s.who.actor();
-        if name == s.who.user.username && f.action != "role" {
-            return Err(ApiError::invalid("action", "you cannot disable yourself"));
-        }
-        Ok(match f.action.as_str() {
-            "disable" => state.store.set_user_disabled(&name, true, &actor).await?,
-            "enable" => state.store.set_user_disabled(&name, false, &actor).await?,
-            "role" => {
-                state
-                    .store
-                    .set_user_role(&name, Role::parse(&f.role)?.code(), &actor)
-                    .await?
-            }
+        let change = match f.action.as_str() {
+            "disable" => UserChange::Disable,
+            "enable" => UserChange::Enable,
+            "role" => UserChange::Role(Role::parse(&f.role)?),
             other => {
                 return Err(ApiError::invalid(
                     "action",
                     format!("action: unknown value `{other}`"),
                 ))
             }
-        })
+        };
+        Ok(users::change_user(&state, &s.who, &name, change).await?)
     }
     .await;
     match result {
@@ -150,23 +138,7 @@ struct TokensPage {
 }
 
 async fn tokens_view(state: &AppState, s: &SignedIn, new_token: String) -> ApiResult<Response> {
-    // Admins see every token; others see their own.
-    let filter = (!s.who.role.is_admin()).then(|| s.who.user.id.clone());
-    let users = state.store.list_users().await?;
-    let tokens = state
-        .store
-        .list_api_tokens(filter.as_deref())
-        .await?
-        .into_iter()
-        .map(|t| {
-            let owner = users
-                .iter()
-                .find(|u| u.id == t.user_id)
-                .map(|u| u.username.clone())
-                .unwrap_or_default();
-            (t, owner)
-        })
-        .collect();
+    let tokens = users::list_tokens(state, &s.who).await?;
     Ok(render(&TokensPage {
         i: s.viewer.i.clone(),
         nav: Some(s.nav.clone()),
@@ -195,12 +167,7 @@ async fn token_create(
 ) -> Response {
     let result: ApiResult<Response> = async {
         s.who.check_csrf(Some(&f.csrf))?;
-        let name = crate::service::text_field("name", &f.name, true, 100)?;
-        let token = new_api_token();
-        state
-            .store
-            .create_api_token(&s.who.user, &name, &token_digest(&token), &s.who.actor())
-            .await?;
+        let token = users::create_token(&state, &s.who, &f.name).await?;
         tokens_view(&state, &s, token).await
     }
     .await;
@@ -215,15 +182,7 @@ async fn token_revoke(
 ) -> Response {
     let result: ApiResult<()> = async {
         s.who.check_csrf(Some(&f.csrf))?;
-        let own = state
-            .store
-            .list_api_tokens(Some(&s.who.user.id))
-            .await?
-            .iter()
-            .any(|t| t.id == id);
-        s.who
-            .require(own || s.who.role.is_admin(), "revoke other users' tokens")?;
-        state.store.revoke_api_token(&id, &s.who.actor()).await?;
+        users::revoke_token(&state, &s.who, &id).await?;
         Ok(())
     }
     .await;
@@ -258,18 +217,15 @@ async fn audit_page(
 ) -> Response {
     let i = s.viewer.i.clone();
     let result: ApiResult<Response> = async {
-        admin_only(&s)?;
         let page = q.page.unwrap_or(1).max(1);
         let object_id = q.object_id.clone().filter(|o| !o.trim().is_empty());
-        let entries = state
-            .store
-            .audit_entries(&AuditQuery {
-                object_id: object_id.clone(),
-                limit: AUDIT_PAGE,
-                offset: (page - 1) * AUDIT_PAGE,
-                ..Default::default()
-            })
-            .await?;
+        let query = AuditQuery {
+            object_id: object_id.clone(),
+            limit: AUDIT_PAGE,
+            offset: (page - 1) * AUDIT_PAGE,
+            ..Default::default()
+        };
+        let entries = users::audit_entries(&state, &s.who, &query).await?;
         Ok(render(&AuditPage {
             i: i.clone(),
             nav: Some(s.nav.clone()),

@@ -3,7 +3,6 @@
 //! positive, escalate to a new or existing case) and the suppression rules.
 
 use super::{choices, error_page, render, Choice, I18n, Nav, SignedIn};
-use crate::api_alerts::{self, BulkInput, EscalateInput, SuppressionInput};
 use crate::error::ApiError;
 use crate::state::AppState;
 use askama::Template;
@@ -12,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use hikeshi_app::alerts::{self, BulkInput, EscalateInput, SuppressionInput};
 use hikeshi_model::AlertStatus;
 use serde::Deserialize;
 
@@ -123,7 +123,7 @@ async fn load_rows(state: &AppState, i: &I18n, f: &Filter) -> Result<Vec<Row>, A
         .await?;
     let mut numbers = std::collections::HashMap::new();
     let mut rows = Vec::new();
-    for ranked in crate::vulns::triage::rank_alerts(&state.store, alerts).await? {
+    for ranked in hikeshi_app::vulns::triage::rank_alerts(&state.store, alerts).await? {
         let a = ranked.alert;
         let case_number = match &a.case_id {
             Some(id) => {
@@ -283,10 +283,10 @@ async fn bulk(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Respon
             _ => {}
         }
     }
-    let result = async {
+    let result: crate::error::ApiResult<String> = async {
         s.who.check_csrf(Some(&csrf))?;
         if action == "escalate" {
-            let case = api_alerts::escalate_alerts(
+            let case = alerts::escalate_alerts(
                 &state,
                 &s.who,
                 EscalateInput {
@@ -300,7 +300,7 @@ async fn bulk(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Respon
         }
         let status = AlertStatus::parse(&action)
             .map_err(|_| ApiError::invalid("action", format!("action: unknown `{action}`")))?;
-        api_alerts::set_many(
+        alerts::set_many(
             &state,
             &s.who,
             BulkInput {
@@ -348,7 +348,7 @@ async fn add_suppression(
             reason: f.reason,
             days: f.days,
         };
-        api_alerts::add_suppression(&state, &s.who, input).await
+        alerts::add_suppression(&state, &s.who, input).await
     }
     .await;
     super::redirect_or_error(&i, s.nav, result, |_| "/alerts#suppressions".to_string())
@@ -363,7 +363,7 @@ async fn revoke(
     let i = s.viewer.i.clone();
     let result = async {
         s.who.check_csrf(Some(&f.csrf))?;
-        api_alerts::end_suppression(&state, &s.who, &id).await
+        alerts::end_suppression(&state, &s.who, &id).await
     }
     .await;
     super::redirect_or_error(&i, s.nav, result, |_| "/alerts#suppressions".to_string())

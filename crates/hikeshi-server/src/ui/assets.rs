@@ -2,15 +2,15 @@
 //! its identifiers, findings and alerts, and the vulnerability queue ordered by priority.
 
 use super::{choices, error_page, explain_factors, render, see_other, Choice, I18n, Nav, SignedIn};
-use crate::api_assets::rank;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::vulns;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
+use hikeshi_app::vulns;
+use hikeshi_app::vulns::assets::rank;
 use hikeshi_model::{AssetKind, Environment};
 use hikeshi_store::{FindingFilter, NewAsset};
 use serde::Deserialize;
@@ -139,7 +139,7 @@ impl AssetForm {
             data_held: self.data_held.clone(),
             os: keep.map(|k| k.os.clone()).unwrap_or_default(),
         };
-        crate::api_assets::check_asset(&a)
+        Ok(hikeshi_app::vulns::assets::check_asset(&a)?)
     }
 }
 

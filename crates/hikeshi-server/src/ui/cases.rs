@@ -4,16 +4,17 @@ use super::{
     category_choices, category_label, choices, error_page, render, see_other, Choice, I18n, Nav,
     SignedIn,
 };
-use crate::api::{receive_evidence, CaseQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiQuery;
-use crate::service::{self, CaseDetail};
 use crate::state::AppState;
+use crate::upload::receive_evidence;
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use hikeshi_app::cases::CaseQuery;
+use hikeshi_app::cases::{self, CaseDetail};
 use hikeshi_model::{
     case_templates, CaseStatus, ObservableKind, Pap, Phase, Severity, TaskStatus, TimelineKind, Tlp,
 };
@@ -21,7 +22,7 @@ use hikeshi_store::{Case, User};
 use serde::Deserialize;
 
 pub fn routes(state: &AppState) -> Router<AppState> {
-    let upload_limit = state.config.max_upload_bytes as usize + 64 * 1024;
+    let upload_limit = state.web.max_upload_bytes as usize + 64 * 1024;
     Router::new()
         .route("/cases", get(list_page))
         .route("/cases/new", get(new_page).post(new_submit))
@@ -87,7 +88,7 @@ fn sla_text(i: &I18n, case: &Case) -> (String, bool) {
                 .map(|s| s.is_open())
                 .unwrap_or(false) =>
         {
-            let (overdue, span) = crate::timefmt::remaining(due, hikeshi_store::now_ms());
+            let (overdue, span) = hikeshi_app::timefmt::remaining(due, hikeshi_store::now_ms());
             let key = if overdue {
                 "sla.overdue"
             } else {
@@ -207,11 +208,11 @@ async fn new_page(State(state): State<AppState>, s: SignedIn) -> Response {
     let i = s.viewer.i.clone();
     let users = match state.store.list_users().await {
         Ok(u) => u.into_iter().filter(|u| !u.is_disabled()).collect(),
-        Err(e) => return error_page(&i, Some(s.nav), e.into()),
+        Err(e) => return error_page(&i, Some(s.nav), e),
     };
     let cats = match state.store.categories().await {
         Ok(c) => category_choices(&i, &c),
-        Err(e) => return error_page(&i, Some(s.nav), e.into()),
+        Err(e) => return error_page(&i, Some(s.nav), e),
     };
     render(&NewPage {
         templates: case_templates()
@@ -286,7 +287,7 @@ async fn new_submit(
     let i = s.viewer.i.clone();
     let result: ApiResult<Case> = async {
         s.who.check_csrf(Some(&f.csrf))?;
-        let input = service::CreateCaseInput {
+        let input = cases::CreateCaseInput {
             title: f.title.clone(),
             description: f.description.clone(),
             category: opt(&f.category),
@@ -301,7 +302,7 @@ async fn new_submit(
             source: None,
             business_impact: String::new(),
         };
-        service::create_case(&state, &s.who, input, i.lang).await
+        Ok(cases::open(&state, &s.who, input, i.lang).await?)
     }
     .await;
     match result {
@@ -368,7 +369,7 @@ async fn case_page(
 ) -> Response {
     let i = s.viewer.i.clone();
     let result: ApiResult<Response> = async {
-        let d = service::case_detail(&state, &number).await?;
+        let d = cases::case_detail(&state, &number).await?;
         let cats = category_choices(&i, &state.store.categories().await?);
         let users = state
             .store
@@ -392,7 +393,7 @@ async fn case_page(
             }
         }
         let (sla, sla_overdue) = sla_text(&i, &d.case);
-        let escalation = crate::escalation::checklist(&state, &number)
+        let escalation = hikeshi_app::escalation::checklist(&state, &number)
             .await?
             .into_iter()
             .map(|item| ChecklistRow {
@@ -438,7 +439,7 @@ async fn case_page(
                 last_seen: i.time(a.last_seen),
             })
             .collect();
-        let index = crate::vulns::matching::AssetIndex::load(&state.store).await?;
+        let index = hikeshi_app::vulns::matching::AssetIndex::load(&state.store).await?;
         let hosts: Vec<&str> = d
             .observables
             .iter()
@@ -494,8 +495,8 @@ async fn case_page(
                 ObservableKind::code,
             ),
             users,
-            now_local: crate::timefmt::local_input(hikeshi_store::now_ms(), i.tz),
-            max_upload_mib: state.config.max_upload_bytes / (1024 * 1024),
+            now_local: hikeshi_app::timefmt::local_input(hikeshi_store::now_ms(), i.tz),
+            max_upload_mib: state.web.max_upload_bytes / (1024 * 1024),
             d,
             nav: Some(s.nav.clone()),
             i: i.clone(),
@@ -507,7 +508,7 @@ async fn case_page(
 }
 
 /// Runs a form action and redirects back to the case, or shows the error.
-async fn case_action<F, Fut, T>(
+async fn case_action<F, Fut, T, E>(
     s: SignedIn,
     number: &str,
     csrf: &str,
@@ -516,7 +517,8 @@ async fn case_action<F, Fut, T>(
 ) -> Response
 where
     F: FnOnce(SignedInParts) -> Fut,
-    Fut: std::future::Future<Output = ApiResult<T>>,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: Into<ApiError>,
 {
     let i = s.viewer.i.clone();
     if let Err(e) = s.who.check_csrf(Some(csrf)) {
@@ -579,11 +581,11 @@ async fn update_submit(
     case_action(s, &number.clone(), &csrf, "", |p| async move {
         let current = state
             .store
-            .case_by_number(&service::parse_number(&number)?)
+            .case_by_number(&cases::parse_number(&number)?)
             .await?;
         let status =
             parse_opt(&f.status, CaseStatus::parse)?.filter(|st| st.code() != current.status);
-        let input = service::UpdateCaseInput {
+        let input = cases::UpdateCaseInput {
             title: opt(&f.title),
             description: Some(f.description.clone())
                 .filter(|d| *d != current.description && !f.title.is_empty()),
@@ -604,7 +606,7 @@ async fn update_submit(
                 .clone()
                 .filter(|b| *b != current.business_impact),
         };
-        service::update_case(&state, &p.who, &number, input).await
+        cases::update_case(&state, &p.who, &number, input).await
     })
     .await
 }
@@ -628,15 +630,17 @@ async fn task_submit(
     let csrf = f.csrf.clone();
     case_action(s, &number.clone(), &csrf, "#tasks", |p| async move {
         let due = match opt(&f.due_at) {
-            Some(v) => Some(service::parse_local_time("due_at", &v, p.i.tz)?),
+            Some(v) => Some(hikeshi_app::validate::parse_local_time(
+                "due_at", &v, p.i.tz,
+            )?),
             None => None,
         };
-        let input = service::TaskInput {
+        let input = cases::TaskInput {
             title: f.title.clone(),
             assignee: opt(&f.assignee),
             due_at: None,
         };
-        service::add_task(&state, &p.who, &number, input, due).await
+        cases::add_task(&state, &p.who, &number, input, due).await
     })
     .await
 }
@@ -655,11 +659,11 @@ async fn task_status_submit(
 ) -> Response {
     let csrf = f.csrf.clone();
     case_action(s, &number.clone(), &csrf, "#tasks", |p| async move {
-        let input = service::TaskUpdateInput {
+        let input = cases::TaskUpdateInput {
             status: Some(TaskStatus::parse(&f.status)?),
             ..Default::default()
         };
-        service::update_task(&state, &p.who, &number, &task_id, input).await
+        cases::update_task(&state, &p.who, &number, &task_id, input).await
     })
     .await
 }
@@ -682,15 +686,19 @@ async fn timeline_submit(
     let csrf = f.csrf.clone();
     case_action(s, &number.clone(), &csrf, "#timeline", |p| async move {
         let at = match opt(&f.occurred_at) {
-            Some(v) => Some(service::parse_local_time("occurred_at", &v, p.i.tz)?),
+            Some(v) => Some(hikeshi_app::validate::parse_local_time(
+                "occurred_at",
+                &v,
+                p.i.tz,
+            )?),
             None => None,
         };
-        let input = service::TimelineInput {
+        let input = cases::TimelineInput {
             occurred_at: None,
             kind: TimelineKind::parse(&f.kind)?,
             text: f.text.clone(),
         };
-        service::add_timeline(&state, &p.who, &number, input, at).await
+        cases::add_timeline(&state, &p.who, &number, input, at).await
     })
     .await
 }
@@ -713,14 +721,14 @@ async fn observable_submit(
 ) -> Response {
     let csrf = f.csrf.clone();
     case_action(s, &number.clone(), &csrf, "#observables", |p| async move {
-        let input = service::ObservableInput {
+        let input = cases::ObservableInput {
             kind: ObservableKind::parse(&f.kind)?,
             value: f.value.clone(),
             description: f.description.clone(),
             tlp: None,
             ioc: f.ioc.is_some(),
         };
-        service::add_observable(&state, &p.who, &number, input).await
+        cases::add_observable(&state, &p.who, &number, input).await
     })
     .await
 }
@@ -739,11 +747,11 @@ async fn comment_submit(
 ) -> Response {
     let csrf = f.csrf.clone();
     case_action(s, &number.clone(), &csrf, "#comments", |p| async move {
-        service::add_comment(
+        cases::add_comment(
             &state,
             &p.who,
             &number,
-            service::CommentInput {
+            cases::CommentInput {
                 body: f.body.clone(),
             },
         )
@@ -769,11 +777,11 @@ async fn notify_submit(
 ) -> Response {
     let csrf = f.csrf.clone();
     case_action(s, &number.clone(), &csrf, "#escalation", |p| async move {
-        crate::escalation::notify(
+        hikeshi_app::escalation::notify(
             &state,
             &p.who,
             &number,
-            crate::escalation::NotifyInput {
+            hikeshi_app::escalation::NotifyInput {
                 contact_id: f.contact_id.clone(),
                 channel: f.channel.clone(),
                 note: f.note.clone(),
@@ -803,14 +811,7 @@ async fn merge_submit(
     if let Err(e) = s.who.check_csrf(Some(&csrf)) {
         return error_page(&i, Some(nav), e);
     }
-    match service::merge_case(
-        &state,
-        &s.who,
-        &number,
-        service::MergeInput { into: target },
-    )
-    .await
-    {
+    match cases::merge_case(&state, &s.who, &number, cases::MergeInput { into: target }).await {
         Ok(survivor) => see_other(&format!("/cases/{}", survivor.number)),
         Err(e) => error_page(&i, Some(nav), e),
     }

@@ -5,13 +5,13 @@ use super::{
     category_choices, category_label, choices, error_page, render, see_other, Choice, I18n, Nav,
     SignedIn,
 };
-use crate::escalation::{self, ContactInput, RuleInput};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use hikeshi_app::escalation::{self, ContactInput, RuleInput};
 use hikeshi_model::{ContactRole, Severity};
 use serde::Deserialize;
 

@@ -1,8 +1,7 @@
 //! Login, logout, language switch and personal settings.
 
 use super::{error_page, render, see_other, I18n, Nav, SignedIn, Viewer};
-use crate::auth::{self, LoginError, LANG_COOKIE, SESSION_COOKIE};
-use crate::i18n::Lang;
+use crate::auth::{self, LANG_COOKIE, SESSION_COOKIE};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -10,6 +9,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use hikeshi_app::i18n::Lang;
+use hikeshi_app::users::LoginError;
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
@@ -80,13 +81,15 @@ async fn login_submit(
         };
         (status, render(&page)).into_response()
     };
-    match auth::login(&state.store, &username, &form.password).await {
+    match hikeshi_app::users::login(&state.store, &username, &form.password).await {
         Ok(user) => {
-            match auth::start_session(&state.store, &user, state.config.session_hours).await {
+            match hikeshi_app::users::start_session(&state.store, &user, state.config.session_hours)
+                .await
+            {
                 Ok(token) => {
                     let cookie = auth::session_cookie(
                         &token,
-                        state.config.secure_cookies,
+                        state.web.secure_cookies,
                         state.config.session_hours * 3600,
                     );
                     ([(header::SET_COOKIE, cookie)], see_other(&next)).into_response()
@@ -118,7 +121,7 @@ async fn logout(
         }
         if let Some(hash) = &who.session_hash {
             if let Err(e) = state.store.delete_session(hash).await {
-                return error_page(&viewer.i, None, e.into());
+                return error_page(&viewer.i, None, e);
             }
         }
     }
@@ -161,7 +164,7 @@ async fn switch_lang(
             )
             .await
         {
-            return error_page(&viewer.i, viewer.nav(), e.into());
+            return error_page(&viewer.i, viewer.nav(), e);
         }
     }
     let cookie = format!(
@@ -223,7 +226,7 @@ async fn settings_submit(
         return error_page(&s.viewer.i, Some(s.nav), e);
     }
     let lang = Lang::parse(&form.lang).map(|l| l.code());
-    let tz = crate::timefmt::parse_tz(&form.time_zone).map(|t| t.name().to_string());
+    let tz = hikeshi_app::timefmt::parse_tz(&form.time_zone).map(|t| t.name().to_string());
     if tz.is_none() && !form.time_zone.is_empty() {
         return error_page(
             &s.viewer.i,
@@ -240,6 +243,6 @@ async fn settings_submit(
         .await
     {
         Ok(_) => see_other("/settings"),
-        Err(e) => error_page(&s.viewer.i, Some(s.nav), e.into()),
+        Err(e) => error_page(&s.viewer.i, Some(s.nav), e),
     }
 }

@@ -15,7 +15,6 @@ mod team_admin;
 
 use crate::auth::{cookie_value, resolve_user, CurrentUser, LANG_COOKIE};
 use crate::error::ApiError;
-use crate::i18n::{text, Lang};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::FromRequestParts;
@@ -25,6 +24,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono_tz::Tz;
+use hikeshi_app::i18n::{text, Lang};
 
 pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
@@ -90,7 +90,7 @@ pub fn category_choices(i: &I18n, cats: &[hikeshi_store::Category]) -> Vec<Choic
     cats.iter()
         .map(|c| Choice {
             code: c.code.clone(),
-            label: if i.lang == crate::i18n::Lang::Ja {
+            label: if i.lang == hikeshi_app::i18n::Lang::Ja {
                 c.label_ja.clone()
             } else {
                 c.label_en.clone()
@@ -124,11 +124,11 @@ impl I18n {
     }
     /// Askama hands fields over by value or by reference; both are accepted.
     pub fn time(&self, ms: impl std::borrow::Borrow<i64>) -> String {
-        crate::timefmt::local(*ms.borrow(), self.tz)
+        hikeshi_app::timefmt::local(*ms.borrow(), self.tz)
     }
     pub fn opt_time(&self, ms: impl std::borrow::Borrow<Option<i64>>) -> String {
         ms.borrow()
-            .map(|m| crate::timefmt::local(m, self.tz))
+            .map(|m| hikeshi_app::timefmt::local(m, self.tz))
             .unwrap_or_default()
     }
     pub fn code(&self) -> &'static str {
@@ -193,8 +193,8 @@ impl FromRequestParts<AppState> for Viewer {
         let tz = user
             .as_ref()
             .and_then(|u| u.user.time_zone.as_deref())
-            .and_then(crate::timefmt::parse_tz)
-            .or_else(|| crate::timefmt::parse_tz(lang.default_time_zone()))
+            .and_then(hikeshi_app::timefmt::parse_tz)
+            .or_else(|| hikeshi_app::timefmt::parse_tz(lang.default_time_zone()))
             .unwrap_or(chrono_tz::UTC);
         Ok(Viewer {
             user,
@@ -250,8 +250,10 @@ pub struct ErrorPage {
 }
 
 /// Shows a service error as a page in the viewer's language, with the same status as the API.
-pub fn error_page(i: &I18n, nav: Option<Nav>, err: ApiError) -> Response {
-    let title = match err.status {
+pub fn error_page(i: &I18n, nav: Option<Nav>, err: impl Into<ApiError>) -> Response {
+    let err: ApiError = err.into();
+    let status = err.status();
+    let title = match status {
         StatusCode::NOT_FOUND => i.t("error.not_found"),
         StatusCode::FORBIDDEN => i.t("error.forbidden"),
         StatusCode::PAYLOAD_TOO_LARGE => i.t("error.too_large"),
@@ -262,15 +264,23 @@ pub fn error_page(i: &I18n, nav: Option<Nav>, err: ApiError) -> Response {
         i: i.clone(),
         nav,
         title,
-        message: err.message,
-        field: err.field.map(|f| i.label("field", &f)).unwrap_or_default(),
+        message: err.0.message,
+        field: err
+            .0
+            .field
+            .map(|f| i.label("field", &f))
+            .unwrap_or_default(),
     };
-    (err.status, render(&page)).into_response()
+    (status, render(&page)).into_response()
 }
 
 /// The post-redirect-get answer to a successful form.
 /// The page, or the error page in the viewer's language.
-pub fn page_or_error<T: Template>(i: &I18n, nav: Nav, result: Result<T, ApiError>) -> Response {
+pub fn page_or_error<T: Template, E: Into<ApiError>>(
+    i: &I18n,
+    nav: Nav,
+    result: Result<T, E>,
+) -> Response {
     match result {
         Ok(page) => render(&page),
         Err(e) => error_page(i, Some(nav), e),
@@ -278,10 +288,10 @@ pub fn page_or_error<T: Template>(i: &I18n, nav: Nav, result: Result<T, ApiError
 }
 
 /// After a form: on to the page `to` names, or the error page.
-pub fn redirect_or_error<T>(
+pub fn redirect_or_error<T, E: Into<ApiError>>(
     i: &I18n,
     nav: Nav,
-    result: Result<T, ApiError>,
+    result: Result<T, E>,
     to: impl FnOnce(&T) -> String,
 ) -> Response {
     match result {
@@ -301,7 +311,7 @@ pub fn see_other(path: &str) -> Response {
 }
 
 /// A priority's reasons in the viewer's language: "資産価値 5(本番) (+20), KEV掲載 CVE-… (+25)".
-pub fn explain_factors(i: &I18n, factors: &[crate::vulns::risk::Factor]) -> String {
+pub fn explain_factors(i: &I18n, factors: &[hikeshi_app::vulns::risk::Factor]) -> String {
     factors
         .iter()
         .map(|f| {
@@ -321,4 +331,25 @@ pub fn explain_factors(i: &I18n, factors: &[crate::vulns::risk::Factor]) -> Stri
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_key_used_in_templates_exists() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        let known = hikeshi_app::i18n::keys(hikeshi_app::Lang::En);
+        let mut missing = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("templates folder") {
+            let path = entry.expect("entry").path();
+            let body = std::fs::read_to_string(&path).expect("template text");
+            for piece in body.split("t(\"").skip(1) {
+                let key = piece.split('"').next().unwrap_or("");
+                if !known.iter().any(|k| k == key) {
+                    missing.push(format!("{}: {key}", path.display()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "keys used but not defined: {missing:?}");
+    }
 }

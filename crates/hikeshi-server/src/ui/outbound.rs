@@ -2,14 +2,14 @@
 //! their own mail client or the recipient's web form, and records that it was sent.
 
 use super::{error_page, render, see_other, I18n, Nav, SignedIn};
-use crate::i18n::Lang;
-use crate::outbound_reports::{self, ReportForm, SentInput};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
+use hikeshi_app::i18n::Lang;
+use hikeshi_app::outbound_reports::{self, ReportForm, SentInput};
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {

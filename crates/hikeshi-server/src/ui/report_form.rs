@@ -2,20 +2,20 @@
 //! number, and `/.well-known/security.txt`.
 
 use super::{render, I18n, Nav, Viewer};
-use crate::api::{multipart_error, store_field};
 use crate::error::ApiError;
-use crate::form_guard::Refusal;
-use crate::i18n::Lang;
-use crate::intake::{self, ReportInput};
-use crate::service::ReceivedFile;
 use crate::state::AppState;
-use crate::team::{self, TeamProfile};
+use crate::upload::{multipart_error, store_field};
 use askama::Template;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Multipart, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
+use hikeshi_app::cases::ReceivedFile;
+use hikeshi_app::form_guard::Refusal;
+use hikeshi_app::i18n::Lang;
+use hikeshi_app::intake::{self, ReportInput};
+use hikeshi_app::team::{self, TeamProfile};
 use hikeshi_model::{ReportSource, Tlp};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -260,8 +260,8 @@ async fn form_submit(
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(?addr, error = %e.message, "report form refused");
-            let status = e.status;
-            let page = form(&state, i, nav, e.message, Typed::default()).await;
+            let status = e.status();
+            let page = form(&state, i, nav, e.0.message, Typed::default()).await;
             return (status, render(&page)).into_response();
         }
     };
@@ -329,8 +329,9 @@ async fn form_submit(
             nav,
         }),
         Err(e) => {
-            let status = e.status;
-            let page = form(&state, i, nav, e.message, posted.typed).await;
+            let e = crate::error::ApiError::from(e);
+            let status = e.status();
+            let page = form(&state, i, nav, e.0.message, posted.typed).await;
             (status, render(&page)).into_response()
         }
     }

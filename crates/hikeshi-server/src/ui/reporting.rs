@@ -5,23 +5,23 @@ use super::{
     category_choices, category_label, choices, page_or_error, redirect_or_error, Choice, I18n, Nav,
     SignedIn,
 };
-use crate::api_reporting::{
-    self as api, ControlInput, EntryInput, MonthlyQuery, OverrideInput, StatsQuery,
-};
 use crate::error::ApiError;
-use crate::i18n::Lang;
-use crate::reporting::charts;
-use crate::reporting::coverage::{self, Coverage};
-use crate::reporting::kpi::{self};
-use crate::reporting::maturity::{self, AssessmentInput, RatingInput};
-use crate::reporting::monthly::{self, KpiLine, ReportData};
-use crate::reporting::stats::Statistics;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
+use hikeshi_app::i18n::Lang;
+use hikeshi_app::reporting::charts;
+use hikeshi_app::reporting::coverage::{self, Coverage};
+use hikeshi_app::reporting::kpi::{self};
+use hikeshi_app::reporting::maturity::{self, AssessmentInput, RatingInput};
+use hikeshi_app::reporting::monthly::{self, KpiLine};
+use hikeshi_app::reporting::programme::{
+    self as programme, ControlInput, EntryInput, MonthlyQuery, OverrideInput, StatsQuery,
+};
+use hikeshi_app::reporting::stats::Statistics;
 use hikeshi_model::reporting::{
     CsfFunction, DefenceLayer, Effectiveness, EntryKind, Kpi, Sourcing, MATURITY_AREAS,
     MATURITY_LEVELS, MATURITY_SERVICES,
@@ -80,7 +80,7 @@ async fn dashboard_page(
 ) -> Response {
     let i = s.viewer.i.clone();
     let result = async {
-        let month = api::month_or_current(&state, Some(&q.month))?;
+        let month = programme::month_or_current(&state, Some(&q.month))?;
         let d = kpi::dashboard(&state, month).await?;
         Ok::<_, ApiError>(DashboardPage {
             cards: monthly::kpi_lines(lang_of(&i), &d),
@@ -137,7 +137,7 @@ async fn add_entry(
             detail: f.detail.clone(),
             open: None,
         };
-        api::add_entry(&state, &s.who, input).await
+        programme::add_entry(&state, &s.who, input).await
     }
     .await;
     redirect_or_error(&i, s.nav, result, |e| {
@@ -162,14 +162,7 @@ async fn close_entry(
     let i = s.viewer.i.clone();
     let result = async {
         s.who.check_csrf(Some(&f.csrf))?;
-        s.who
-            .require(s.who.role.can_edit_cases(), "change entries")?;
-        Ok::<_, ApiError>(
-            state
-                .store
-                .set_entry_open(&id, false, &s.who.actor())
-                .await?,
-        )
+        Ok::<_, ApiError>(programme::set_entry_open(&state, &s.who, &id, false).await?)
     }
     .await;
     redirect_or_error(&i, s.nav, result, |_| {
@@ -192,11 +185,11 @@ async fn issue_report(
     let i = s.viewer.i.clone();
     let result = async {
         s.who.check_csrf(Some(&f.csrf))?;
-        let input = api::IssueInput {
+        let input = programme::IssueInput {
             month: f.month.clone(),
             lang: f.lang.clone(),
         };
-        api::issue_report(&state, &s.who, &input).await
+        programme::issue_report(&state, &s.who, &input).await
     }
     .await;
     redirect_or_error(&i, s.nav, result, |r| {
@@ -235,7 +228,7 @@ async fn add_override(
             remark: f.remark.clone(),
             reason: f.reason.clone(),
         };
-        api::override_level(&state, &s.who, input).await
+        programme::override_level(&state, &s.who, input).await
     }
     .await;
     redirect_or_error(&i, s.nav, result, |o| {
@@ -283,7 +276,7 @@ async fn stats_page(
 ) -> Response {
     let i = s.viewer.i.clone();
     let result = async {
-        let stats = api::statistics_for(&state, &q).await?;
+        let stats = programme::statistics(&state, &s.who, &q).await?;
         let categories = category_choices(&i, &state.store.categories().await?);
         let label = |dim: &str, code: &str| -> String {
             if dim == "category" {
@@ -464,17 +457,15 @@ async fn add_control(
     let i = s.viewer.i.clone();
     let result = async {
         s.who.check_csrf(Some(&f.csrf))?;
-        s.who
-            .require(s.who.role.can_edit_cases(), "register controls")?;
-        let c = api::check_control(&ControlInput {
+        let input = ControlInput {
             name: f.name.clone(),
             layer: DefenceLayer::parse(&f.layer)?,
             function: CsfFunction::parse(&f.function)?,
             owner: f.owner.clone(),
             effectiveness: Effectiveness::parse(&f.effectiveness)?,
             evidence: f.evidence.clone(),
-        })?;
-        Ok::<_, ApiError>(state.store.create_control(&c, &s.who.actor()).await?)
+        };
+        Ok::<_, ApiError>(programme::create_control(&state, &s.who, &input).await?)
     }
     .await;
     redirect_or_error(&i, s.nav, result, |_| "/coverage".to_string())
@@ -620,8 +611,6 @@ async fn add_assessment(
     let i = s.viewer.i.clone();
     let result = async {
         s.who.check_csrf(f.get("csrf").map(String::as_str))?;
-        s.who
-            .require(s.who.role.can_edit_cases(), "record self-checks")?;
         let level = |key: String| -> Result<i64, ApiError> {
             f.get(&key)
                 .map(|v| v.trim().parse::<i64>())
@@ -648,13 +637,7 @@ async fn add_assessment(
             title: f.get("title").cloned().unwrap_or_default(),
             ratings,
         };
-        let (title, ratings) = maturity::check(&input)?;
-        Ok::<_, ApiError>(
-            state
-                .store
-                .create_assessment(&title, &ratings, &s.who.actor())
-                .await?,
-        )
+        Ok::<_, ApiError>(programme::add_assessment(&state, &s.who, &input).await?)
     }
     .await;
     redirect_or_error(&i, s.nav, result, |_| "/maturity".to_string())
@@ -666,58 +649,8 @@ async fn monthly_page(
     Query(q): Query<MonthlyQuery>,
 ) -> Response {
     let i = s.viewer.i.clone();
-    match api::monthly_response(&state, &q, i.lang).await {
-        Ok(r) => r.into_response(),
+    match programme::monthly_report(&state, &s.who, &q, i.lang).await {
+        Ok(r) => crate::monthly_html::monthly_response(r),
         Err(e) => super::error_page(&i, Some(s.nav), e),
     }
-}
-
-#[derive(Template)]
-#[template(path = "monthly_report.html")]
-struct MonthlyHtml<'a> {
-    d: &'a ReportData,
-    category_chart: String,
-    severity_chart: String,
-    alerts_chart: String,
-    trend_chart: String,
-}
-
-/// The monthly report as a standalone HTML document.
-pub fn monthly_html(d: &ReportData) -> String {
-    let pairs = |bars: &[monthly::Bar]| -> Vec<(String, i64, i64)> {
-        bars.iter()
-            .map(|b| (b.label.clone(), b.current, b.previous))
-            .collect()
-    };
-    let t = |k: &str| d.t.get(k).cloned().unwrap_or_default();
-    let legend = (t("current"), t("previous"));
-    let page = MonthlyHtml {
-        d,
-        category_chart: charts::paired_bars(
-            "report-category",
-            &pairs(&d.by_category),
-            (&legend.0, &legend.1),
-        ),
-        severity_chart: charts::paired_bars(
-            "report-severity",
-            &pairs(&d.by_severity),
-            (&legend.0, &legend.1),
-        ),
-        alerts_chart: charts::columns(
-            "report-alerts",
-            &d.alerts_by_level
-                .iter()
-                .map(|b| (format!("  {}", b.label), b.current))
-                .collect::<Vec<_>>(),
-        ),
-        trend_chart: charts::columns(
-            "report-trend",
-            &d.trend
-                .iter()
-                .map(|b| (b.label.clone(), b.current))
-                .collect::<Vec<_>>(),
-        ),
-    };
-    page.render()
-        .unwrap_or_else(|e| format!("report could not be rendered: {e}"))
 }

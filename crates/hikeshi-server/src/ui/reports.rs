@@ -5,15 +5,14 @@
 use super::{
     category_choices, category_label, error_page, render, see_other, Choice, I18n, Nav, SignedIn,
 };
-use crate::error::ApiError;
-use crate::i18n::Lang;
-use crate::intake::{self, ReportView};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use hikeshi_app::i18n::Lang;
+use hikeshi_app::intake::{self, ReportView};
 use hikeshi_model::ReportStatus;
 use serde::Deserialize;
 
@@ -159,7 +158,7 @@ async fn report_page(
     let cats = category_choices(&i, &state.store.categories().await.unwrap_or_default());
     let suggested = suggested_label(&cats, &v.report.suggested_category);
     // A report about one of our own machines (an address or host name in it) says so.
-    let assets_hit = match crate::vulns::matching::AssetIndex::load(&state.store).await {
+    let assets_hit = match hikeshi_app::vulns::matching::AssetIndex::load(&state.store).await {
         Ok(index) => {
             let of = |kinds: &[&str]| -> Vec<&str> {
                 v.observables
@@ -179,7 +178,7 @@ async fn report_page(
                 })
                 .collect()
         }
-        Err(e) => return error_page(&i, Some(s.nav), e.into()),
+        Err(e) => return error_page(&i, Some(s.nav), e),
     };
     render(&ReportPage {
         assets_hit,
@@ -234,7 +233,7 @@ async fn decide(
         "spam" => intake::close_report(&state, &s.who, &tracking, ReportStatus::Spam, &form.reason)
             .await
             .map(|r| format!("/reports/{}", r.tracking)),
-        other => Err(ApiError::invalid(
+        other => Err(hikeshi_app::AppError::invalid(
             "action",
             format!("action: unknown value `{other}`"),
         )),

@@ -2,14 +2,14 @@
 
 use super::{error_page, render, I18n, Nav, SignedIn};
 use crate::error::ApiError;
-use crate::i18n::Lang;
 use crate::state::AppState;
-use crate::team::{self, KEYS, SERVICES};
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use hikeshi_app::i18n::Lang;
+use hikeshi_app::team::{self, KEYS, SERVICES};
 use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
@@ -42,7 +42,7 @@ async fn mail_page(State(state): State<AppState>, s: SignedIn) -> Response {
             rows,
             relay_configured: state.config.mail.relay.is_some(),
         }),
-        Err(e) => error_page(&s.viewer.i, Some(s.nav), e.into()),
+        Err(e) => error_page(&s.viewer.i, Some(s.nav), e),
     }
 }
 
@@ -169,7 +169,7 @@ async fn submit(State(state): State<AppState>, s: SignedIn, body: String) -> Res
         .map(|k| (k.to_string(), values.remove(k).unwrap_or_default()))
         .collect();
     if let Err(e) = state.store.set_team_profile(&entries, &s.who.actor()).await {
-        return error_page(&i, Some(s.nav), e.into());
+        return error_page(&i, Some(s.nav), e);
     }
     page_for(&state, s, true).await
 }

@@ -3,15 +3,15 @@
 
 use crate::auth::CurrentUser;
 use crate::error::ApiResult;
-use crate::escalation;
-use crate::i18n::Lang;
-use crate::intake::{self, ReportInput, ReportView};
 use crate::json::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hikeshi_app::escalation;
+use hikeshi_app::i18n::Lang;
+use hikeshi_app::intake::{self, ReportInput, ReportView};
 use hikeshi_model::{ReportSource, ReportStatus};
 use hikeshi_store::{Case, Report};
 use serde::{Deserialize, Serialize};
@@ -56,7 +56,7 @@ async fn outbound_draft(
     Path(number): Path<String>,
     ApiQuery(q): ApiQuery<DraftQuery>,
 ) -> ApiResult<Json<Draft>> {
-    let form = crate::outbound_reports::ReportForm::parse(&q.form)?;
+    let form = hikeshi_app::outbound_reports::ReportForm::parse(&q.form)?;
     let lang = match q.lang.as_deref() {
         Some(code) => Lang::parse(code).ok_or_else(|| {
             crate::error::ApiError::invalid(
@@ -64,9 +64,9 @@ async fn outbound_draft(
                 format!("lang: unknown value `{code}`; expected ja or en"),
             )
         })?,
-        None => crate::api::api_lang(&who),
+        None => who.lang_or(hikeshi_app::Lang::En),
     };
-    let text = crate::outbound_reports::draft(&state, &number, form, lang).await?;
+    let text = hikeshi_app::outbound_reports::draft(&state, &number, form, lang).await?;
     Ok(Json(Draft {
         form: q.form,
         lang: lang.code().into(),
@@ -78,9 +78,9 @@ async fn outbound_sent(
     State(state): State<AppState>,
     who: CurrentUser,
     Path(number): Path<String>,
-    ApiJson(input): ApiJson<crate::outbound_reports::SentInput>,
+    ApiJson(input): ApiJson<hikeshi_app::outbound_reports::SentInput>,
 ) -> ApiResult<StatusCode> {
-    crate::outbound_reports::record_sent(&state, &who, &number, input).await?;
+    hikeshi_app::outbound_reports::record_sent(&state, &who, &number, input).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -147,7 +147,7 @@ async fn team_get(
     State(state): State<AppState>,
     _who: CurrentUser,
 ) -> Json<std::collections::BTreeMap<String, String>> {
-    Json(crate::team::load(&state).await.values)
+    Json(hikeshi_app::team::load(&state).await.values)
 }
 
 /// Sets profile entries (admins). Unknown keys and over-long values are refused by name.
@@ -159,20 +159,20 @@ async fn team_put(
     who.require(who.role.is_admin(), "edit the team profile")?;
     let mut entries = Vec::new();
     for (key, value) in input {
-        if !crate::team::KEYS.contains(&key.as_str()) {
+        if !hikeshi_app::team::KEYS.contains(&key.as_str()) {
             return Err(crate::error::ApiError::invalid(
                 &key,
                 format!(
                     "{key}: not a team profile entry; expected one of {}",
-                    crate::team::KEYS.join(", ")
+                    hikeshi_app::team::KEYS.join(", ")
                 ),
             ));
         }
-        let value = crate::service::text_field(&key, &value, false, 5_000)?;
+        let value = hikeshi_app::validate::text_field(&key, &value, false, 5_000)?;
         entries.push((key, value));
     }
     state.store.set_team_profile(&entries, &who.actor()).await?;
-    Ok(Json(crate::team::load(&state).await.values))
+    Ok(Json(hikeshi_app::team::load(&state).await.values))
 }
 
 /// What the filer gets back: enough to quote the report later.
@@ -237,8 +237,13 @@ async fn to_case(
     who: CurrentUser,
     Path(tracking): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Case>)> {
-    let case = intake::create_case_from_report(&state, &who, &tracking, crate::api::api_lang(&who))
-        .await?;
+    let case = intake::create_case_from_report(
+        &state,
+        &who,
+        &tracking,
+        who.lang_or(hikeshi_app::Lang::En),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(case)))
 }
 
