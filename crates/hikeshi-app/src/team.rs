@@ -223,3 +223,36 @@ pub fn security_txt(
     lines.push(format!("Canonical: {public_url}/.well-known/security.txt"));
     lines.join("\n") + "\n"
 }
+
+/// May `who` edit the profile? (Admins; the form page asks before showing it.)
+pub fn may_edit(who: &crate::Who) -> crate::AppResult<()> {
+    who.require_admin("edit the team profile")
+}
+
+/// Sets profile entries (admins). Unknown keys and over-long values are refused by name.
+pub async fn save(
+    app: &App,
+    who: &crate::Who,
+    input: Vec<(String, String)>,
+) -> crate::AppResult<TeamProfile> {
+    may_edit(who)?;
+    let mut entries = Vec::new();
+    for (key, value) in input {
+        if !KEYS.contains(&key.as_str()) {
+            return Err(crate::AppError::invalid(
+                &key,
+                format!(
+                    "{key}: not a team profile entry; expected one of {}",
+                    KEYS.join(", ")
+                ),
+            ));
+        }
+        let value = crate::validate::text_field(&key, &value, false, MAX_VALUE)?;
+        entries.push((key, value));
+    }
+    app.store.set_team_profile(&entries, &who.actor()).await?;
+    Ok(load(app).await)
+}
+
+/// Longest value of one profile entry (a PGP key URL or a paragraph of constituency).
+pub const MAX_VALUE: usize = 5_000;

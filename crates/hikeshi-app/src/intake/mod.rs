@@ -83,3 +83,13 @@ pub async fn list_reports(app: &App, status: Option<&str>, limit: i64) -> AppRes
     }
     Ok(app.store.list_reports(status, limit.clamp(1, 500)).await?)
 }
+
+/// The outgoing mail queue (managers and admins): what was sent, what waits, what failed.
+pub async fn outgoing_mail(
+    app: &App,
+    who: &crate::Who,
+    limit: i64,
+) -> AppResult<Vec<hikeshi_store::OutboundMail>> {
+    who.require_command("see the mail queue")?;
+    Ok(app.store.list_mail(limit).await?)
+}

@@ -139,8 +139,7 @@ async fn mail_queue(
     State(state): State<AppState>,
     who: CurrentUser,
 ) -> ApiResult<Json<Vec<hikeshi_store::OutboundMail>>> {
-    who.require(who.role.can_command(), "see the mail queue")?;
-    Ok(Json(state.store.list_mail(500).await?))
+    Ok(Json(intake::outgoing_mail(&state, &who, 500).await?))
 }
 
 async fn team_get(
@@ -156,23 +155,10 @@ async fn team_put(
     who: CurrentUser,
     ApiJson(input): ApiJson<std::collections::BTreeMap<String, String>>,
 ) -> ApiResult<Json<std::collections::BTreeMap<String, String>>> {
-    who.require(who.role.is_admin(), "edit the team profile")?;
-    let mut entries = Vec::new();
-    for (key, value) in input {
-        if !hikeshi_app::team::KEYS.contains(&key.as_str()) {
-            return Err(crate::error::ApiError::invalid(
-                &key,
-                format!(
-                    "{key}: not a team profile entry; expected one of {}",
-                    hikeshi_app::team::KEYS.join(", ")
-                ),
-            ));
-        }
-        let value = hikeshi_app::validate::text_field(&key, &value, false, 5_000)?;
-        entries.push((key, value));
-    }
-    state.store.set_team_profile(&entries, &who.actor()).await?;
-    Ok(Json(hikeshi_app::team::load(&state).await.values))
+    let entries = input.into_iter().collect();
+    Ok(Json(
+        hikeshi_app::team::save(&state, &who, entries).await?.values,
+    ))
 }
 
 /// What the filer gets back: enough to quote the report later.

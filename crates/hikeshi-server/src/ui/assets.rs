@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 use hikeshi_app::vulns;
-use hikeshi_app::vulns::assets::rank;
+use hikeshi_app::vulns::assets::{self, rank};
 use hikeshi_model::{AssetKind, Environment};
 use hikeshi_store::{FindingFilter, NewAsset};
 use serde::Deserialize;
@@ -154,9 +154,8 @@ async fn create(State(state): State<AppState>, s: SignedIn, Form(f): Form<AssetF
     let i = s.viewer.i.clone();
     let result = async {
         s.who.check_csrf(Some(&f.csrf))?;
-        s.who.require(s.who.role.can_edit_cases(), "add assets")?;
         let a = f.to_asset(None)?;
-        Ok::<_, ApiError>(state.store.create_asset(&a, &s.who.actor()).await?)
+        Ok::<_, ApiError>(assets::create_asset(&state, &s.who, &a).await?)
     }
     .await;
     super::redirect_or_error(&i, s.nav, result, |a| format!("/assets/{}", a.id))
@@ -171,14 +170,7 @@ async fn delete(
     let i = s.viewer.i.clone();
     let result = async {
         s.who.check_csrf(Some(&f.csrf))?;
-        s.who.require(s.who.role.can_command(), "delete assets")?;
-        let current = state.store.asset_by_id(&id).await?;
-        Ok::<_, ApiError>(
-            state
-                .store
-                .delete_asset(&current.id, &s.who.actor())
-                .await?,
-        )
+        Ok::<_, ApiError>(assets::delete_asset(&state, &s.who, &id).await?)
     }
     .await;
     match result {
@@ -196,16 +188,9 @@ async fn update(
     let i = s.viewer.i.clone();
     let result = async {
         s.who.check_csrf(Some(&f.csrf))?;
-        s.who
-            .require(s.who.role.can_edit_cases(), "change assets")?;
         let current = state.store.asset_by_id(&id).await?;
         let a = f.to_asset(Some(&current))?;
-        Ok::<_, ApiError>(
-            state
-                .store
-                .update_asset(&current.id, &a, &s.who.actor())
-                .await?,
-        )
+        Ok::<_, ApiError>(assets::update_asset(&state, &s.who, &current.id, &a).await?)
     }
     .await;
     super::redirect_or_error(&i, s.nav, result, |a| format!("/assets/{}", a.id))

@@ -6,6 +6,7 @@ mod alerts;
 mod assets;
 mod cases;
 mod contacts;
+mod jobs;
 mod login;
 mod outbound;
 mod report_form;
@@ -37,6 +38,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(report_form::routes(state))
         .merge(reports::routes())
         .merge(team_admin::routes())
+        .merge(jobs::routes())
         .merge(outbound::routes())
         .merge(contacts::routes())
         .merge(alerts::routes())

@@ -1,7 +1,6 @@
 //! The admin page for the team profile: what the public report page and security.txt say.
 
 use super::{error_page, render, I18n, Nav, SignedIn};
-use crate::error::ApiError;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -29,13 +28,7 @@ struct MailPage {
 
 /// The outgoing mail queue, failures included, for the people who must act on them.
 async fn mail_page(State(state): State<AppState>, s: SignedIn) -> Response {
-    if let Err(e) = s
-        .who
-        .require(s.who.role.can_command(), "see the mail queue")
-    {
-        return error_page(&s.viewer.i, Some(s.nav), e);
-    }
-    match state.store.list_mail(200).await {
+    match hikeshi_app::intake::outgoing_mail(&state, &s.who, 200).await {
         Ok(rows) => render(&MailPage {
             i: s.viewer.i.clone(),
             nav: Some(s.nav),
@@ -69,14 +62,8 @@ struct TeamPage {
     saved: bool,
 }
 
-/// Longest value of one profile entry (a PGP key URL or a paragraph of constituency).
-const MAX_VALUE: usize = 5_000;
-
 async fn page_for(state: &AppState, s: SignedIn, saved: bool) -> Response {
-    if let Err(e) = s
-        .who
-        .require(s.who.role.is_admin(), "edit the team profile")
-    {
+    if let Err(e) = team::may_edit(&s.who) {
         return error_page(&s.viewer.i, Some(s.nav), e);
     }
     let profile = team::load(state).await;
@@ -122,12 +109,6 @@ async fn page(State(state): State<AppState>, s: SignedIn) -> Response {
 
 async fn submit(State(state): State<AppState>, s: SignedIn, body: String) -> Response {
     let i = s.viewer.i.clone();
-    if let Err(e) = s
-        .who
-        .require(s.who.role.is_admin(), "edit the team profile")
-    {
-        return error_page(&i, Some(s.nav), e);
-    }
     // Checkbox groups repeat their name, so the form is read as pairs, not a struct.
     let pairs: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
         .into_owned()
@@ -145,13 +126,6 @@ async fn submit(State(state): State<AppState>, s: SignedIn, body: String) -> Res
         let Some(key) = KEYS.iter().find(|key| *key == k) else {
             continue;
         };
-        if v.chars().count() > MAX_VALUE {
-            let e = ApiError::invalid(
-                key,
-                format!("{key} must have at most {MAX_VALUE} characters"),
-            );
-            return error_page(&i, Some(s.nav), e);
-        }
         let entry = values.entry(key).or_default();
         if key.starts_with("services_") {
             if SERVICES.iter().any(|(code, ..)| code == v) {
@@ -168,7 +142,7 @@ async fn submit(State(state): State<AppState>, s: SignedIn, body: String) -> Res
         .iter()
         .map(|k| (k.to_string(), values.remove(k).unwrap_or_default()))
         .collect();
-    if let Err(e) = state.store.set_team_profile(&entries, &s.who.actor()).await {
+    if let Err(e) = team::save(&state, &s.who, entries).await {
         return error_page(&i, Some(s.nav), e);
     }
     page_for(&state, s, true).await

@@ -1,9 +1,7 @@
 //! Live monitoring, first part: NDJSON events over HTTP become alerts, folded by rule, host
 //! and user; bad lines are reported by number and the rest is accepted.
 
-mod common;
-
-use common::{temp_dir, Db, TestServer};
+use crate::common::{temp_dir, Db, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 

@@ -2,10 +2,8 @@
 //! counted), escalation to a new or existing case by hand, grouping rules that open and fill
 //! cases, rule reload without restart, and the live queue page in both languages.
 
-mod common;
-
-use common::live::{hits_of, loadgen, write_rules, WIN_RULE_ID};
-use common::{temp_dir, Db, TestServer};
+use crate::common::live::{hits_of, loadgen, write_rules, WIN_RULE_ID};
+use crate::common::{temp_dir, Db, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

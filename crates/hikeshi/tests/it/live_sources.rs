@@ -3,12 +3,10 @@
 //! TCP, after which every hit is counted exactly once. Events come from `hikeshi loadgen`,
 //! whose event N is always the same bytes, so a resend is a true resend.
 
-mod common;
-
-use common::live::{
+use crate::common::live::{
     hits_of, loadgen, metric, wait_for, write_rules, SSH_RULE_ID, TRAIL_RULE_ID, WIN_RULE_ID,
 };
-use common::{bin, free_port, temp_dir, Db, TestServer};
+use crate::common::{bin, free_port, temp_dir, Db, TestServer};
 use reqwest::Method;
 use serde_json::Value;
 use std::io::Write;

@@ -1,9 +1,7 @@
 //! Crashes and shutdowns: what was acknowledged survives SIGKILL; SIGTERM lets in-flight
 //! requests finish; concurrent writers on SQLite do not fail.
 
-mod common;
-
-use common::{Db, TestServer};
+use crate::common::{Db, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::sync::{Arc, Mutex};

@@ -1,8 +1,6 @@
 //! Contacts, the escalation matrix and the checklist on a case, through the API.
 
-mod common;
-
-use common::{Db, TestServer};
+use crate::common::{Db, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 

@@ -2,9 +2,7 @@
 //! get fixed and reopen across imports; KEV and EPSS raise an explained priority; bad reports
 //! are refused whole with the file and field named.
 
-mod common;
-
-use common::{vuls, Db, TestServer};
+use crate::common::{vuls, Db, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -392,7 +390,7 @@ async fn findings_lifecycle_on_postgres() {
 #[tokio::test]
 async fn cli_refuses_oversized_reports_and_duplicate_servers() {
     let s = TestServer::start(Db::Sqlite, "vulns-cli", &[]).await;
-    let dir = common::temp_dir("vulns-cli-files");
+    let dir = crate::common::temp_dir("vulns-cli-files");
     // A 500 MB report (sparse: nothing is written to disk) is refused before it is read.
     let huge = dir.join("huge.json");
     std::fs::File::create(&huge)
@@ -430,7 +428,7 @@ async fn cli_refuses_oversized_reports_and_duplicate_servers() {
 
 #[tokio::test]
 async fn alerts_are_weighed_by_the_assets_they_hit() {
-    let rules = common::temp_dir("vulns-rules");
+    let rules = crate::common::temp_dir("vulns-rules");
     std::fs::write(
         rules.join("panos.yml"),
         "title: PAN-OS GlobalProtect Exploitation\nid: 0b1c2d3e-0000-4000-8000-0000000000c1\nlevel: high\ntags: [attack.initial-access, cve.2024-3400]\nlogsource: {category: webserver}\ndetection:\n  sel:\n    cs-uri-query|contains: 'SESSID=../../'\n  condition: sel\n",
@@ -582,7 +580,7 @@ async fn alerts_are_weighed_by_the_assets_they_hit() {
 
 #[tokio::test]
 async fn kev_on_an_internet_facing_asset_opens_one_case() {
-    let dir = common::temp_dir("vulns-auto");
+    let dir = crate::common::temp_dir("vulns-auto");
     let config = dir.join("hikeshi.toml");
     std::fs::write(
         &config,
@@ -839,7 +837,7 @@ async fn kev_and_epss_are_fetched_from_configured_urls() {
         ("/epss.csv.gz", epss),
     ])
     .await;
-    let dir = common::temp_dir("vulns-feeds");
+    let dir = crate::common::temp_dir("vulns-feeds");
     let config = dir.join("hikeshi.toml");
     std::fs::write(&config, format!("[vulns]\nkev_url = \"{base}/kev.json\"\nepss_url = \"{base}/epss.csv.gz\"\nrefresh_hours = 0.0005\n")).expect("config");
     let s = TestServer::start(
@@ -858,7 +856,7 @@ async fn kev_and_epss_are_fetched_from_configured_urls() {
     )
     .await;
     // The feed is read again every couple of seconds here; the finding picks it up.
-    common::live::wait_for(
+    crate::common::live::wait_for(
         "KEV and EPSS from the feeds",
         std::time::Duration::from_secs(30),
         || async {

@@ -1,8 +1,6 @@
 //! The REST API and its access rules, through the real binary, on SQLite and on PostgreSQL.
 
-mod common;
-
-use common::{browser_login, Db, TestServer, PASSWORD};
+use crate::common::{browser_login, Db, TestServer, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};

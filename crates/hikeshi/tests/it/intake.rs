@@ -1,9 +1,7 @@
 //! The point of contact through the real binary: the API intake and triage, the public report
 //! form with its protections, and security.txt.
 
-mod common;
-
-use common::{temp_dir, Db, TestServer};
+use crate::common::{temp_dir, Db, TestServer};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::json;

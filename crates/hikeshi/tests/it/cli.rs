@@ -1,8 +1,6 @@
 //! The command line: configuration precedence, help, scripted set-up.
 
-mod common;
-
-use common::{bin, free_port, temp_dir};
+use crate::common::{bin, free_port, temp_dir};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

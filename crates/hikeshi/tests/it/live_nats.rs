@@ -2,10 +2,8 @@
 //! one PostgreSQL database. One is killed mid-stream and restarted; in the end the hits counted
 //! equal the hits sent, none twice (hits are keyed by the message's stream sequence).
 
-mod common;
-
-use common::live::{hits_of, loadgen, wait_for, write_rules, WIN_RULE_ID};
-use common::{bin, free_port, temp_dir, Db, TestServer};
+use crate::common::live::{hits_of, loadgen, wait_for, write_rules, WIN_RULE_ID};
+use crate::common::{bin, free_port, temp_dir, Db, TestServer};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 

@@ -1,10 +1,8 @@
 //! E-mail intake and outgoing mail through real SMTP exchanges: messages are sent over a socket
 //! to hikeshi's listener, and its acknowledgements arrive at a small SMTP sink run by the test.
 
-mod common;
-
+use crate::common::{temp_dir, Db, TestServer};
 use base64::Engine as _;
-use common::{temp_dir, Db, TestServer};
 use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
@@ -154,7 +152,7 @@ fn multipart_message(attachment: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn mail_in_and_acknowledgements_out() {
     let (sink_port, sink) = smtp_sink().await;
-    let smtp_port = common::free_port();
+    let smtp_port = crate::common::free_port();
     let dir = temp_dir("mail-config");
     std::fs::create_dir_all(&dir).expect("dir");
     let config = dir.join("hikeshi.toml");

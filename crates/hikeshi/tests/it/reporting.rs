@@ -3,9 +3,7 @@
 //! its levels and audited overrides, the monthly report parsed back from its PDF and rendered
 //! to pixels, the countermeasure map, the ATT&CK layer and the maturity self-check.
 
-mod common;
-
-use common::{vuls, Db, TestServer};
+use crate::common::{vuls, Db, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::process::Command;
@@ -387,7 +385,7 @@ fn ink_on_first_page(pdf: &std::path::Path) -> f64 {
 }
 
 async fn dashboard_and_monthly_report(db: Db, name: &str) {
-    let rules = common::temp_dir("reporting-rules");
+    let rules = crate::common::temp_dir("reporting-rules");
     write_rules(&rules);
     let rules_arg = rules.display().to_string();
     let s = TestServer::start(db, name, &["--rules", &rules_arg]).await;

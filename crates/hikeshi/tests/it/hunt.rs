@@ -1,8 +1,6 @@
 //! `hikeshi hunt` and `hikeshi rules check` through the command line.
 
-mod common;
-
-use common::{bin, temp_dir};
+use crate::common::{bin, temp_dir};
 use std::path::Path;
 use std::process::Command;
 

@@ -1,0 +1,20 @@
+//! hikeshi's end-to-end tests in one binary: the real `hikeshi` executable against SQLite and
+//! a fresh PostgreSQL database, spoken to over HTTP, SMTP, syslog and NATS as a client would.
+//! One binary links once; `cargo test -p hikeshi --test it <module>::` runs one part.
+
+mod api;
+mod cli;
+mod common;
+mod durability;
+mod escalation;
+mod hunt;
+mod intake;
+mod jobs;
+mod live;
+mod live_alerts;
+mod live_nats;
+mod live_sources;
+mod mail;
+mod reporting;
+mod sigma_regression;
+mod vulns;
