@@ -18,6 +18,8 @@ pub struct App {
     pub form_guard: Arc<FormGuard>,
     /// The live-monitoring pipeline, when `serve --rules` gave rules.
     pub live: Option<Arc<crate::live::Live>>,
+    /// Downloads from configured URLs (KEV, EPSS), when the node has a client for them.
+    pub fetch: Option<Arc<dyn crate::fetch::Fetch>>,
 }
 
 impl App {
@@ -39,12 +41,19 @@ impl App {
             evidence,
             form_guard,
             live: None,
+            fetch: None,
         }
     }
 
     /// Adds the live-monitoring pipeline.
     pub fn with_live(mut self, live: Arc<crate::live::Live>) -> App {
         self.live = Some(live);
+        self
+    }
+
+    /// Adds an HTTP client for downloads.
+    pub fn with_fetch(mut self, fetch: Arc<dyn crate::fetch::Fetch>) -> App {
+        self.fetch = Some(fetch);
         self
     }
 

@@ -16,6 +16,7 @@ pub mod csv;
 pub mod error;
 pub mod escalation;
 pub mod evidence_files;
+pub mod fetch;
 pub mod form_guard;
 pub mod i18n;
 pub mod intake;

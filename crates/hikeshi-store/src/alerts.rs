@@ -220,9 +220,9 @@ impl Store {
 
     pub async fn remember_group(&self, group_key: &str, case_id: &str) -> Result<()> {
         let mut tx = self.begin().await?;
-        let out = tx.remember_group(group_key, case_id).await?;
+        tx.remember_group(group_key, case_id).await?;
         tx.commit().await?;
-        Ok(out)
+        Ok(())
     }
 
     /// Alerts on a case, first seen first.

@@ -431,7 +431,8 @@ async fn serve(
     }
     let url = format!("http://{}", web.listen);
     let stopping = hikeshi_app::jobs::Stopper::new();
-    let mut app = hikeshi_app::App::new(store.clone(), cfg);
+    let fetch = std::sync::Arc::new(crate::http_fetch::HttpFetch::new()?);
+    let mut app = hikeshi_app::App::new(store.clone(), cfg).with_fetch(fetch);
     if plan.wanted() {
         let live = crate::live_cmd::start(plan, app.clone(), stopping.shutdown()).await?;
         app = app.with_live(live);

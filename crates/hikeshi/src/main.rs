@@ -3,6 +3,7 @@
 mod bench;
 mod cli;
 mod config;
+mod http_fetch;
 mod hunt;
 mod import;
 mod live_cmd;

@@ -10,19 +10,9 @@ use std::time::Duration;
 /// Larger downloads are refused (the KEV catalogue is ~1 MB, EPSS ~10 MB unpacked).
 const MAX_DOWNLOAD: usize = 200 * 1024 * 1024;
 
-async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>> {
-    let response = client.get(url).send().await?.error_for_status()?;
-    if response
-        .content_length()
-        .is_some_and(|l| l as usize > MAX_DOWNLOAD)
-    {
-        anyhow::bail!("{url}: larger than {MAX_DOWNLOAD} bytes");
-    }
-    let bytes = response.bytes().await?;
-    if bytes.len() > MAX_DOWNLOAD {
-        anyhow::bail!("{url}: larger than {MAX_DOWNLOAD} bytes");
-    }
-    // EPSS is published as .csv.gz: unpack when the bytes are gzip, whatever the headers say.
+/// A download, unpacked when it is gzip: EPSS is published as .csv.gz, whatever the headers say.
+async fn fetch(fetcher: &dyn crate::fetch::Fetch, url: &str) -> anyhow::Result<Vec<u8>> {
+    let bytes = fetcher.get(url, MAX_DOWNLOAD).await?;
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&bytes[..])
@@ -33,23 +23,23 @@ async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>> {
         }
         return Ok(out);
     }
-    Ok(bytes.to_vec())
+    Ok(bytes)
 }
 
 /// One round: fetch what is configured, load it, run the automatic rule.
 pub async fn refresh(app: &App) -> anyhow::Result<(usize, usize)> {
     let feeds = &app.config.vulns;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()?;
+    let Some(client) = app.fetch.as_deref() else {
+        anyhow::bail!("this node has no HTTP client for downloads");
+    };
     let mut counts = (0, 0);
     if let Some(url) = &feeds.kev_url {
-        let bytes = fetch(&client, url).await?;
+        let bytes = fetch(client, url).await?;
         let entries = intel::parse_kev(url, &bytes)?;
         counts.0 = app.store.load_kev(&entries).await?;
     }
     if let Some(url) = &feeds.epss_url {
-        let bytes = fetch(&client, url).await?;
+        let bytes = fetch(client, url).await?;
         let scores = intel::parse_epss(url, &bytes)?;
         counts.1 = app.store.load_epss(&scores).await?;
     }
@@ -66,6 +56,10 @@ pub async fn refresh(app: &App) -> anyhow::Result<(usize, usize)> {
 pub fn periodic(app: &App) -> Option<crate::jobs::Periodic> {
     let feeds = &app.config.vulns;
     if feeds.kev_url.is_none() && feeds.epss_url.is_none() {
+        return None;
+    }
+    if app.fetch.is_none() {
+        tracing::warn!("KEV/EPSS URLs are configured but this node cannot download");
         return None;
     }
     let every = Duration::from_secs_f64(
