@@ -176,3 +176,53 @@ pub async fn run(b: ApiBench) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&temp);
     Ok(())
 }
+
+#[derive(clap::Subcommand)]
+pub enum BenchCommand {
+    /// API latency for create-case and list/filter with a large case history.
+    Api {
+        /// Cases to seed before measuring.
+        #[arg(long, default_value_t = 100_000)]
+        cases: u64,
+        /// Requests per scenario.
+        #[arg(long, default_value_t = 2_000)]
+        requests: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Run against a scratch database on this PostgreSQL server instead of SQLite,
+        /// e.g. postgres://postgres@127.0.0.1:5432/postgres
+        #[arg(long)]
+        postgres: Option<String>,
+    },
+    /// Detection speed: the rules over the given logs with one thread and with all cores.
+    Detect {
+        /// Files or folders of logs (EVTX, JSON lines, CloudTrail).
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+        /// Sigma rule folders; repeat for more.
+        #[arg(long = "rules", required = true)]
+        rules: Vec<std::path::PathBuf>,
+    },
+}
+
+/// `hikeshi bench …`.
+pub async fn run_verb(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Detect { paths, rules } => crate::hunt::bench(paths, rules),
+        BenchCommand::Api {
+            cases,
+            requests,
+            concurrency,
+            postgres,
+        } => {
+            run(ApiBench {
+                cases,
+                requests,
+                concurrency,
+                postgres_admin_url: postgres,
+            })
+            .await
+        }
+    }
+}

@@ -15,6 +15,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// `hikeshi worker`'s flags.
+#[derive(Args, Clone)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub live: crate::live_cmd::LiveArgs,
+    /// Serve `/metrics` and `/healthz` on this address.
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
 /// `[live]` in the config file; flags win.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

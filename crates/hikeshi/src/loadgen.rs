@@ -384,3 +384,75 @@ mod tests {
         }
     }
 }
+
+/// `hikeshi loadgen`'s flags.
+#[derive(clap::Args)]
+pub struct LoadgenArgs {
+    /// How many events.
+    #[arg(long, default_value_t = 100_000)]
+    pub events: u64,
+    /// Number of the first event (events are numbered; event N is always the same bytes).
+    #[arg(long, default_value_t = 0)]
+    pub start: u64,
+    /// One event in this many is a known rule hit.
+    #[arg(long, default_value_t = 100)]
+    pub hit_every: u64,
+    /// Events per HTTP request.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// hikeshi's base URL, to POST NDJSON to /api/v1/events.
+    #[arg(long)]
+    pub http: Option<String>,
+    /// API token for --http.
+    #[arg(long, env = "HIKESHI_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    #[arg(long)]
+    pub syslog_tcp: Option<SocketAddr>,
+    #[arg(long)]
+    pub syslog_udp: Option<SocketAddr>,
+    /// NATS URL: publish to JetStream.
+    #[arg(long)]
+    pub nats: Option<String>,
+    #[arg(long, default_value = "hikeshi.events.load")]
+    pub subject: String,
+    /// Send this file's lines instead of generated events.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// After sending, wait until this /metrics URL shows the events processed; report the rate and latency.
+    #[arg(long)]
+    pub metrics: Option<String>,
+    /// Parallel HTTP requests.
+    #[arg(long, default_value_t = 2)]
+    pub concurrency: usize,
+    /// Print the events (Windows JSON, or syslog with --syslog-format) instead of sending them.
+    #[arg(long)]
+    pub print: bool,
+    /// With --print: syslog lines instead of Windows JSON.
+    #[arg(long)]
+    pub syslog_format: bool,
+}
+
+/// `hikeshi loadgen`: `--syslog-format` only chooses the generator; nothing is sent with
+/// `--print`.
+pub async fn run_verb(a: LoadgenArgs) -> anyhow::Result<()> {
+    let syslog_udp = a.syslog_udp.or(a
+        .syslog_format
+        .then(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0))));
+    run(LoadArgs {
+        events: a.events,
+        start: a.start,
+        hit_every: a.hit_every,
+        batch: a.batch,
+        http: a.http,
+        token: a.token,
+        syslog_tcp: a.syslog_tcp,
+        syslog_udp,
+        nats: a.nats,
+        subject: a.subject,
+        file: a.file,
+        metrics: a.metrics,
+        concurrency: a.concurrency,
+        print: a.print,
+    })
+    .await
+}

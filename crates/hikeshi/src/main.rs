@@ -9,6 +9,7 @@ mod import;
 mod live_cmd;
 mod loadgen;
 mod rules_load;
+mod serve;
 mod users;
 
 use clap::Parser;

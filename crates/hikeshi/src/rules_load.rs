@@ -184,3 +184,9 @@ pub fn correlator(
         .collect();
     (correlator, refused)
 }
+
+#[derive(clap::Subcommand)]
+pub enum RulesCommand {
+    /// Parse and compile every rule under the folders and report failures grouped by reason.
+    Check { dirs: Vec<PathBuf> },
+}

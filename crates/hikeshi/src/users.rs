@@ -1,8 +1,8 @@
 //! `hikeshi user …` and `hikeshi token …`.
 
-use crate::cli::{TokenCommand, UserCommand};
 use crate::config::{open_store, Database};
 use anyhow::{bail, Context};
+use clap::Subcommand;
 use hikeshi_app::users::{check_password_policy, hash_password, new_api_token, token_digest};
 use hikeshi_store::{Actor, NewUser};
 use std::io::{BufRead, IsTerminal};
@@ -147,4 +147,43 @@ pub async fn token_command(cmd: TokenCommand, db: &Database) -> anyhow::Result<(
     }
     store.close().await;
     Ok(())
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input when it is not a terminal.
+    Add {
+        name: String,
+        #[arg(long, value_parser = ["admin", "manager", "handler", "viewer"])]
+        role: String,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Disable a user and end their sessions.
+    Disable { name: String },
+    /// Enable a disabled user.
+    Enable { name: String },
+    /// Set a new password (read like `user add`).
+    ResetPassword { name: String },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it once.
+    Create {
+        #[arg(long)]
+        user: String,
+        /// What the token is for, e.g. "SOAR".
+        #[arg(long, default_value = "api")]
+        name: String,
+    },
+    /// Revoke a token by its id.
+    Revoke { id: String },
+    /// List tokens (ids and names, never the secrets).
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
 }

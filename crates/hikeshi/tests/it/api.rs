@@ -905,7 +905,7 @@ async fn browser_sessions_need_the_csrf_token(w: &World) {
         w.viewer.clone(),
     );
     let (n1, n2, year) = (w.n1.clone(), w.n2.clone(), w.year.clone());
-    let (cookie, csrf) = browser_login(&s, "hana", PASSWORD)
+    let (cookie, csrf) = browser_login(s, "hana", PASSWORD)
         .await
         .expect("login works");
     let r = s
@@ -1031,7 +1031,7 @@ async fn repeated_wrong_passwords_lock_the_account(w: &World) {
     );
     let (n1, n2, year) = (w.n1.clone(), w.n2.clone(), w.year.clone());
     for _ in 0..5 {
-        assert!(browser_login(&s, "vic", "wrong-password-1").await.is_none());
+        assert!(browser_login(s, "vic", "wrong-password-1").await.is_none());
     }
     let r = s
         .client

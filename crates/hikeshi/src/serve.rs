@@ -1,0 +1,75 @@
+//! `hikeshi serve`: its flags and the start-up order — database, app, live pipeline, background
+//! runner, then the web server.
+
+use crate::config;
+use clap::Args;
+use std::net::SocketAddr;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "HIKESHI_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Largest evidence upload in bytes [default: 104857600 (100 MiB)]
+    #[arg(long, env = "HIKESHI_MAX_UPLOAD_BYTES")]
+    pub max_upload_bytes: Option<u64>,
+    /// Send cookies without the Secure flag (only for plain-HTTP access from another host
+    /// during evaluation; browsers accept Secure cookies from 127.0.0.1 and localhost).
+    #[arg(long, env = "HIKESHI_INSECURE_COOKIES")]
+    pub insecure_cookies: bool,
+    /// Log format: text or json [default: text]
+    #[arg(long, env = "HIKESHI_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// Accept incident reports by e-mail with the built-in SMTP listener on this address
+    /// (off unless given here or as `smtp_listen` in the config file).
+    #[arg(long, env = "HIKESHI_SMTP_LISTEN")]
+    pub smtp_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub live: crate::live_cmd::LiveArgs,
+}
+
+/// `hikeshi serve`: the web UI, the API, the intake listeners, live monitoring when rules are
+/// given, and the background runner, until SIGINT or SIGTERM.
+pub async fn run(
+    args: ServeArgs,
+    file: &config::FileConfig,
+    data_dir: std::path::PathBuf,
+    db: &config::Database,
+) -> anyhow::Result<()> {
+    let web = config::web_config(
+        file,
+        args.listen,
+        args.max_upload_bytes,
+        args.insecure_cookies,
+    );
+    let mut cfg = config::app_config(file, data_dir);
+    cfg.smtp_listen = args.smtp_listen.or(cfg.smtp_listen);
+    let plan = &crate::live_cmd::LivePlan::new(&args.live, file);
+    let store = config::open_store(db).await?;
+    if let config::Database::SqliteIn(dir) = db {
+        tracing::info!(data_dir = %dir.display(), "using SQLite");
+    }
+    if store.count_users().await? == 0 {
+        eprintln!(
+            "No users yet. Create the first administrator in another terminal:\n  \
+             cargo run --release -- user add admin --role admin\n\
+             ユーザーがまだいません。別の端末で最初の管理者を作成してください(上記コマンド)。"
+        );
+    }
+    let url = format!("http://{}", web.listen);
+    let stopping = hikeshi_app::jobs::Stopper::new();
+    let fetch = std::sync::Arc::new(crate::http_fetch::HttpFetch::new()?);
+    let mut app = hikeshi_app::App::new(store.clone(), cfg).with_fetch(fetch);
+    if plan.wanted() {
+        let live = crate::live_cmd::start(plan, app.clone(), stopping.shutdown()).await?;
+        app = app.with_live(live);
+    }
+    let (jobs, periodic) = hikeshi_app::jobs::registry::for_server(&app);
+    let runner = hikeshi_app::jobs::Runner::start(app.clone(), jobs, periodic, stopping);
+    eprintln!("hikeshi is running at {url}/ (Ctrl-C to stop)");
+    let state = hikeshi_server::AppState::new(app, web);
+    hikeshi_server::serve(state, runner, crate::cli::shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
