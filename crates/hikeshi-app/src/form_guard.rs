@@ -91,12 +91,36 @@ impl FormGuard {
     }
 
     /// Checks a submission's challenge and proof, then counts it against its address.
+    /// Would the form be admitted? Nothing is recorded: the form reader asks this before it
+    /// reads the first attachment, and [`FormGuard::admit`] records the use at the end.
+    pub fn check(
+        &self,
+        challenge: &str,
+        proof: &str,
+        addr: Option<IpAddr>,
+        now_ms: i64,
+    ) -> Result<(), Refusal> {
+        self.verify(challenge, proof, addr, now_ms, false)
+    }
+
+    /// Admits the form: the challenge is used up and the address's count goes up.
     pub fn admit(
         &self,
         challenge: &str,
         proof: &str,
         addr: Option<IpAddr>,
         now_ms: i64,
+    ) -> Result<(), Refusal> {
+        self.verify(challenge, proof, addr, now_ms, true)
+    }
+
+    fn verify(
+        &self,
+        challenge: &str,
+        proof: &str,
+        addr: Option<IpAddr>,
+        now_ms: i64,
+        record: bool,
     ) -> Result<(), Refusal> {
         let mut parts = challenge.split('.');
         let (Some(issued), Some(nonce), Some(mac), None) =
@@ -138,9 +162,13 @@ impl FormGuard {
             if times.len() as u32 >= self.per_hour {
                 return Err(Refusal::RateLimited);
             }
-            times.push(now_ms);
+            if record {
+                times.push(now_ms);
+            }
         }
-        used.insert(challenge.to_string(), now_ms);
+        if record {
+            used.insert(challenge.to_string(), now_ms);
+        }
         Ok(())
     }
 }

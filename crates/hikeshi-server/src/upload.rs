@@ -10,6 +10,7 @@ use axum::extract::Multipart;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hikeshi_app::cases::{self};
+use hikeshi_app::evidence_files::{EvidenceError, Held};
 use hikeshi_app::AppError;
 
 /// Streams a multipart upload (`file`, optional `description`) to disk, hashing as it goes.
@@ -55,6 +56,27 @@ pub async fn store_field(
     field: &mut axum::extract::multipart::Field<'_>,
     limit: u64,
 ) -> ApiResult<cases::ReceivedFile> {
+    let (held, filename, content_type) = hold_field(state, field, limit).await?;
+    let (sha256, size, _) = state
+        .evidence
+        .keep(held)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(cases::ReceivedFile {
+        sha256,
+        size,
+        filename,
+        content_type,
+    })
+}
+
+/// Streams one multipart file field to the temporary folder, up to `limit` bytes, and holds it
+/// there: it joins the evidence only when kept, and is removed when dropped.
+pub async fn hold_field(
+    state: &AppState,
+    field: &mut axum::extract::multipart::Field<'_>,
+    limit: u64,
+) -> ApiResult<(Held, String, String)> {
     let filename = field.file_name().unwrap_or("upload.bin").to_string();
     let content_type = field
         .content_type()
@@ -70,31 +92,21 @@ pub async fn store_field(
             Ok(Some(chunk)) => {
                 if let Err(e) = incoming.write(&chunk).await {
                     return Err(match e {
-                        hikeshi_app::evidence_files::EvidenceError::TooLarge(l) => {
-                            AppError::too_large(l).into()
-                        }
+                        EvidenceError::TooLarge(l) => AppError::too_large(l).into(),
                         other => ApiError::internal(other),
                     });
                 }
             }
             Ok(None) => break,
-            Err(e) => {
-                incoming.abandon().await;
-                return Err(multipart_error(e, limit));
-            }
+            Err(e) => return Err(multipart_error(e, limit)),
         }
     }
-    let (sha256, size) = state
+    let held = state
         .evidence
-        .commit(incoming)
+        .hold(incoming)
         .await
         .map_err(ApiError::internal)?;
-    Ok(cases::ReceivedFile {
-        sha256,
-        size,
-        filename,
-        content_type,
-    })
+    Ok((held, filename, content_type))
 }
 
 /// A multipart problem as an API error: too large, or malformed with the parser's words.

@@ -171,3 +171,17 @@ impl crate::Tx {
         Ok(ev)
     }
 }
+
+impl Store {
+    /// Every hash a record points to (evidence, report attachments, received mail, issued
+    /// reports): what the evidence folder must keep.
+    pub async fn referenced_file_hashes(&self) -> Result<std::collections::HashSet<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT sha256 FROM evidence UNION SELECT sha256 FROM report_attachments
+             UNION SELECT eml_sha256 FROM report_messages UNION SELECT sha256 FROM issued_reports",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+}

@@ -13,6 +13,8 @@ const SUPPRESSIONS_EVERY: Duration = Duration::from_secs(5);
 /// How often the Maildir's `new/` is read.
 const MAILDIR_EVERY: Duration = Duration::from_secs(2);
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// How often the evidence folder is swept of files no record points to.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// The background work of `hikeshi serve`.
 pub fn for_server(app: &App) -> (Vec<Arc<dyn Job>>, Vec<Periodic>) {
@@ -52,6 +54,20 @@ pub fn for_server(app: &App) -> (Vec<Arc<dyn Job>>, Vec<Periodic>) {
                     .await
                 {
                     tracing::warn!(error = %e, "finished jobs not purged");
+                }
+            })
+        }),
+        // At start (a kill mid-upload leaves temporary files) and every hour after.
+        Periodic::new("evidence-sweep", SWEEP_EVERY, |app| {
+            Box::pin(async move {
+                match app.store.referenced_file_hashes().await {
+                    Ok(keep) => {
+                        let removed = app.evidence.sweep(&keep).await;
+                        if removed > 0 {
+                            tracing::info!(removed, "files no record points to removed");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "evidence folder not swept"),
                 }
             })
         }),

@@ -4,7 +4,7 @@
 use super::{render, I18n, Nav, Viewer};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::upload::{multipart_error, store_field};
+use crate::upload::{hold_field, multipart_error};
 use askama::Template;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Multipart, Query, State};
 use axum::http::{header, StatusCode};
@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use hikeshi_app::cases::ReceivedFile;
+use hikeshi_app::evidence_files::Held;
 use hikeshi_app::form_guard::Refusal;
 use hikeshi_app::i18n::Lang;
 use hikeshi_app::intake::{self, ReportInput};
@@ -177,6 +178,13 @@ async fn form_page(
     render(&form(&state, i, nav, String::new(), Typed::default()).await)
 }
 
+/// An attachment received but not yet evidence: removed unless the report is stored.
+struct HeldFile {
+    held: Held,
+    filename: String,
+    content_type: String,
+}
+
 /// Everything the multipart form carried.
 #[derive(Default)]
 struct Posted {
@@ -185,24 +193,36 @@ struct Posted {
     challenge: String,
     proof: String,
     honeypot: String,
-    files: Vec<ReceivedFile>,
+    files: Vec<HeldFile>,
+    /// The guard would let the form in (asked before the first attachment is read).
+    checked: bool,
 }
 
-async fn read_form(state: &AppState, mut multipart: Multipart) -> Result<Posted, ApiError> {
+/// Why a posted form is refused.
+enum Refused {
+    Form(ApiError),
+    Guard(Refusal),
+}
+
+/// Reads the form. The challenge, proof and honeypot come before the file inputs in the page,
+/// so the guard decides before a single attachment byte is written: a bot or a flood is
+/// refused having cost a few hashes, not disk.
+async fn read_form(
+    state: &AppState,
+    mut multipart: Multipart,
+    addr: Option<std::net::IpAddr>,
+) -> Result<Posted, Refused> {
     let f = state.config.report_form;
     let mut posted = Posted::default();
     let mut fields = 0usize;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| multipart_error(e, f.max_attachment_bytes))?
-    {
+    let form_error = |e| Refused::Form(multipart_error(e, f.max_attachment_bytes));
+    while let Some(mut field) = multipart.next_field().await.map_err(form_error)? {
         fields += 1;
         if fields > MAX_FIELDS {
-            return Err(ApiError::invalid(
+            return Err(Refused::Form(ApiError::invalid(
                 "body",
                 format!("the form has more than {MAX_FIELDS} fields"),
-            ));
+            )));
         }
         let name = field.name().unwrap_or("").to_string();
         if name == "attachment" {
@@ -210,22 +230,38 @@ async fn read_form(state: &AppState, mut multipart: Multipart) -> Result<Posted,
             if field.file_name().is_none_or(str::is_empty) {
                 continue;
             }
+            // A bot's attachments are not read at all; it gets its fake answer later.
+            if !posted.honeypot.trim().is_empty() {
+                continue;
+            }
+            if !posted.checked {
+                let now = hikeshi_store::now_ms();
+                state
+                    .form_guard
+                    .check(&posted.challenge, &posted.proof, addr, now)
+                    .map_err(Refused::Guard)?;
+                posted.checked = true;
+            }
             if posted.files.len() >= f.max_attachments {
-                return Err(ApiError::invalid(
+                return Err(Refused::Form(ApiError::invalid(
                     "attachment",
                     format!("at most {} attachments", f.max_attachments),
-                ));
+                )));
             }
-            let file = store_field(state, &mut field, f.max_attachment_bytes).await?;
-            if file.size > 0 {
-                posted.files.push(file);
+            let (held, filename, content_type) =
+                hold_field(state, &mut field, f.max_attachment_bytes)
+                    .await
+                    .map_err(Refused::Form)?;
+            if held.size > 0 {
+                posted.files.push(HeldFile {
+                    held,
+                    filename,
+                    content_type,
+                });
             }
             continue;
         }
-        let text = field
-            .text()
-            .await
-            .map_err(|e| multipart_error(e, f.max_attachment_bytes))?;
+        let text = field.text().await.map_err(form_error)?;
         let t = &mut posted.typed;
         match name.as_str() {
             "reporter_name" => t.reporter_name = text,
@@ -256,13 +292,16 @@ async fn form_submit(
     let addr = peer.map(|Extension(ConnectInfo(a))| a.ip());
     let mut i = viewer.i.clone();
     let nav = viewer.nav();
-    let posted = match read_form(&state, multipart).await {
+    let posted = match read_form(&state, multipart, addr).await {
         Ok(p) => p,
-        Err(e) => {
+        Err(Refused::Form(e)) => {
             tracing::warn!(?addr, error = %e.message, "report form refused");
             let status = e.status();
             let page = form(&state, i, nav, e.0.message, Typed::default()).await;
             return (status, render(&page)).into_response();
+        }
+        Err(Refused::Guard(refusal)) => {
+            return refused(&state, i, nav, refusal, addr, Typed::default()).await
         }
     };
     if let Some(lang) = Lang::parse(&posted.lang) {
@@ -287,15 +326,33 @@ async fn form_submit(
         .form_guard
         .admit(&posted.challenge, &posted.proof, addr, now)
     {
-        tracing::warn!(?addr, ?refusal, "report form refused");
-        let status = if refusal == Refusal::RateLimited {
-            StatusCode::TOO_MANY_REQUESTS
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        let message = i.t(refusal.message_key());
-        let page = form(&state, i, nav, message, posted.typed).await;
-        return (status, render(&page)).into_response();
+        return refused(&state, i, nav, refusal, addr, posted.typed).await;
+    }
+    // Admitted: the attachments join the evidence, and leave it again if the report is refused.
+    let mut files = Vec::new();
+    let mut created = Vec::new();
+    for f in posted.files {
+        match state.evidence.keep(f.held).await {
+            Ok((sha256, size, new)) => {
+                if new {
+                    created.push(sha256.clone());
+                }
+                files.push(ReceivedFile {
+                    sha256,
+                    size,
+                    filename: f.filename,
+                    content_type: f.content_type,
+                });
+            }
+            Err(e) => {
+                for sha in &created {
+                    state.evidence.forget(sha).await;
+                }
+                let e = ApiError::internal(e);
+                let page = form(&state, i, nav, e.0.message.clone(), posted.typed).await;
+                return (e.status(), render(&page)).into_response();
+            }
+        }
     }
     let typed = posted.typed.clone();
     let input = ReportInput {
@@ -311,16 +368,7 @@ async fn form_submit(
         lang: Some(i.code().to_string()),
     };
     let ip = addr.map(|a| a.to_string()).unwrap_or_default();
-    match intake::submit_report(
-        &state,
-        input,
-        ReportSource::Form,
-        &ip,
-        posted.files,
-        "public",
-    )
-    .await
-    {
+    match intake::submit_report(&state, input, ReportSource::Form, &ip, files, "public").await {
         Ok(report) => render(&DonePage {
             tracking: report.tracking,
             contact_given: !report.reporter_contact.is_empty(),
@@ -329,12 +377,35 @@ async fn form_submit(
             nav,
         }),
         Err(e) => {
+            for sha in &created {
+                state.evidence.forget(sha).await;
+            }
             let e = crate::error::ApiError::from(e);
             let status = e.status();
             let page = form(&state, i, nav, e.0.message, posted.typed).await;
             (status, render(&page)).into_response()
         }
     }
+}
+
+/// The form again, with the guard's reason in the reporter's language.
+async fn refused(
+    state: &AppState,
+    i: I18n,
+    nav: Option<Nav>,
+    refusal: Refusal,
+    addr: Option<std::net::IpAddr>,
+    typed: Typed,
+) -> Response {
+    tracing::warn!(?addr, ?refusal, "report form refused");
+    let status = if refusal == Refusal::RateLimited {
+        StatusCode::TOO_MANY_REQUESTS
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let message = i.t(refusal.message_key());
+    let page = form(state, i, nav, message, typed).await;
+    (status, render(&page)).into_response()
 }
 
 async fn security_txt(State(state): State<AppState>) -> Response {

@@ -444,8 +444,9 @@ async fn public_form_protections_and_attachments() {
         "{}",
         &html[..html.len().min(500)]
     );
-    // An attachment over the limit: 413.
+    // An attachment over the limit: 413 (once the form itself would pass).
     let (challenge, bits) = form_page(&s).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1050)).await;
     let big = report_form(&challenge, &solve(&challenge, bits), "big").part(
         "attachment",
         Part::bytes(vec![7u8; 150_000]).file_name("big.bin"),
@@ -616,4 +617,134 @@ async fn security_txt_follows_rfc_9116() {
     );
     assert!(html.contains("Information security incident coordination"));
     assert!(html.contains("Vulnerability disclosure"));
+}
+
+/// Every file under the evidence folder, the temporary one included.
+fn evidence_files(s: &TestServer) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![s.data_dir.join("evidence")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// A proof that does not hold for `challenge` at `bits`.
+fn wrong_proof(challenge: &str, bits: u32) -> String {
+    let good = solve(challenge, bits);
+    (0u64..)
+        .map(|n| format!("x{n}"))
+        .find(|p| {
+            let d = Sha256::digest(format!("{challenge}:{p}").as_bytes());
+            *p != good && d[0] != 0
+        })
+        .unwrap_or_default()
+}
+
+fn with_attachment(form: Form, bytes: Vec<u8>) -> Form {
+    form.part("attachment", Part::bytes(bytes).file_name("sample.bin"))
+}
+
+#[tokio::test]
+async fn refused_and_bot_forms_leave_no_files_behind() {
+    let s = start(Db::Sqlite, "intake_disk").await;
+    let sample = |n: u8| vec![n; 50_000];
+
+    // A wrong proof of work: refused before the attachment is read.
+    let (challenge, bits) = form_page(&s).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let form = report_form(&challenge, &wrong_proof(&challenge, bits), "x");
+    let (st, _) = post_form(&s, with_attachment(form, sample(1))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(evidence_files(&s).is_empty(), "{:?}", evidence_files(&s));
+
+    // A bot (the honeypot filled) is told it succeeded and nothing is kept.
+    let (challenge, bits) = form_page(&s).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let form = report_form(&challenge, &solve(&challenge, bits), "bot")
+        .text("website", "https://spam.example/");
+    let (st, html) = post_form(&s, with_attachment(form, sample(2))).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(!tracking_in(&html).is_empty(), "the bot sees a number");
+    assert!(evidence_files(&s).is_empty(), "{:?}", evidence_files(&s));
+
+    // Admitted, but the report itself is refused (no subject): its file goes too.
+    let (challenge, bits) = form_page(&s).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let form = report_form(&challenge, &solve(&challenge, bits), " ");
+    let (st, _) = post_form(&s, with_attachment(form, sample(3))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(evidence_files(&s).is_empty(), "{:?}", evidence_files(&s));
+
+    // A real report keeps its attachment, once.
+    let (challenge, bits) = form_page(&s).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let form = report_form(&challenge, &solve(&challenge, bits), "改ざんの報告");
+    let (st, html) = post_form(&s, with_attachment(form, sample(4))).await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    let kept = evidence_files(&s);
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        kept[0]
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned()),
+        Some(hex::encode(Sha256::digest(sample(4))))
+    );
+}
+
+/// Backdates a file's modification time by `hours`.
+fn age(path: &std::path::Path, hours: u32) {
+    let ok = std::process::Command::new("touch")
+        .arg("-d")
+        .arg(format!("{hours} hours ago"))
+        .arg(path)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "touch -d");
+}
+
+#[tokio::test]
+async fn files_no_record_points_to_are_swept_at_start() {
+    let mut s = start(Db::Sqlite, "intake_sweep").await;
+    let (challenge, bits) = form_page(&s).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let form = report_form(&challenge, &solve(&challenge, bits), "添付つきの報告");
+    let (st, _) = post_form(&s, with_attachment(form, vec![7u8; 1000])).await;
+    assert_eq!(st, StatusCode::OK);
+    let kept = evidence_files(&s);
+    assert_eq!(kept.len(), 1);
+    age(&kept[0], 48);
+
+    // Left by a kill mid-upload, and by the old form before its fix.
+    let evidence = s.data_dir.join("evidence");
+    let stale_tmp = evidence.join("tmp").join("01KILLEDMIDUPLOAD");
+    std::fs::create_dir_all(stale_tmp.parent().expect("tmp")).expect("tmp dir");
+    std::fs::write(&stale_tmp, b"half a file").expect("tmp file");
+    age(&stale_tmp, 2);
+    let fresh_tmp = evidence.join("tmp").join("01UPLOADINGRIGHTNOW");
+    std::fs::write(&fresh_tmp, b"in progress").expect("tmp file");
+    let orphan_sha = hex::encode(Sha256::digest(b"orphan"));
+    let orphan = evidence.join(&orphan_sha[..2]).join(&orphan_sha);
+    std::fs::create_dir_all(orphan.parent().expect("dir")).expect("dir");
+    std::fs::write(&orphan, b"orphan").expect("orphan");
+    age(&orphan, 48);
+
+    assert!(s.signal_and_wait("TERM").success());
+    s.spawn().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while (stale_tmp.exists() || orphan.exists()) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!stale_tmp.exists(), "a stale temporary file is removed");
+    assert!(!orphan.exists(), "a file no record points to is removed");
+    assert!(fresh_tmp.exists(), "an upload in progress is left alone");
+    assert!(kept[0].exists(), "the report's attachment stays");
 }
