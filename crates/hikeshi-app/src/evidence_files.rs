@@ -154,7 +154,8 @@ impl EvidenceFiles {
             let name = dir.file_name().to_string_lossy().into_owned();
             let is_tmp = name == "tmp";
             // Content lives in two-hex-digit folders; anything else here is not ours to remove.
-            if !is_tmp && !(name.len() == 2 && name.chars().all(|c| c.is_ascii_hexdigit())) {
+            let is_content = name.len() == 2 && name.chars().all(|c| c.is_ascii_hexdigit());
+            if !(is_tmp || is_content) {
                 continue;
             }
             let Ok(mut files) = tokio::fs::read_dir(dir.path()).await else {
