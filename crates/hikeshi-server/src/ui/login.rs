@@ -36,10 +36,26 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only local paths are followed after login, never another site.
+/// Only paths on this site are followed after login or a language switch, never another
+/// site: browsers drop tabs and newlines from a `Location` and read `\\` as `/`, so `/\t/evil`
+/// and `/\\evil` mean `//evil`, another host. The path must start with one `/`, hold no
+/// control character, space or backslash, and stay so once percent-decoded.
 fn safe_next(next: Option<&str>) -> String {
+    fn local(p: &str) -> bool {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && p.len() <= 2000
+            && !p
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    }
+    // Decoded, only the path counts: a query may hold an encoded space.
+    let decoded_path_local = |p: &str| {
+        let decoded = urlencoding::decode(p).unwrap_or_default();
+        local(decoded.split(['?', '#']).next().unwrap_or(""))
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if local(n) && decoded_path_local(n) => n.to_string(),
         _ => "/cases".to_string(),
     }
 }
@@ -244,5 +260,36 @@ async fn settings_submit(
     {
         Ok(_) => see_other("/settings"),
         Err(e) => error_page(&s.viewer.i, Some(s.nav), e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_paths_on_this_site_are_followed() {
+        for ok in [
+            "/cases",
+            "/cases/2026-0001?tab=timeline#t",
+            "/cases?q=%E6%A8%99%20x",
+        ] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "//evil.example/x",
+            "/\t/evil.example/x",
+            "/\\evil.example",
+            "/%09/evil.example/x",
+            "/%2F/evil.example",
+            "/%5Cevil.example",
+            "https://evil.example/",
+            "evil.example",
+            "/\u{3000}/evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/cases", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/cases");
     }
 }

@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod durability;
 mod escalation;
+mod hardening;
 mod hunt;
 mod intake;
 mod jobs;
