@@ -130,6 +130,7 @@ mod tests {
         wanted.extend(TimelineKind::ALL.iter().map(|v| v.message_key()));
         wanted.extend(ObservableKind::ALL.iter().map(|v| v.message_key()));
         wanted.extend(Role::ALL.iter().map(|v| v.message_key()));
+        wanted.extend(TokenScope::ALL.iter().map(|v| v.message_key()));
         for lang in [Lang::Ja, Lang::En] {
             let known = keys(lang);
             let missing: Vec<_> = wanted.iter().filter(|k| !known.contains(k)).collect();

@@ -244,7 +244,12 @@ pub async fn list_tokens(
 }
 
 /// A new token for the caller; the secret is returned once and stored only as its digest.
-pub async fn create_token(app: &crate::App, who: &crate::Who, name: &str) -> AppResult<String> {
+pub async fn create_token(
+    app: &crate::App,
+    who: &crate::Who,
+    name: &str,
+    scope: hikeshi_model::TokenScope,
+) -> AppResult<String> {
     let name = crate::validate::text_field("name", name, true, 100)?;
     let me = app
         .store
@@ -253,7 +258,7 @@ pub async fn create_token(app: &crate::App, who: &crate::Who, name: &str) -> App
         .ok_or_else(|| AppError::not_found(format!("user {}", who.name)))?;
     let token = new_api_token();
     app.store
-        .create_api_token(&me, &name, &token_digest(&token), &who.actor())
+        .create_api_token(&me, &name, &token_digest(&token), scope, &who.actor())
         .await?;
     Ok(token)
 }

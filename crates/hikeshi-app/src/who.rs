@@ -4,7 +4,7 @@
 
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use hikeshi_model::Role;
+use hikeshi_model::{Role, TokenScope};
 use hikeshi_store::Actor;
 
 #[derive(Debug, Clone)]
@@ -16,6 +16,9 @@ pub struct Who {
     pub lang: Option<Lang>,
     /// Automation rather than a person.
     pub system: bool,
+    /// An ingest-only token can send events and nothing else (the web crate refuses it
+    /// everywhere but the events endpoint).
+    pub scope: TokenScope,
 }
 
 impl Who {
@@ -25,7 +28,14 @@ impl Who {
             role,
             lang,
             system: false,
+            scope: TokenScope::Full,
         }
+    }
+
+    /// The same person acting through a token of `scope`.
+    pub fn with_scope(mut self, scope: TokenScope) -> Who {
+        self.scope = scope;
+        self
     }
 
     /// One of hikeshi's automations (`grouping`, `vulns`, `intake`). It may work cases like a
@@ -36,6 +46,7 @@ impl Who {
             role: Role::Handler,
             lang: None,
             system: true,
+            scope: TokenScope::Full,
         }
     }
 
@@ -46,6 +57,7 @@ impl Who {
             role: Role::Admin,
             lang: None,
             system: true,
+            scope: TokenScope::Full,
         }
     }
 
@@ -68,6 +80,14 @@ impl Who {
 
     pub fn require_command(&self, what: &str) -> AppResult<()> {
         self.require(self.role.can_command(), what)
+    }
+
+    /// Sending events creates alerts: people who work cases, and ingest-only tokens.
+    pub fn require_ingest(&self) -> AppResult<()> {
+        self.require(
+            self.role.can_edit_cases() || self.scope == TokenScope::Ingest,
+            "send events (use an ingest token: hikeshi token create --scope ingest)",
+        )
     }
 
     pub fn require_admin(&self, what: &str) -> AppResult<()> {

@@ -83,6 +83,15 @@ impl Role {
 }
 
 wire_enum!(
+    /// What an API token may do: everything its user may, or only send events (log shippers,
+    /// agents), nothing else — not even read.
+    TokenScope, "scope", {
+        Full => "full",
+        Ingest => "ingest",
+    }
+);
+
+wire_enum!(
     Severity, "severity", {
         Critical => "critical",
         High => "high",

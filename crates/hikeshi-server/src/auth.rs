@@ -8,8 +8,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, Method};
 pub use hikeshi_app::users::token_digest;
-use hikeshi_app::{AppError, Lang, Who};
-use hikeshi_model::Role;
+use hikeshi_app::{AppError, ErrorKind, Lang, Who};
+use hikeshi_model::{Role, TokenScope};
 use hikeshi_store::User;
 
 pub const SESSION_COOKIE: &str = "hikeshi_session";
@@ -56,13 +56,14 @@ impl std::ops::Deref for CurrentUser {
 impl CurrentUser {
     fn new(
         user: User,
+        scope: TokenScope,
         csrf_token: Option<String>,
         session_hash: Option<String>,
     ) -> ApiResult<Self> {
         let role = Role::parse(&user.role).map_err(AppError::internal)?;
         let lang = user.lang.as_deref().and_then(Lang::parse);
         Ok(CurrentUser {
-            who: Who::user(&user.username, role, lang),
+            who: Who::user(&user.username, role, lang).with_scope(scope),
             user,
             csrf_token,
             session_hash,
@@ -91,7 +92,22 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The caller, if any; an ingest-only token is refused here, for every route but the one
+/// that takes events ([`Shipper`]).
 pub async fn resolve_user(parts: &Parts, state: &AppState) -> ApiResult<Option<CurrentUser>> {
+    let user = resolve_any(parts, state).await?;
+    if user.as_ref().is_some_and(|u| u.scope == TokenScope::Ingest) {
+        return Err(AppError::new(
+            ErrorKind::Forbidden,
+            "token_scope",
+            "this token may only send events (POST /api/v1/events)",
+        )
+        .into());
+    }
+    Ok(user)
+}
+
+async fn resolve_any(parts: &Parts, state: &AppState) -> ApiResult<Option<CurrentUser>> {
     if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
         let token = auth
             .to_str()
@@ -102,10 +118,11 @@ pub async fn resolve_user(parts: &Parts, state: &AppState) -> ApiResult<Option<C
             .store
             .user_by_token_hash(&token_digest(token.trim()))
             .await?;
-        let Some(user) = user.filter(|u| !u.is_disabled()) else {
+        let Some((user, scope)) = user.filter(|(u, _)| !u.is_disabled()) else {
             return Err(AppError::unauthenticated().into());
         };
-        return Ok(Some(CurrentUser::new(user, None, None)?));
+        let scope = TokenScope::parse(&scope).map_err(AppError::internal)?;
+        return Ok(Some(CurrentUser::new(user, scope, None, None)?));
     }
     if let Some(token) = cookie_value(parts, SESSION_COOKIE) {
         let hash = token_digest(token);
@@ -115,6 +132,7 @@ pub async fn resolve_user(parts: &Parts, state: &AppState) -> ApiResult<Option<C
             }
             return Ok(Some(CurrentUser::new(
                 user,
+                TokenScope::Full,
                 Some(session.csrf_token),
                 Some(hash),
             )?));
@@ -123,8 +141,36 @@ pub async fn resolve_user(parts: &Parts, state: &AppState) -> ApiResult<Option<C
     Ok(None)
 }
 
-/// Extractor for API routes: 401 without credentials; for session callers of state-changing
-/// methods, the CSRF token must come in the `X-CSRF-Token` header.
+/// The caller of the events endpoint: as [`CurrentUser`], and ingest-only tokens too.
+pub struct Shipper(pub CurrentUser);
+
+impl FromRequestParts<AppState> for Shipper {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = resolve_any(parts, state)
+            .await?
+            .ok_or_else(|| ApiError::from(AppError::unauthenticated()))?;
+        // Refused before the body is read: a viewer's 10 MiB costs nothing.
+        user.require_ingest()?;
+        checked_csrf(parts, user).map(Shipper)
+    }
+}
+
+/// For session callers of state-changing methods, the CSRF token must come in the
+/// `X-CSRF-Token` header.
+fn checked_csrf(parts: &Parts, user: CurrentUser) -> ApiResult<CurrentUser> {
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        user.check_csrf(presented)?;
+    }
+    Ok(user)
+}
+
+/// Extractor for API routes: 401 without credentials, 403 for an ingest-only token; for
+/// session callers of state-changing methods, the CSRF token must come in the `X-CSRF-Token`
+/// header.
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
@@ -132,11 +178,6 @@ impl FromRequestParts<AppState> for CurrentUser {
         let user = resolve_user(parts, state)
             .await?
             .ok_or_else(|| ApiError::from(AppError::unauthenticated()))?;
-        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if !safe {
-            let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-            user.check_csrf(presented)?;
-        }
-        Ok(user)
+        checked_csrf(parts, user)
     }
 }

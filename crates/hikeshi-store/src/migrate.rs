@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_assets.sql")),
     (9, include_str!("../migrations/0009_reporting.sql")),
     (10, include_str!("../migrations/0010_jobs.sql")),
+    (11, include_str!("../migrations/0011_token_scope.sql")),
 ];
 
 /// Serialises migrations when several processes (`serve` and workers) start at once.

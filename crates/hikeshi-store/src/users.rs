@@ -57,6 +57,8 @@ pub struct ApiToken {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// `full` or `ingest` (hikeshi_model::TokenScope).
+    pub scope: String,
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, role, password_hash, lang, time_zone, disabled, failed_logins, locked_until, created_at";
@@ -317,6 +319,7 @@ impl Store {
         user: &User,
         name: &str,
         token_hash: &str,
+        scope: hikeshi_model::TokenScope,
         actor: &Actor,
     ) -> Result<ApiToken> {
         let token = ApiToken {
@@ -327,14 +330,16 @@ impl Store {
             created_at: now_ms(),
             last_used_at: None,
             revoked_at: None,
+            scope: scope.code().into(),
         };
         let mut tx = self.writer.begin().await?;
-        sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, scope) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&token.id)
             .bind(&token.user_id)
             .bind(&token.name)
             .bind(&token.token_hash)
             .bind(token.created_at)
+            .bind(&token.scope)
             .execute(&mut *tx)
             .await?;
         record(
@@ -352,7 +357,7 @@ impl Store {
     }
 
     pub async fn list_api_tokens(&self, user_id: Option<&str>) -> Result<Vec<ApiToken>> {
-        let base = "SELECT id, user_id, name, token_hash, created_at, last_used_at, revoked_at FROM api_tokens";
+        let base = "SELECT id, user_id, name, token_hash, created_at, last_used_at, revoked_at, scope FROM api_tokens";
         let rows = match user_id {
             Some(uid) => {
                 let sql = format!("{base} WHERE user_id = $1 ORDER BY created_at DESC");
@@ -402,14 +407,15 @@ impl Store {
     }
 
     /// The user behind a live (unrevoked) API token.
-    pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>> {
-        let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
-            "SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    /// The user a live token belongs to, with the token's scope.
+    pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<(User, String)>> {
+        let row: Option<(String, String, Option<i64>, String)> = sqlx::query_as(
+            "SELECT id, user_id, last_used_at, scope FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
         )
         .bind(token_hash)
         .fetch_optional(&self.reader)
         .await?;
-        let Some((token_id, user_id, last_used)) = row else {
+        let Some((token_id, user_id, last_used, scope)) = row else {
             return Ok(None);
         };
         // Last use is kept to the minute so that automation does not queue a write per request.
@@ -422,6 +428,6 @@ impl Store {
                 .execute(&self.writer)
                 .await;
         }
-        self.user_by_id(&user_id).await
+        Ok(self.user_by_id(&user_id).await?.map(|u| (u, scope)))
     }
 }

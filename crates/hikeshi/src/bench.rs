@@ -58,7 +58,13 @@ pub async fn run(b: ApiBench) -> anyhow::Result<()> {
         .await?;
     let token = new_api_token();
     store
-        .create_api_token(&user, "bench", &token_digest(&token), &Actor::cli())
+        .create_api_token(
+            &user,
+            "bench",
+            &token_digest(&token),
+            hikeshi_model::TokenScope::Full,
+            &Actor::cli(),
+        )
         .await?;
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?

@@ -97,14 +97,15 @@ pub async fn token_command(cmd: TokenCommand, db: &Database) -> anyhow::Result<(
     let store = open_store(db).await?;
     let actor = Actor::cli();
     match cmd {
-        TokenCommand::Create { user, name } => {
+        TokenCommand::Create { user, name, scope } => {
+            let scope = hikeshi_model::TokenScope::parse(&scope)?;
             let owner = store
                 .user_by_name(&user)
                 .await?
                 .with_context(|| format!("no user `{user}`"))?;
             let token = new_api_token();
             let record = store
-                .create_api_token(&owner, &name, &token_digest(&token), &actor)
+                .create_api_token(&owner, &name, &token_digest(&token), scope, &actor)
                 .await?;
             eprintln!(
                 "token {} for {} (shown once; store it now):",
@@ -178,6 +179,10 @@ pub enum TokenCommand {
         /// What the token is for, e.g. "SOAR".
         #[arg(long, default_value = "api")]
         name: String,
+        /// `full` (what the user may do) or `ingest` (send events to /api/v1/events and
+        /// nothing else: for log shippers and agents).
+        #[arg(long, default_value = "full", value_parser = ["full", "ingest"])]
+        scope: String,
     },
     /// Revoke a token by its id.
     Revoke { id: String },

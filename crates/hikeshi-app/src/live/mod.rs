@@ -305,6 +305,7 @@ pub async fn ingest_ndjson(
 /// `POST /api/v1/events` and the like: NDJSON from a shipper, answered after its alerts are
 /// committed. The source is named after the caller.
 pub async fn ingest(app: &App, who: &Who, body: bytes::Bytes) -> AppResult<IngestResult> {
+    who.require_ingest()?;
     ingest_ndjson(app.live.as_ref(), body, &format!("http:{}", who.name)).await
 }
 

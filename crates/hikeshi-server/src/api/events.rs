@@ -1,7 +1,7 @@
 //! Live monitoring in the API: `POST /api/v1/events` takes NDJSON from log shippers and agents,
 //! answered after the alerts are committed.
 
-use crate::auth::CurrentUser;
+use crate::auth::Shipper;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -22,7 +22,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn ingest(
     State(state): State<AppState>,
-    who: CurrentUser,
+    Shipper(who): Shipper,
     body: Bytes,
 ) -> ApiResult<Json<IngestResult>> {
     Ok(Json(live::ingest(&state, &who, body).await?))

@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use hikeshi_app::users::{self, UserChange};
-use hikeshi_model::Role;
+use hikeshi_model::{Role, TokenScope};
 use hikeshi_store::{ApiToken, AuditEntry, AuditQuery, User};
 use serde::Deserialize;
 
@@ -157,6 +157,8 @@ async fn tokens_page(State(state): State<AppState>, s: SignedIn) -> Response {
 struct TokenForm {
     csrf: String,
     name: String,
+    #[serde(default)]
+    scope: String,
 }
 
 /// Creates a token for the signed-in user and shows it once.
@@ -167,7 +169,11 @@ async fn token_create(
 ) -> Response {
     let result: ApiResult<Response> = async {
         s.who.check_csrf(Some(&f.csrf))?;
-        let token = users::create_token(&state, &s.who, &f.name).await?;
+        let scope = match f.scope.as_str() {
+            "" => TokenScope::Full,
+            code => TokenScope::parse(code)?,
+        };
+        let token = users::create_token(&state, &s.who, &f.name, scope).await?;
         tokens_view(&state, &s, token).await
     }
     .await;

@@ -43,3 +43,65 @@ async fn login_and_language_never_redirect_off_site() {
     let to = location_after(&s, "/lang", "lang=ja&next=%2Freports%3Fstatus%3Dnew").await;
     assert_eq!(to, "/reports?status=new");
 }
+
+const WHOAMI_RULE: &str = "title: Whoami\nid: 3c5a0f4e-8d59-4e0b-9a57-7e7f7a1d2b01\nstatus: test\nlogsource:\n  category: process_creation\n  product: windows\ndetection:\n  selection:\n    Image|endswith: '\\whoami.exe'\n  condition: selection\nlevel: high\n";
+
+async fn post_events(s: &TestServer, token: &str, body: &str) -> StatusCode {
+    s.client
+        .post(format!("{}/api/v1/events", s.base))
+        .bearer_auth(token)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("events")
+        .status()
+}
+
+#[tokio::test]
+async fn only_case_workers_and_ingest_tokens_send_events() {
+    let rules = crate::common::temp_dir("hard-ingest-rules");
+    std::fs::write(rules.join("whoami.yml"), WHOAMI_RULE).expect("rule");
+    let s = TestServer::start(
+        Db::Sqlite,
+        "hard_ingest",
+        &["--rules", &rules.display().to_string()],
+    )
+    .await;
+    s.add_user("vic", "viewer");
+    s.add_user("hana", "handler");
+    s.add_user("shipper", "viewer");
+    let event = "{\"EventID\": 1, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"Image\": \"C:\\\\Windows\\\\System32\\\\whoami.exe\", \"Computer\": \"pc1\"}\n";
+
+    let viewer = s.token("vic");
+    assert_eq!(post_events(&s, &viewer, event).await, StatusCode::FORBIDDEN);
+    let handler = s.token("hana");
+    assert_eq!(post_events(&s, &handler, event).await, StatusCode::OK);
+
+    // An ingest token of a viewer sends events and can do nothing else, not even read.
+    let ingest = s.ingest_token("shipper");
+    assert_eq!(post_events(&s, &ingest, event).await, StatusCode::OK);
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/v1/alerts"),
+        (reqwest::Method::GET, "/api/v1/cases"),
+        (reqwest::Method::GET, "/api/v1/me"),
+        (reqwest::Method::POST, "/api/v1/cases"),
+    ] {
+        let r = s
+            .req(method.clone(), path, Some(&ingest))
+            .json(&serde_json::json!({"title": "x"}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{method} {path}");
+        let body: serde_json::Value = r.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "token_scope");
+    }
+    let page = s
+        .client
+        .get(format!("{}/alerts", s.base))
+        .bearer_auth(&ingest)
+        .send()
+        .await
+        .expect("page");
+    assert_ne!(page.status(), StatusCode::OK, "no page for an ingest token");
+}

@@ -39,7 +39,9 @@ async fn live(db: Db) {
     let rules = dir.display().to_string();
     let s = TestServer::start(db, "live", &["--rules", &rules]).await;
     s.add_user("shipper", "viewer");
-    let token = s.token("shipper");
+    // The shipper sends with an ingest token and reads with its own viewer token.
+    let token = s.ingest_token("shipper");
+    let reader = s.token("shipper");
 
     // 1,000 events, 30 hits on two hosts, one bad line in the middle.
     let mut body = String::new();
@@ -66,7 +68,7 @@ async fn live(db: Db) {
         .contains("invalid JSON"));
     assert_eq!(r["alerts_created"], 2, "one alert per host: {r}");
 
-    let (_, alerts) = s.json(Method::GET, "/api/v1/alerts", &token, None).await;
+    let (_, alerts) = s.json(Method::GET, "/api/v1/alerts", &reader, None).await;
     let list = alerts.as_array().cloned().unwrap_or_default();
     assert_eq!(list.len(), 2, "{alerts}");
     let total: i64 = list.iter().map(|a| a["count"].as_i64().unwrap_or(0)).sum();
@@ -86,7 +88,7 @@ async fn live(db: Db) {
         (Some(1), Some(0))
     );
     let (_, pc1) = s
-        .json(Method::GET, "/api/v1/alerts?host=pc1", &token, None)
+        .json(Method::GET, "/api/v1/alerts?host=pc1", &reader, None)
         .await;
     assert_eq!(pc1[0]["count"], 17);
 
@@ -111,7 +113,7 @@ async fn live(db: Db) {
         .json(
             Method::PATCH,
             &path,
-            &token,
+            &reader,
             Some(serde_json::json!({"status": "closed"})),
         )
         .await;
@@ -149,7 +151,7 @@ async fn live(db: Db) {
     let (_, r) = ingest(&s, &token, event("pc1", "sekurlsa::tickets")).await;
     assert_eq!(r["alerts_created"], 1);
     let (_, open) = s
-        .json(Method::GET, "/api/v1/alerts?status=new", &token, None)
+        .json(Method::GET, "/api/v1/alerts?status=new", &reader, None)
         .await;
     assert_eq!(open.as_array().map(|a| a.len()), Some(2));
 
@@ -179,12 +181,17 @@ async fn live_events_on_postgres() {
 async fn without_rules_the_events_endpoint_says_so() {
     let s = TestServer::start(Db::Sqlite, "live_norules", &[]).await;
     s.add_user("shipper", "viewer");
-    let token = s.token("shipper");
+    let token = s.ingest_token("shipper");
     let (st, r) = ingest(&s, &token, event("pc1", "x")).await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r["error"]["code"], "no_rules");
     let (_, spec) = s
-        .json(Method::GET, "/api/v1/openapi.json", &token, None)
+        .json(
+            Method::GET,
+            "/api/v1/openapi.json",
+            &s.token("shipper"),
+            None,
+        )
         .await;
     for path in ["/api/v1/events", "/api/v1/alerts"] {
         assert!(spec["paths"].get(path).is_some(), "openapi lacks {path}");

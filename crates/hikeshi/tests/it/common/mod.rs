@@ -182,6 +182,16 @@ impl TestServer {
         out.trim().to_string()
     }
 
+    /// A token that may only send events, as a log shipper would hold.
+    pub fn ingest_token(&self, user: &str) -> String {
+        let (ok, out, err) = self.cli(
+            &["token", "create", "--user", user, "--scope", "ingest"],
+            "",
+        );
+        assert!(ok, "token create: {err}");
+        out.trim().to_string()
+    }
+
     pub fn req(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
         let r = self.client.request(method, format!("{}{path}", self.base));
         match token {
