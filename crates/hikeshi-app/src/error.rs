@@ -32,6 +32,8 @@ pub struct AppError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// For "try again later" answers: when, in seconds.
+    pub retry_after_secs: Option<u64>,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -43,6 +45,7 @@ impl AppError {
             code,
             message: message.into(),
             field: None,
+            retry_after_secs: None,
         }
     }
 
@@ -52,6 +55,7 @@ impl AppError {
             code: "invalid_input",
             message: message.into(),
             field: Some(field.to_string()),
+            retry_after_secs: None,
         }
     }
 
@@ -93,6 +97,14 @@ impl AppError {
 
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unavailable, code, message)
+    }
+
+    /// Full for now: the caller should try again in `secs` seconds.
+    pub fn busy(message: impl Into<String>, secs: u64) -> Self {
+        AppError {
+            retry_after_secs: Some(secs),
+            ..Self::new(ErrorKind::Unavailable, "busy", message)
+        }
     }
 
     /// Logs the cause and shows nothing of it: internals are for the server log.

@@ -2,6 +2,7 @@
 
 mod api;
 pub mod auth;
+mod body;
 pub mod error;
 mod json;
 mod markdown;

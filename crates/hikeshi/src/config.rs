@@ -16,6 +16,8 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub max_upload_bytes: Option<u64>,
     pub secure_cookies: Option<bool>,
+    /// Large-body requests (events, imports) handled at once; more get 503 and Retry-After.
+    pub max_large_requests: Option<usize>,
     pub session_hours: Option<i64>,
     pub log_format: Option<String>,
     pub sla_hours: Option<SlaHours>,
@@ -105,6 +107,10 @@ pub fn web_config(
         } else {
             file.secure_cookies.unwrap_or(defaults.secure_cookies)
         },
+        max_large_requests: file
+            .max_large_requests
+            .unwrap_or(defaults.max_large_requests)
+            .clamp(1, 256),
     }
 }
 

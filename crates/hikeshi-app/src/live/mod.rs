@@ -75,7 +75,10 @@ pub struct Live {
 #[derive(Debug, Serialize)]
 pub struct IngestResult {
     pub accepted: usize,
+    /// The first 100 lines that could not be read, with why.
     pub invalid: Vec<BadLine>,
+    /// How many lines could not be read in all.
+    pub invalid_lines: usize,
     pub hits: usize,
     pub alerts_created: usize,
     /// Hits of events recorded before (a resent request): not counted again.
@@ -246,27 +249,39 @@ impl Live {
     }
 }
 
-/// Splits an NDJSON body into events without copying it. An event is identified by the body's
-/// hash and its line: the same body sent again (a retry after a timeout or a crash) is not
-/// counted twice, while identical lines inside one body, or in two different bodies, are
-/// separate events.
-pub fn ndjson_events(body: &bytes::Bytes) -> Vec<RawEvent> {
+/// Events per batch a request body is cut into: memory per request stays one batch of parsed
+/// events, however many tiny lines the body holds.
+pub const HTTP_BATCH_EVENTS: usize = 1000;
+/// Invalid lines reported back per request; the count goes on, the list stops.
+const MAX_REPORTED_BAD_LINES: usize = 100;
+
+/// Splits an NDJSON body into batches of events without copying it. An event is identified by
+/// the body's hash and its line: the same body sent again (a retry after a timeout or a crash)
+/// is not counted twice, while identical lines inside one body, or in two different bodies,
+/// are separate events.
+pub fn ndjson_batches(body: &bytes::Bytes) -> impl Iterator<Item = Vec<RawEvent>> + '_ {
     use sha2::Digest;
     let body_id = hex::encode(&sha2::Sha256::digest(body)[..16]);
-    let mut events = Vec::new();
+    let mut lines = body.split(|b| *b == b'\n').enumerate();
     let mut start = 0;
-    for (n, piece) in body.split(|b| *b == b'\n').enumerate() {
-        let end = start + piece.len();
-        if !piece.trim_ascii().is_empty() {
-            events.push(RawEvent {
-                id: Some(format!("http:{body_id}:{}", n + 1)),
-                line: n + 1,
-                payload: Payload::Bytes(body.slice(start..end)),
-            });
+    std::iter::from_fn(move || {
+        let mut batch = Vec::new();
+        for (n, piece) in lines.by_ref() {
+            let end = start + piece.len();
+            if !piece.trim_ascii().is_empty() {
+                batch.push(RawEvent {
+                    id: Some(format!("http:{body_id}:{}", n + 1)),
+                    line: n + 1,
+                    payload: Payload::Bytes(body.slice(start..end)),
+                });
+            }
+            start = end + 1;
+            if batch.len() == HTTP_BATCH_EVENTS {
+                break;
+            }
         }
-        start = end + 1;
-    }
-    events
+        (!batch.is_empty()).then_some(batch)
+    })
 }
 
 /// `POST /api/v1/events`: the body is answered after its alerts are committed.
@@ -281,25 +296,41 @@ pub async fn ingest_ndjson(
             "no rules are loaded: start the server with --rules DIR",
         ));
     };
-    let bytes = body.len() as u64;
-    let events = ndjson_events(&body);
-    let outcome = live
-        .process(SourceKind::Http, source, Format::Json, events, bytes)
-        .await
-        .map_err(|e| {
-            AppError::unavailable(
-                "not_committed",
-                format!("the events were not stored, send them again: {e}"),
-            )
-        })?;
-    Ok(IngestResult {
-        accepted: outcome.accepted,
-        invalid: outcome.invalid,
-        hits: outcome.hits,
-        alerts_created: outcome.alerts_created,
-        repeated: outcome.repeated,
-        suppressed: outcome.suppressed,
-    })
+    let mut result = IngestResult {
+        accepted: 0,
+        invalid: Vec::new(),
+        invalid_lines: 0,
+        hits: 0,
+        alerts_created: 0,
+        repeated: 0,
+        suppressed: 0,
+    };
+    let mut bytes = body.len() as u64;
+    // One batch at a time: the next is parsed only when the last is committed.
+    for events in ndjson_batches(&body) {
+        let outcome = live
+            .process(SourceKind::Http, source, Format::Json, events, bytes)
+            .await
+            .map_err(|e| {
+                AppError::unavailable(
+                    "not_committed",
+                    format!("the events were not stored, send them again: {e}"),
+                )
+            })?;
+        // The body's size is counted once, with its first batch.
+        bytes = 0;
+        result.accepted += outcome.accepted;
+        result.hits += outcome.hits;
+        result.alerts_created += outcome.alerts_created;
+        result.repeated += outcome.repeated;
+        result.suppressed += outcome.suppressed;
+        result.invalid_lines += outcome.invalid.len();
+        let room = MAX_REPORTED_BAD_LINES.saturating_sub(result.invalid.len());
+        result
+            .invalid
+            .extend(outcome.invalid.into_iter().take(room));
+    }
+    Ok(result)
 }
 
 /// `POST /api/v1/events` and the like: NDJSON from a shipper, answered after its alerts are

@@ -341,6 +341,11 @@ pub async fn issued_pdf(app: &App, _who: &Who, id: &str) -> AppResult<(IssuedRep
     Ok((r, bytes))
 }
 
+/// May `who` import an incident ledger? Asked before the file is read.
+pub fn may_import_ledger(who: &Who) -> AppResult<()> {
+    who.require_command("import an incident ledger")
+}
+
 /// An earlier incident ledger as CSV (manager or admin).
 pub async fn import_ledger(
     app: &App,
@@ -348,7 +353,7 @@ pub async fn import_ledger(
     body: &[u8],
     dry_run: bool,
 ) -> AppResult<super::ledger::LedgerPlan> {
-    who.require_command("import an incident ledger")?;
+    may_import_ledger(who)?;
     let text = std::str::from_utf8(body)
         .map_err(|e| AppError::invalid("body", format!("the ledger is not UTF-8 text: {e}")))?;
     super::ledger::import(app, text, dry_run, who).await

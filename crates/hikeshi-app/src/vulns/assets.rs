@@ -248,6 +248,21 @@ pub struct Imported {
     pub cases_opened: Vec<String>,
 }
 
+/// May `who` import scanner reports? Asked before a report's body is read.
+pub fn may_import(who: &Who) -> AppResult<()> {
+    who.require_edit("import vulnerability reports")
+}
+
+/// May `who` load the KEV catalogue or EPSS scores?
+pub fn may_load_intel(who: &Who, what: &str) -> AppResult<()> {
+    who.require_command(&format!("load {what}"))
+}
+
+/// May `who` import the asset inventory?
+pub fn may_import_assets(who: &Who) -> AppResult<()> {
+    who.require_edit("import assets")
+}
+
 /// A scanner report (Vuls, Trivy or CSV; `format` or sniffed) named `name` in errors.
 pub async fn import_report(
     app: &App,
@@ -256,7 +271,7 @@ pub async fn import_report(
     body: &[u8],
     format: Option<&str>,
 ) -> AppResult<Imported> {
-    who.require_edit("import vulnerability reports")?;
+    may_import(who)?;
     let hosts = super::import_report(&app.store, name, body, format, &who.actor())
         .await
         .map_err(failure)?;
@@ -270,7 +285,7 @@ pub async fn import_report(
 
 /// The CISA KEV catalogue (JSON); returns the entries loaded.
 pub async fn load_kev(app: &App, who: &Who, body: &[u8]) -> AppResult<usize> {
-    who.require_command("load the KEV catalogue")?;
+    may_load_intel(who, "the KEV catalogue")?;
     let entries = super::intel::parse_kev("kev", body)
         .map_err(|e| AppError::invalid(&e.field, e.to_string()))?;
     let loaded = app.store.load_kev(&entries).await?;
@@ -281,7 +296,7 @@ pub async fn load_kev(app: &App, who: &Who, body: &[u8]) -> AppResult<usize> {
 
 /// EPSS scores (CSV, gzip recognised); returns the scores loaded.
 pub async fn load_epss(app: &App, who: &Who, body: &[u8]) -> AppResult<usize> {
-    who.require_command("load EPSS scores")?;
+    may_load_intel(who, "EPSS scores")?;
     let scores = super::intel::parse_epss("epss", body)
         .map_err(|e| AppError::invalid(&e.field, e.to_string()))?;
     let loaded = app.store.load_epss(&scores).await?;
@@ -302,7 +317,7 @@ pub async fn import_csv(
     body: &[u8],
     dry_run: bool,
 ) -> AppResult<super::asset_csv::Plan> {
-    who.require_edit("import assets")?;
+    may_import_assets(who)?;
     let text = std::str::from_utf8(body)
         .map_err(|e| AppError::invalid("body", format!("body: not UTF-8 text: {e}")))?;
     Ok(super::asset_csv::import(&app.store, text, dry_run, &who.actor()).await?)

@@ -2,11 +2,12 @@
 //! (Vuls, Trivy, CSV), KEV and EPSS loads, and findings ordered by an explained priority.
 
 use crate::auth::CurrentUser;
+use crate::body::read_large;
 use crate::error::ApiResult;
 use crate::json::{ApiJson, ApiQuery};
 use crate::state::AppState;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::body::Body;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,33 +16,23 @@ use hikeshi_app::vulns::{self, asset_csv, risk};
 use hikeshi_store::{Asset, NewAsset};
 use serde::{Deserialize, Serialize};
 
+/// KEV and EPSS files larger than this are refused (the catalogue is ~1 MB, EPSS ~10 MB).
+const INTEL_LIMIT: usize = 64 << 20;
+
 pub fn routes() -> Router<AppState> {
-    let report_limit = DefaultBodyLimit::max(vulns::MAX_REPORT_BYTES as usize);
     Router::new()
         .route("/api/v1/assets", get(list_assets).post(create_asset))
         .route("/api/v1/assets/risk", get(risk_ranking))
         .route("/api/v1/assets.csv", get(export_csv))
-        .route(
-            "/api/v1/assets/import",
-            post(import_csv).layer(DefaultBodyLimit::max(asset_csv::MAX_BYTES)),
-        )
+        .route("/api/v1/assets/import", post(import_csv))
         .route(
             "/api/v1/assets/{id}",
             get(asset_detail).put(update_asset).delete(delete_asset),
         )
         .route("/api/v1/findings", get(findings))
-        .route(
-            "/api/v1/imports/vulns",
-            post(import_vulns).layer(report_limit),
-        )
-        .route(
-            "/api/v1/intel/kev",
-            post(load_kev).layer(DefaultBodyLimit::max(64 << 20)),
-        )
-        .route(
-            "/api/v1/intel/epss",
-            post(load_epss).layer(DefaultBodyLimit::max(64 << 20)),
-        )
+        .route("/api/v1/imports/vulns", post(import_vulns))
+        .route("/api/v1/intel/kev", post(load_kev))
+        .route("/api/v1/intel/epss", post(load_epss))
 }
 
 async fn list_assets(
@@ -118,11 +109,13 @@ async fn import_vulns(
     State(state): State<AppState>,
     who: CurrentUser,
     ApiQuery(q): ApiQuery<ImportQuery>,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<Json<Imported>> {
+    assets::may_import(&who)?;
+    let body = read_large(&state, body, vulns::MAX_REPORT_BYTES as usize).await?;
     let name = q.name.unwrap_or_else(|| "report".into());
     Ok(Json(
-        assets::import_report(&state, &who, &name, &body, q.format.as_deref()).await?,
+        assets::import_report(&state, &who, &name, &body.bytes, q.format.as_deref()).await?,
     ))
 }
 
@@ -134,18 +127,22 @@ struct Loaded {
 async fn load_kev(
     State(state): State<AppState>,
     who: CurrentUser,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<Json<Loaded>> {
-    let entries = assets::load_kev(&state, &who, &body).await?;
+    assets::may_load_intel(&who, "the KEV catalogue")?;
+    let body = read_large(&state, body, INTEL_LIMIT).await?;
+    let entries = assets::load_kev(&state, &who, &body.bytes).await?;
     Ok(Json(Loaded { entries }))
 }
 
 async fn load_epss(
     State(state): State<AppState>,
     who: CurrentUser,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<Json<Loaded>> {
-    let entries = assets::load_epss(&state, &who, &body).await?;
+    assets::may_load_intel(&who, "EPSS scores")?;
+    let body = read_large(&state, body, INTEL_LIMIT).await?;
+    let entries = assets::load_epss(&state, &who, &body.bytes).await?;
     Ok(Json(Loaded { entries }))
 }
 
@@ -178,9 +175,11 @@ async fn import_csv(
     State(state): State<AppState>,
     who: CurrentUser,
     ApiQuery(q): ApiQuery<CsvImportQuery>,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<(StatusCode, Json<asset_csv::Plan>)> {
-    let plan = assets::import_csv(&state, &who, &body, q.dry_run).await?;
+    assets::may_import_assets(&who)?;
+    let body = read_large(&state, body, asset_csv::MAX_BYTES).await?;
+    let plan = assets::import_csv(&state, &who, &body.bytes, q.dry_run).await?;
     let status = if plan.errors.is_empty() {
         StatusCode::OK
     } else {

@@ -4,8 +4,8 @@
 use crate::auth::Shipper;
 use crate::error::ApiResult;
 use crate::state::AppState;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use hikeshi_app::live::{self, IngestResult};
@@ -14,16 +14,14 @@ use hikeshi_app::live::{self, IngestResult};
 pub const MAX_EVENTS_BODY: usize = 10 * 1024 * 1024;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/events",
-        post(ingest).layer(DefaultBodyLimit::max(MAX_EVENTS_BODY)),
-    )
+    Router::new().route("/api/v1/events", post(ingest))
 }
 
 async fn ingest(
     State(state): State<AppState>,
     Shipper(who): Shipper,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<Json<IngestResult>> {
-    Ok(Json(live::ingest(&state, &who, body).await?))
+    let body = crate::body::read_large(&state, body, MAX_EVENTS_BODY).await?;
+    Ok(Json(live::ingest(&state, &who, body.bytes.clone()).await?))
 }

@@ -45,12 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/reports/monthly/issue", post(issue))
         .route("/api/v1/reports/monthly/issued", get(issued))
         .route("/api/v1/reports/monthly/issued/{id}", get(issued_file))
-        .route(
-            "/api/v1/cases/import",
-            post(import_ledger).layer(axum::extract::DefaultBodyLimit::max(
-                hikeshi_app::reporting::ledger::MAX_BYTES,
-            )),
-        )
+        .route("/api/v1/cases/import", post(import_ledger))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -66,9 +61,12 @@ async fn import_ledger(
     State(state): State<AppState>,
     who: CurrentUser,
     ApiQuery(q): ApiQuery<LedgerQuery>,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> ApiResult<Response> {
-    let plan = programme::import_ledger(&state, &who, &body, q.dry_run).await?;
+    programme::may_import_ledger(&who)?;
+    let limit = hikeshi_app::reporting::ledger::MAX_BYTES;
+    let body = crate::body::read_large(&state, body, limit).await?;
+    let plan = programme::import_ledger(&state, &who, &body.bytes, q.dry_run).await?;
     let status = if !plan.errors.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else if q.dry_run {

@@ -105,3 +105,147 @@ async fn only_case_workers_and_ingest_tokens_send_events() {
         .expect("page");
     assert_ne!(page.status(), StatusCode::OK, "no page for an ingest token");
 }
+
+/// Sends a request's head and the first bytes of a body it says is `declared` long, and keeps
+/// the connection open (returned) without sending the rest.
+async fn partial_post(
+    s: &TestServer,
+    path: &str,
+    token: &str,
+    declared: usize,
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", s.port))
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\nContent-Length: {declared}\r\n\r\n{{\"a\":1}}\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("send");
+    stream
+}
+
+/// The status line of the answer on `stream`, if one comes within `secs`.
+async fn answer_within(stream: &mut tokio::net::TcpStream, secs: u64) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(secs), stream.read(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .map(str::to_string)
+}
+
+#[tokio::test]
+async fn a_refused_caller_is_answered_before_its_body_is_read() {
+    let s = TestServer::start(Db::Sqlite, "hard_body_auth", &[]).await;
+    s.add_user("vic", "viewer");
+    let viewer = s.token("vic");
+    for path in [
+        "/api/v1/imports/vulns",
+        "/api/v1/intel/kev",
+        "/api/v1/assets/import",
+        "/api/v1/cases/import",
+        "/api/v1/events",
+    ] {
+        let mut stream = partial_post(&s, path, &viewer, 199 * 1024 * 1024).await;
+        let status = answer_within(&mut stream, 5).await;
+        assert!(
+            status.as_deref().is_some_and(|l| l.contains(" 403 ")),
+            "{path}: {status:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn large_requests_beyond_the_slots_wait_their_turn_with_503() {
+    let rules = crate::common::temp_dir("hard-slots-rules");
+    std::fs::write(rules.join("whoami.yml"), WHOAMI_RULE).expect("rule");
+    let config = crate::common::temp_dir("hard-slots").join("hikeshi.toml");
+    std::fs::write(&config, "max_large_requests = 2\n").expect("config");
+    let s = TestServer::start(
+        Db::Sqlite,
+        "hard_slots",
+        &[
+            "--config",
+            &config.display().to_string(),
+            "--rules",
+            &rules.display().to_string(),
+        ],
+    )
+    .await;
+    s.add_user("hana", "handler");
+    let token = s.token("hana");
+    // Two slow senders hold both slots.
+    let slow = [
+        partial_post(&s, "/api/v1/events", &token, 5 * 1024 * 1024).await,
+        partial_post(&s, "/api/v1/events", &token, 5 * 1024 * 1024).await,
+    ];
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let r = s
+        .req(reqwest::Method::POST, "/api/v1/events", Some(&token))
+        .body("{\"a\":1}\n")
+        .send()
+        .await
+        .expect("third");
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().get("retry-after").is_some());
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "busy");
+    // Health answers meanwhile, and once the slow senders go, the slots are free again.
+    let health = s
+        .client
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(health.status(), StatusCode::OK);
+    drop(slow);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(post_events(&s, &token, "{\"a\":1}\n").await, StatusCode::OK);
+}
+
+/// The server's peak resident memory, in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb / 1024)
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn ten_mib_of_tiny_lines_do_not_take_the_memory() {
+    let rules = crate::common::temp_dir("hard-rss-rules");
+    std::fs::write(rules.join("whoami.yml"), WHOAMI_RULE).expect("rule");
+    let s = TestServer::start(
+        Db::Sqlite,
+        "hard_rss",
+        &["--rules", &rules.display().to_string()],
+    )
+    .await;
+    s.add_user("hana", "handler");
+    let token = s.token("hana");
+    let before = peak_rss_mib(s.pid());
+    let body = "{}\n".repeat(10 * 1024 * 1024 / 3);
+    let r = s
+        .req(reqwest::Method::POST, "/api/v1/events", Some(&token))
+        .body(body)
+        .send()
+        .await
+        .expect("flood");
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v["accepted"].as_u64(), Some(10 * 1024 * 1024 / 3));
+    let after = peak_rss_mib(s.pid());
+    eprintln!("peak RSS {before} MiB before, {after} MiB after 10 MiB of tiny lines");
+    assert!(
+        after < before + 200,
+        "peak RSS went from {before} to {after} MiB"
+    );
+}
