@@ -39,6 +39,10 @@ pub struct LiveFileConfig {
     pub queue_batches: Option<usize>,
     pub workers: Option<usize>,
     pub dedup_window_minutes: Option<i64>,
+    /// Syslog TCP senders at once, from one address, and how long one may send nothing.
+    pub syslog_max_connections: Option<usize>,
+    pub syslog_connections_per_address: Option<usize>,
+    pub syslog_idle_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -138,6 +142,15 @@ impl LivePlan {
         }
         if let Some(w) = live.workers {
             settings.workers = w.clamp(1, 256);
+        }
+        if let Some(n) = live.syslog_max_connections {
+            settings.syslog_tcp.max_connections = n.clamp(1, 100_000);
+        }
+        if let Some(n) = live.syslog_connections_per_address {
+            settings.syslog_tcp.per_address = n.clamp(1, 100_000);
+        }
+        if let Some(secs) = live.syslog_idle_secs {
+            settings.syslog_tcp.idle = Duration::from_secs(secs.clamp(1, 7 * 24 * 3600));
         }
         if let Some(m) = live.dedup_window_minutes {
             settings.dedup_window_ms = m.clamp(0, 7 * 24 * 60) * 60_000;

@@ -4,6 +4,7 @@
 //! grouped into cases. A batch's sender learns the outcome only after the alerts are committed.
 
 mod activity;
+pub mod connections;
 pub mod engine;
 pub mod folder;
 pub mod grouping;
@@ -42,6 +43,8 @@ pub struct LiveSettings {
     pub queue_batches: usize,
     pub workers: usize,
     pub grouping: Vec<GroupingRule>,
+    /// Limits on syslog TCP senders.
+    pub syslog_tcp: connections::ConnectionLimits,
 }
 
 impl Default for LiveSettings {
@@ -53,6 +56,7 @@ impl Default for LiveSettings {
                 .map(|n| n.get())
                 .unwrap_or(2),
             grouping: Vec::new(),
+            syslog_tcp: Default::default(),
         }
     }
 }

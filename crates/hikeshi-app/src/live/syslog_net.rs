@@ -2,6 +2,7 @@
 //! octet counting, chosen per message), RFC 3164 and RFC 5424 lines. TCP waits when the
 //! pipeline queue is full, so senders slow down; UDP cannot wait and counts the drop.
 
+use super::connections::{Connections, Slot};
 use super::engine::{Format, Payload, RawEvent};
 use super::metrics::SourceKind;
 use super::Live;
@@ -18,8 +19,6 @@ pub const MAX_MESSAGE: usize = 256 * 1024;
 const BATCH_EVENTS: usize = 1000;
 /// A batch is handed on at the latest this long after its first event arrived.
 const BATCH_DELAY: Duration = Duration::from_millis(100);
-/// Concurrent TCP senders.
-const MAX_TCP_CONNECTIONS: usize = 512;
 
 /// Binds a UDP socket and reads datagrams (one message each) until the process ends.
 pub async fn start_udp(live: Arc<Live>, addr: SocketAddr) -> anyhow::Result<SocketAddr> {
@@ -84,22 +83,34 @@ pub async fn start_tcp(live: Arc<Live>, addr: SocketAddr) -> anyhow::Result<Sock
         .map_err(|e| anyhow::anyhow!("syslog TCP: cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
     tracing::info!(%local, "syslog TCP listening");
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_TCP_CONNECTIONS));
+    let table = Connections::new(live.settings.syslog_tcp);
     tokio::spawn(async move {
         loop {
             let Ok((stream, peer)) = listener.accept().await else {
                 continue;
             };
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                tracing::warn!(%peer, "syslog TCP: too many connections; refused");
-                continue;
+            let slot = match table.admit(peer.ip()) {
+                Ok(slot) => slot,
+                Err(refused) => {
+                    tracing::warn!(%peer, ?refused, "syslog TCP: connection refused");
+                    continue;
+                }
             };
             let live = live.clone();
+            let idle = table.limits().idle;
             tokio::spawn(async move {
-                if let Err(e) = serve_tcp(&live, stream, peer).await {
-                    tracing::debug!(%peer, error = %e, "syslog TCP connection ended");
+                let evicted = slot.evicted.clone();
+                tokio::select! {
+                    ended = serve_tcp(&live, stream, peer, &slot, idle) => {
+                        if let Err(e) = ended {
+                            tracing::debug!(%peer, error = %e, "syslog TCP connection ended");
+                        }
+                    }
+                    _ = evicted.notified() => {
+                        tracing::debug!(%peer, "syslog TCP connection closed for a newer sender");
+                    }
                 }
-                drop(permit);
+                drop(slot);
             });
         }
     });
@@ -153,7 +164,13 @@ fn memchr_newline(buf: &[u8]) -> Option<usize> {
     buf.iter().position(|b| *b == b'\n')
 }
 
-async fn serve_tcp(live: &Live, mut stream: TcpStream, peer: SocketAddr) -> std::io::Result<()> {
+async fn serve_tcp(
+    live: &Live,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    slot: &Slot,
+    idle: Duration,
+) -> std::io::Result<()> {
     let label = format!("syslog_tcp:{}", peer.ip());
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut pending: Vec<RawEvent> = Vec::new();
@@ -162,16 +179,23 @@ async fn serve_tcp(live: &Live, mut stream: TcpStream, peer: SocketAddr) -> std:
     // Bytes still to throw away from an oversized message: a count, or up to a newline.
     let mut skipping: Option<Option<usize>> = None;
     let mut invalid = 0u64;
+    let mut last_byte = Instant::now();
     loop {
         let wait = if pending.is_empty() {
-            Duration::from_secs(24 * 3600)
+            idle.saturating_sub(last_byte.elapsed())
         } else {
             BATCH_DELAY.saturating_sub(first.elapsed())
         };
         let read = tokio::time::timeout(wait, stream.read_buf(&mut buf)).await;
-        let closed = matches!(read, Ok(Ok(0)) | Ok(Err(_)));
+        let timed_out_idle = read.is_err() && pending.is_empty() && last_byte.elapsed() >= idle;
+        if timed_out_idle {
+            tracing::debug!(%peer, "syslog TCP: idle connection closed");
+        }
+        let closed = timed_out_idle || matches!(read, Ok(Ok(0)) | Ok(Err(_)));
         if let Ok(Ok(n)) = read {
             bytes += n as u64;
+            last_byte = Instant::now();
+            slot.touch();
         }
         loop {
             match skipping {

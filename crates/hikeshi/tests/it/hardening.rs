@@ -249,3 +249,106 @@ async fn ten_mib_of_tiny_lines_do_not_take_the_memory() {
         "peak RSS went from {before} to {after} MiB"
     );
 }
+
+/// A TCP connection to `port` from the loopback address `127.0.0.<from>`.
+async fn connect_from(from: u8, port: u16) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, from], 0)))
+        .expect("bind");
+    socket
+        .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .expect("connect")
+}
+
+/// Whether the server closed `stream` within `secs` (a read returns end of stream).
+async fn closed_within(stream: &mut tokio::net::TcpStream, secs: u64) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 16];
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(secs), stream.read(&mut buf)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
+async fn syslog_server(name: &str, live: &str) -> (TestServer, u16) {
+    let port = crate::common::free_port();
+    let config = crate::common::temp_dir(name).join("hikeshi.toml");
+    std::fs::write(&config, format!("[live]\n{live}")).expect("config");
+    let rules = crate::common::temp_dir(&format!("{name}-rules"));
+    std::fs::write(rules.join("whoami.yml"), WHOAMI_RULE).expect("rule");
+    let s = TestServer::start(
+        Db::Sqlite,
+        name,
+        &[
+            "--config",
+            &config.display().to_string(),
+            "--rules",
+            &rules.display().to_string(),
+            "--syslog-tcp",
+            &format!("127.0.0.1:{port}"),
+        ],
+    )
+    .await;
+    (s, port)
+}
+
+#[tokio::test]
+async fn idle_syslog_senders_cannot_lock_others_out() {
+    let (s, port) = syslog_server(
+        "hard_syslog_slots",
+        "syslog_max_connections = 4\nsyslog_connections_per_address = 3\nsyslog_idle_secs = 600\n",
+    )
+    .await;
+    // One address holds its share; a fourth connection from it is closed at once.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(connect_from(2, port).await);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut fourth = connect_from(2, port).await;
+    assert!(
+        closed_within(&mut fourth, 3).await,
+        "over the per-address share"
+    );
+    // Another address fills the table; a third address still gets in, in place of the
+    // longest-idle connection.
+    let _other = connect_from(3, port).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut sender = connect_from(4, port).await;
+    assert!(
+        closed_within(&mut held[0], 3).await,
+        "the longest-idle connection gives way"
+    );
+    use tokio::io::AsyncWriteExt;
+    sender
+        .write_all(b"<13>Dec  1 10:00:00 web01 sshd[1]: Accepted password for alice\n")
+        .await
+        .expect("send");
+    drop(sender);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let got =
+            crate::common::live::metric(&s, "hikeshi_events_received_total{source=\"syslog_tcp\"}")
+                .await;
+        if got >= 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new sender's line arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_syslog_connection_that_sends_nothing_is_closed() {
+    let (_s, port) = syslog_server("hard_syslog_idle", "syslog_idle_secs = 1\n").await;
+    let mut quiet = connect_from(1, port).await;
+    assert!(
+        closed_within(&mut quiet, 5).await,
+        "closed after a second of silence"
+    );
+}
