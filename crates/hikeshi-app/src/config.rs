@@ -55,6 +55,15 @@ pub struct MailSettings {
     pub max_connections: usize,
     /// A Maildir the mail server delivers intake mail to; read every few seconds.
     pub maildir: Option<std::path::PathBuf>,
+    /// SMTP sessions at once from one address.
+    pub max_connections_per_address: usize,
+    /// A whole SMTP session must be over within this, however slowly its bytes come.
+    pub session_deadline_secs: u64,
+    /// Messages one address may hand over per hour; more are deferred (451).
+    pub messages_per_hour_per_address: u32,
+    /// Acknowledgements one reporter address gets per hour: a forged sender cannot turn the
+    /// intake into a mail cannon aimed at someone else.
+    pub acknowledgements_per_hour: i64,
 }
 
 impl Default for MailSettings {
@@ -66,6 +75,10 @@ impl Default for MailSettings {
             max_message_bytes: 25 * 1024 * 1024,
             max_connections: 20,
             maildir: None,
+            max_connections_per_address: 5,
+            session_deadline_secs: 600,
+            messages_per_hour_per_address: 60,
+            acknowledgements_per_hour: 3,
         }
     }
 }

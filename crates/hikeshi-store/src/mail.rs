@@ -177,3 +177,18 @@ impl crate::Tx {
         Ok(id)
     }
 }
+
+impl crate::Tx {
+    /// Messages of `purpose` queued to `to` since `since` (ms), in this transaction's view.
+    pub async fn count_mail_to(&mut self, to: &str, purpose: &str, since: i64) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM outbound_mail WHERE lower(to_addr) = lower($1) AND purpose = $2 AND created_at >= $3",
+        )
+        .bind(to)
+        .bind(purpose)
+        .bind(since)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(n)
+    }
+}

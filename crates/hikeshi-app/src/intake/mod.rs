@@ -45,6 +45,9 @@ pub struct ReportInput {
     pub tlp: Option<Tlp>,
     /// `ja` or `en`: the language to answer in.
     pub lang: Option<String>,
+    /// Do not acknowledge (bulk and automatic mail: RFC 3834 says never answer those).
+    #[serde(skip)]
+    pub quiet: bool,
 }
 
 /// A report with what triage needs beside it.

@@ -57,16 +57,32 @@ fn team_or_default(team: &str) -> &str {
 }
 
 /// Queues the acknowledgement for a new report.
-pub async fn acknowledge(tx: &mut Tx, report: &Report, team: &str) -> hikeshi_store::Result<()> {
-    let (t, team, subject) = (&report.tracking, team_or_default(team), &report.subject);
+/// The subject the reporter wrote is not quoted back: the address may be someone else's, and
+/// the text then would be the sender's, sent in our name. An address gets at most `per_hour`
+/// acknowledgements an hour.
+pub async fn acknowledge(
+    tx: &mut Tx,
+    report: &Report,
+    team: &str,
+    per_hour: i64,
+) -> hikeshi_store::Result<()> {
+    let Some(to) = reporter_address(report) else {
+        return Ok(());
+    };
+    let since = hikeshi_store::now_ms() - 3_600_000;
+    if tx.count_mail_to(&to, "acknowledgement", since).await? >= per_hour {
+        tracing::warn!(tracking = %report.tracking, "acknowledgement not sent: this address had its share this hour");
+        return Ok(());
+    }
+    let (t, team) = (&report.tracking, team_or_default(team));
     let notice = Notice {
         purpose: "acknowledgement",
         subject: format!("[{t}] 受付のお知らせ / Report received"),
         ja: format!(
-            "{team} です。インシデントのご報告を受け付けました。\n\n受付番号: {t}\n件名: {subject}\n\n担当者が内容を確認し、対応を判断します。続報をお送りいただく場合は、件名に受付番号 [{t}] を含めてこのメールに返信してください。"
+            "{team} です。インシデントのご報告を受け付けました。\n\n受付番号: {t}\n\n担当者が内容を確認し、対応を判断します。続報をお送りいただく場合は、件名に受付番号 [{t}] を含めてこのメールに返信してください。"
         ),
         en: format!(
-            "This is {team}. We have received your incident report.\n\nTracking number: {t}\nSubject: {subject}\n\nA handler will read it and decide how to handle it. To add information, reply to this message keeping [{t}] in the subject."
+            "This is {team}. We have received your incident report.\n\nTracking number: {t}\n\nA handler will read it and decide how to handle it. To add information, reply to this message keeping [{t}] in the subject."
         ),
     };
     queue(tx, report, notice).await

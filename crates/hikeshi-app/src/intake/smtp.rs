@@ -35,6 +35,8 @@ pub async fn start(
         .map_err(|e| anyhow::anyhow!("cannot listen for SMTP on {addr}: {e}"))?;
     tracing::info!(%addr, "SMTP intake listening");
     let slots = Arc::new(Semaphore::new(app.config.mail.max_connections.max(1)));
+    let senders = Arc::new(Senders::default());
+    let per_address = app.config.mail.max_connections_per_address.max(1);
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -49,6 +51,13 @@ pub async fn start(
                     continue;
                 }
             };
+            let Some(here) = senders.connect(peer.ip(), per_address) else {
+                let _ = stream
+                    .write_all(b"421 4.7.0 Too many connections from your address\r\n")
+                    .await;
+                tracing::warn!(%peer, "SMTP connection refused: too many from this address");
+                continue;
+            };
             let Ok(permit) = slots.clone().try_acquire_owned() else {
                 let _ = stream
                     .write_all(b"421 4.3.2 Too many connections, try again later\r\n")
@@ -57,10 +66,12 @@ pub async fn start(
                 continue;
             };
             let app = app.clone();
+            let senders = senders.clone();
             tokio::spawn(async move {
-                if let Err(e) = session(&app, stream, peer).await {
+                if let Err(e) = session(&app, stream, peer, &senders).await {
                     tracing::debug!(%peer, error = %e, "SMTP session ended");
                 }
+                drop(here);
                 drop(permit);
             });
         }
@@ -68,16 +79,76 @@ pub async fn start(
     Ok(())
 }
 
+/// Who is connected and how much each address sent, for the per-address limits.
+#[derive(Default)]
+struct Senders {
+    open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+    sent: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, Vec<std::time::Instant>>>,
+}
+
+/// An open session of an address, given back when dropped.
+struct Connected {
+    senders: Arc<Senders>,
+    addr: std::net::IpAddr,
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        let mut open = self.senders.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.addr) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.addr);
+            }
+        }
+    }
+}
+
+impl Senders {
+    fn connect(self: &Arc<Self>, addr: std::net::IpAddr, limit: usize) -> Option<Connected> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(addr).or_default();
+        if *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(Connected {
+            senders: self.clone(),
+            addr,
+        })
+    }
+
+    /// Counts a message from `addr` if it is within `per_hour`.
+    fn may_send(&self, addr: std::net::IpAddr, per_hour: u32) -> bool {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        let hour = Duration::from_secs(3600);
+        sent.retain(|_, times| {
+            times.retain(|t| t.elapsed() < hour);
+            !times.is_empty()
+        });
+        let times = sent.entry(addr).or_default();
+        if times.len() as u32 >= per_hour.max(1) {
+            return false;
+        }
+        times.push(std::time::Instant::now());
+        true
+    }
+}
+
 /// Reads one line up to `max` bytes; `Ok(None)` at the end of the stream, `Err` on timeout.
 /// An over-long line is consumed and reported as `Some(Err(len))`.
 async fn read_line(
     reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
     max: usize,
+    deadline: tokio::time::Instant,
 ) -> std::io::Result<Option<Result<Vec<u8>, usize>>> {
     let mut line = Vec::new();
     let mut total = 0usize;
     loop {
-        let buf = tokio::time::timeout(COMMAND_TIMEOUT, reader.fill_buf())
+        // Each read has its own timeout, and the session a deadline: a sender trickling a
+        // byte at a time cannot hold its slot for long.
+        let until = deadline.min(tokio::time::Instant::now() + COMMAND_TIMEOUT);
+        let buf = tokio::time::timeout_at(until, reader.fill_buf())
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "timeout"))??;
         if buf.is_empty() {
@@ -106,8 +177,15 @@ fn path_of(arg: &str) -> Option<String> {
     Some(arg[start + 1..end].trim().to_string())
 }
 
-async fn session(app: &App, stream: TcpStream, peer: SocketAddr) -> anyhow::Result<()> {
+async fn session(
+    app: &App,
+    stream: TcpStream,
+    peer: SocketAddr,
+    senders: &Senders,
+) -> anyhow::Result<()> {
     let max = app.config.mail.max_message_bytes;
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_secs(app.config.mail.session_deadline_secs.max(1));
     let intake: Vec<String> = app
         .config
         .mail
@@ -121,7 +199,7 @@ async fn session(app: &App, stream: TcpStream, peer: SocketAddr) -> anyhow::Resu
     let mut from: Option<String> = None;
     let mut rcpts: Vec<String> = Vec::new();
     loop {
-        let line = match read_line(&mut reader, MAX_COMMAND).await {
+        let line = match read_line(&mut reader, MAX_COMMAND, deadline).await {
             Ok(Some(Ok(l))) => l,
             Ok(Some(Err(_))) => {
                 write.write_all(b"500 5.5.2 Line too long\r\n").await?;
@@ -200,24 +278,40 @@ async fn session(app: &App, stream: TcpStream, peer: SocketAddr) -> anyhow::Resu
                         .await?;
                     continue;
                 }
+                if !senders.may_send(peer.ip(), app.config.mail.messages_per_hour_per_address) {
+                    tracing::warn!(%peer, "SMTP message deferred: this address sent its share this hour");
+                    write
+                        .write_all(b"451 4.7.1 Too many messages from your address; try later\r\n")
+                        .await?;
+                    continue;
+                }
                 write
                     .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                     .await?;
                 let mut message: Vec<u8> = Vec::new();
                 let mut too_big = false;
+                // Only CRLF . CRLF ends the data (RFC 5321 4.1.1.4): a bare LF before or after
+                // the dot is data, so no second message can be smuggled past a relay that
+                // reads the end differently.
+                let mut after_crlf = true;
                 loop {
-                    let line = match read_line(&mut reader, MAX_DATA_LINE).await {
+                    let line = match read_line(&mut reader, MAX_DATA_LINE, deadline).await {
                         Ok(Some(Ok(l))) => l,
                         Ok(Some(Err(_))) => {
                             too_big = true;
+                            after_crlf = false;
                             continue;
                         }
                         Ok(None) => return Ok(()),
-                        Err(e) => return Err(e.into()),
+                        Err(e) => {
+                            let _ = write.write_all(b"421 4.4.2 Timeout, closing\r\n").await;
+                            return Err(e.into());
+                        }
                     };
-                    if line == b".\r\n" || line == b".\n" {
+                    if after_crlf && line == b".\r\n" {
                         break;
                     }
+                    after_crlf = line.ends_with(b"\r\n");
                     // Dot-stuffing: the sender doubled a leading dot; drop one.
                     let content = line.strip_prefix(b".").unwrap_or(&line);
                     if message.len() as u64 + content.len() as u64 > max {
@@ -293,6 +387,20 @@ async fn keep(
         filename: name.to_string(),
         content_type: content_type.to_string(),
     })
+}
+
+/// Mail that must not be answered (RFC 3834): automatic replies, mailing lists, bulk.
+fn is_bulk_or_automatic(m: &mail_parser::Message) -> bool {
+    let header = |name: &str| {
+        m.header_raw(name)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    let auto = header("Auto-Submitted");
+    (!auto.is_empty() && auto != "no")
+        || matches!(header("Precedence").as_str(), "bulk" | "list" | "junk")
+        || !header("List-Id").is_empty()
+        || !header("List-Unsubscribe").is_empty()
 }
 
 /// Whether a text is mostly Japanese: kana or kanji anywhere makes it so.
@@ -384,6 +492,7 @@ pub async fn receive(
         "en"
     };
     let input = ReportInput {
+        quiet: is_bulk_or_automatic(&parsed),
         subject,
         body: if body.trim().is_empty() {
             "(no text)".into()

@@ -38,6 +38,7 @@ pub async fn submit_report(
     attachments: Vec<ReceivedFile>,
     created_by: &str,
 ) -> AppResult<Report> {
+    let quiet = input.quiet;
     let subject = text_field("subject", &input.subject, true, MAX_SUBJECT)?;
     let body = text_field("body", &input.body, true, MAX_BODY)?;
     let lang = match input.lang.as_deref() {
@@ -102,7 +103,10 @@ pub async fn submit_report(
             Err(e) => return Err(e.into()),
             Ok(report) => {
                 // The acknowledgement is queued with the report: both or neither.
-                notices::acknowledge(&mut tx, &report, team.get("team_name")).await?;
+                if !quiet {
+                    let per_hour = app.config.mail.acknowledgements_per_hour;
+                    notices::acknowledge(&mut tx, &report, team.get("team_name"), per_hour).await?;
+                }
                 tx.commit().await?;
                 return Ok(report);
             }

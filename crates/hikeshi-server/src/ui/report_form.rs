@@ -366,6 +366,7 @@ async fn form_submit(
         indicators: typed.indicators.clone(),
         tlp: Tlp::parse(&typed.tlp).ok(),
         lang: Some(i.code().to_string()),
+        quiet: false,
     };
     let ip = addr.map(|a| a.to_string()).unwrap_or_default();
     match intake::submit_report(&state, input, ReportSource::Form, &ip, files, "public").await {

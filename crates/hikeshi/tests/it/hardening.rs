@@ -352,3 +352,195 @@ async fn a_syslog_connection_that_sends_nothing_is_closed() {
         "closed after a second of silence"
     );
 }
+
+async fn smtp_server(name: &str, mail: &str) -> (TestServer, u16) {
+    let smtp = crate::common::free_port();
+    let config = crate::common::temp_dir(name).join("hikeshi.toml");
+    std::fs::write(
+        &config,
+        format!("smtp_listen = \"127.0.0.1:{smtp}\"\n[mail]\n{mail}"),
+    )
+    .expect("config");
+    let s = TestServer::start(
+        Db::Sqlite,
+        name,
+        &["--config", &config.display().to_string()],
+    )
+    .await;
+    s.add_user("root", "admin");
+    (s, smtp)
+}
+
+/// The first reply line the server sends within `secs`.
+async fn greeting(stream: &mut tokio::net::TcpStream, secs: u64) -> String {
+    answer_within(stream, secs).await.unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_slow_smtp_sender_is_cut_off_at_the_session_deadline() {
+    use tokio::io::AsyncWriteExt;
+    let (_s, smtp) = smtp_server("hard_smtp_slow", "session_deadline_secs = 2\n").await;
+    let mut stream = connect_from(1, smtp).await;
+    assert!(greeting(&mut stream, 3).await.starts_with("220"));
+    let started = std::time::Instant::now();
+    // One byte every half second: each read is quick, the whole is not.
+    let mut closed = false;
+    for b in b"EHLO trickle.example.with.a.long.name\r\n"
+        .iter()
+        .cycle()
+        .take(40)
+    {
+        if stream.write_all(&[*b]).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if started.elapsed() > std::time::Duration::from_secs(6) {
+            break;
+        }
+    }
+    let closed = closed || closed_within(&mut stream, 3).await;
+    assert!(closed, "the trickling session was closed");
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+}
+
+#[tokio::test]
+async fn one_address_gets_its_share_of_smtp_sessions() {
+    let (_s, smtp) = smtp_server("hard_smtp_share", "max_connections_per_address = 2\n").await;
+    let mut first = connect_from(5, smtp).await;
+    let mut second = connect_from(5, smtp).await;
+    assert!(greeting(&mut first, 3).await.starts_with("220"));
+    assert!(greeting(&mut second, 3).await.starts_with("220"));
+    let mut third = connect_from(5, smtp).await;
+    assert!(
+        greeting(&mut third, 3).await.starts_with("421"),
+        "over the share"
+    );
+    let mut other = connect_from(6, smtp).await;
+    assert!(
+        greeting(&mut other, 3).await.starts_with("220"),
+        "others still get in"
+    );
+}
+
+/// One SMTP reply, its continuation lines included.
+async fn smtp_reply(r: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>) -> String {
+    use tokio::io::AsyncBufReadExt;
+    let mut all = String::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+            return all;
+        }
+        all.push_str(&line);
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return all;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bare_lf_dot_does_not_end_the_data() {
+    use tokio::io::AsyncWriteExt;
+    let (s, smtp) = smtp_server("hard_smtp_smuggle", "").await;
+    let admin = s.token("root");
+    let stream = connect_from(1, smtp).await;
+    let (r, mut w) = stream.into_split();
+    let mut r = tokio::io::BufReader::new(r);
+    assert!(smtp_reply(&mut r).await.starts_with("220"));
+    for cmd in [
+        "EHLO a.example",
+        "MAIL FROM:<a@example.org>",
+        "RCPT TO:<csirt@example.jp>",
+        "DATA",
+    ] {
+        w.write_all(format!("{cmd}\r\n").as_bytes())
+            .await
+            .expect("cmd");
+        let reply = smtp_reply(&mut r).await;
+        assert!(
+            reply.starts_with('2') || reply.starts_with('3'),
+            "{cmd}: {reply}"
+        );
+    }
+    // A second message hidden behind LF . LF, as in the 2023 SMTP smuggling reports.
+    w.write_all(b"Subject: first\r\n\r\nhello\n.\nMAIL FROM:<ceo@example.jp>\r\nRCPT TO:<csirt@example.jp>\r\nDATA\r\nSubject: smuggled\r\n\r\nwire money\r\n.\r\n")
+        .await
+        .expect("data");
+    let reply = smtp_reply(&mut r).await;
+    assert!(reply.starts_with("250"), "{reply}");
+    w.write_all(b"QUIT\r\n").await.expect("quit");
+    let (_, reports) = s
+        .json(
+            reqwest::Method::GET,
+            "/api/v1/reports?limit=500",
+            &admin,
+            None,
+        )
+        .await;
+    let reports = reports.as_array().cloned().unwrap_or_default();
+    assert_eq!(reports.len(), 1, "one message, not two: {reports:?}");
+    assert_eq!(reports[0]["subject"], "first");
+}
+
+#[tokio::test]
+async fn acknowledgements_are_few_per_address_quote_nothing_and_skip_bulk_mail() {
+    let (s, smtp) = smtp_server("hard_smtp_ack", "acknowledgements_per_hour = 2\n").await;
+    let admin = s.token("root");
+    for n in 0..4 {
+        let message = format!("From: victim@example.org\r\nTo: csirt@example.jp\r\nSubject: Buy cheap pills now {n}\r\n\r\nspam\r\n");
+        let replies = crate::mail::send_mail(
+            smtp,
+            "victim@example.org",
+            "csirt@example.jp",
+            message.as_bytes(),
+            None,
+        )
+        .await;
+        assert!(
+            replies.last().is_some_and(|r| r.starts_with("250")),
+            "{replies:?}"
+        );
+    }
+    let bulk = "From: list@example.org\r\nTo: csirt@example.jp\r\nPrecedence: bulk\r\nSubject: newsletter\r\n\r\nnews\r\n";
+    crate::mail::send_mail(
+        smtp,
+        "list@example.org",
+        "csirt@example.jp",
+        bulk.as_bytes(),
+        None,
+    )
+    .await;
+    let (_, mail) = s
+        .json(reqwest::Method::GET, "/api/v1/mail", &admin, None)
+        .await;
+    let mail = mail.as_array().cloned().unwrap_or_default();
+    let to_victim: Vec<_> = mail
+        .iter()
+        .filter(|m| m["to_addr"] == "victim@example.org")
+        .collect();
+    assert_eq!(to_victim.len(), 2, "two acknowledgements an hour: {mail:?}");
+    assert!(
+        to_victim
+            .iter()
+            .all(|m| !m["body"].as_str().unwrap_or("").contains("pills")),
+        "the sender's subject is not sent back"
+    );
+    assert!(
+        !mail.iter().any(|m| m["to_addr"] == "list@example.org"),
+        "bulk mail is not answered"
+    );
+    let (_, reports) = s
+        .json(
+            reqwest::Method::GET,
+            "/api/v1/reports?limit=500",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        reports.as_array().map(Vec::len),
+        Some(5),
+        "every message is still a report"
+    );
+}

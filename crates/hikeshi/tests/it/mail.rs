@@ -60,7 +60,7 @@ async fn smtp_sink() -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
 }
 
 /// A minimal SMTP client: returns the reply codes of every step, the last one DATA's.
-async fn send_mail(
+pub(crate) async fn send_mail(
     port: u16,
     from: &str,
     to: &str,
