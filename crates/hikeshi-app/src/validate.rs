@@ -26,7 +26,7 @@ pub fn text_field(field: &str, value: &str, required: bool, max: usize) -> AppRe
             format!("{field} must have at most {max} characters"),
         ));
     }
-    Ok(value.to_string())
+    Ok(hikeshi_model::without_nul(value).into_owned())
 }
 
 pub fn check_tags(tags: &[String]) -> AppResult<Vec<String>> {

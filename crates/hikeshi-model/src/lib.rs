@@ -28,3 +28,30 @@ pub struct UnknownValue {
     pub value: String,
     pub expected: String,
 }
+
+/// What a NUL character in text from outside becomes: U+FFFD, on both engines. PostgreSQL
+/// cannot store U+0000 in text at all, SQLite can; deciding once keeps the two alike and keeps
+/// a hostile line from failing the lines stored with it.
+pub fn without_nul(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// [`without_nul`] in place.
+pub fn strip_nul(text: &mut String) {
+    if text.contains('\0') {
+        *text = text.replace('\0', "\u{FFFD}");
+    }
+}
+
+#[cfg(test)]
+mod nul_tests {
+    #[test]
+    fn nul_becomes_the_replacement_character() {
+        assert_eq!(super::without_nul("a\0b"), "a\u{FFFD}b");
+        assert_eq!(super::without_nul("plain"), "plain");
+    }
+}

@@ -33,6 +33,59 @@ pub struct ScanPackage {
     pub arch: String,
 }
 
+impl ScanImport {
+    /// Every text with NUL characters replaced (hikeshi_model::without_nul): scanner output is
+    /// outside input, and PostgreSQL refuses U+0000.
+    pub fn without_nul(&self) -> ScanImport {
+        use hikeshi_model::strip_nul as s;
+        let mut c = self.clone();
+        s(&mut c.source);
+        let a = &mut c.asset;
+        for t in [
+            &mut a.name,
+            &mut a.kind,
+            &mut a.administrator,
+            &mut a.department,
+            &mut a.location,
+            &mut a.environment,
+            &mut a.data_held,
+            &mut a.os,
+        ] {
+            s(t);
+        }
+        for list in [
+            &mut a.hostnames,
+            &mut a.ips,
+            &mut a.cloud_ids,
+            &mut a.macs,
+            &mut a.tags,
+        ] {
+            list.iter_mut().for_each(s);
+        }
+        for p in &mut c.packages {
+            for t in [&mut p.name, &mut p.version, &mut p.new_version, &mut p.arch] {
+                s(t);
+            }
+        }
+        for f in &mut c.findings {
+            for t in [
+                &mut f.cve_id,
+                &mut f.package,
+                &mut f.fixed_in,
+                &mut f.fix_state,
+                &mut f.cvss2_vector,
+                &mut f.cvss3_vector,
+                &mut f.cvss4_vector,
+                &mut f.scores,
+                &mut f.title,
+            ] {
+                s(t);
+            }
+        }
+        c
+    }
+}
+
 /// One scanned host: how to find (or make) its asset, and what was found on it.
 #[derive(Debug, Clone, Default)]
 pub struct ScanImport {
@@ -115,6 +168,7 @@ impl Store {
     /// Writes one scanned host. The asset is found by name, then by host name or address, else
     /// created. Findings of the same source that this scan no longer reports are marked fixed.
     pub async fn import_scan(&self, scan: &ScanImport, actor: &Actor) -> Result<ImportOutcome> {
+        let scan = &scan.without_nul();
         let now = crate::now_ms();
         let mut tx = self.writer.begin().await?;
         let mut found: Option<String> =

@@ -4,6 +4,7 @@
 use super::metrics::SourceKind;
 use super::suppress::Suppressions;
 use hikeshi_detect::{Detector, Event, IndicatorSet, JsonEvent, Level};
+use hikeshi_model::without_nul;
 use hikeshi_store::NewHit;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -259,17 +260,17 @@ pub fn detect_batch(
                 .map(str::to_string);
             out.hits.push(NewHit {
                 hit_key: format!("{identity}/{rule_id}"),
-                dedup_key,
+                dedup_key: without_nul(&dedup_key).into_owned(),
                 rule_id,
                 rule_title: title,
                 level: level.as_str().into(),
                 tags: serde_json::to_string(tags).unwrap_or_else(|_| "[]".into()),
                 source: source_label.to_string(),
-                host: host.clone(),
-                user_name: user.clone(),
-                src_ip: src_ip.clone(),
-                dst_ip: dst_ip.clone(),
-                event_json: kept.clone(),
+                host: without_nul(&host).into_owned(),
+                user_name: without_nul(&user).into_owned(),
+                src_ip: without_nul(&src_ip).into_owned(),
+                dst_ip: without_nul(&dst_ip).into_owned(),
+                event_json: without_nul(&kept).into_owned(),
                 seen_at: now,
                 suppression_id,
                 blocked,

@@ -544,3 +544,98 @@ async fn acknowledgements_are_few_per_address_quote_nothing_and_skip_bulk_mail()
         "every message is still a report"
     );
 }
+
+async fn nul_is_replaced_the_same_on_both_engines(db: Db) {
+    let rules = crate::common::temp_dir("hard-nul-rules");
+    std::fs::write(rules.join("whoami.yml"), WHOAMI_RULE).expect("rule");
+    let watched = crate::common::temp_dir("hard-nul-watch");
+    let s = TestServer::start(
+        db,
+        "hard_nul",
+        &[
+            "--rules",
+            &rules.display().to_string(),
+            "--watch",
+            &watched.display().to_string(),
+        ],
+    )
+    .await;
+    s.add_user("hana", "handler");
+    let token = s.token("hana");
+    let line = |host: &str| {
+        format!("{{\"EventID\": 1, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"Image\": \"C:\\\\Windows\\\\System32\\\\whoami.exe\", \"Computer\": \"{host}\"}}\n")
+    };
+    // A NUL in the middle of a body: every line is kept, the NUL becomes U+FFFD.
+    let body = format!("{}{}{}", line("pc1"), line("pc\\u00002"), line("pc3"));
+    let r = s
+        .req(reqwest::Method::POST, "/api/v1/events", Some(&token))
+        .body(body)
+        .send()
+        .await
+        .expect("events");
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v["accepted"], 3, "{v}");
+    let (_, alerts) = s
+        .json(
+            reqwest::Method::GET,
+            "/api/v1/alerts?limit=100",
+            &token,
+            None,
+        )
+        .await;
+    let hosts: Vec<String> = alerts
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x["host"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    for host in ["pc1", "pc\u{FFFD}2", "pc3"] {
+        assert!(hosts.iter().any(|h| h == host), "{host} in {hosts:?}");
+    }
+    // Text from people too.
+    let (st, case) = s
+        .json(
+            reqwest::Method::POST,
+            "/api/v1/cases",
+            &token,
+            Some(serde_json::json!({"title": "NUL\u{0}in the title"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{case}");
+    assert_eq!(case["title"], "NUL\u{FFFD}in the title");
+    // A watched file: the lines after a NUL line are read too, and only once.
+    let file = watched.join("sysmon.jsonl");
+    std::fs::write(&file, format!("{}{}", line("pc\\u00004"), line("pc5"))).expect("file");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (_, a) = s
+            .json(
+                reqwest::Method::GET,
+                "/api/v1/alerts?host=pc5",
+                &token,
+                None,
+            )
+            .await;
+        if a.as_array().is_some_and(|a| a.len() == 1) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the line after the NUL line was read"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn nul_is_replaced_the_same_on_sqlite() {
+    nul_is_replaced_the_same_on_both_engines(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn nul_is_replaced_the_same_on_postgres() {
+    nul_is_replaced_the_same_on_both_engines(Db::Postgres).await;
+}
