@@ -379,7 +379,7 @@ impl Store {
     pub async fn revoke_api_token(&self, token_id: &str, actor: &Actor) -> Result<ApiToken> {
         let mut tx = self.writer.begin().await?;
         let before: ApiToken = sqlx::query_as(
-            "SELECT id, user_id, name, token_hash, created_at, last_used_at, revoked_at FROM api_tokens WHERE id = $1",
+            "SELECT id, user_id, name, token_hash, created_at, last_used_at, revoked_at, scope FROM api_tokens WHERE id = $1",
         )
         .bind(token_id)
         .fetch_optional(&mut *tx)

@@ -214,6 +214,13 @@ async fn tcp_syslog_kill_and_resend() {
         metric(&s, "hikeshi_events_parsed_total{source=\"syslog_tcp\"}").await == 100_000
     })
     .await;
+    // Events are counted parsed before their hits commit: wait for the last commit, then make
+    // sure nothing was counted twice.
+    wait_for("the resent hits", Duration::from_secs(30), || async {
+        hits_of(&s, &token, SSH_RULE_ID).await >= 1000
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(hits_of(&s, &token, SSH_RULE_ID).await, 1000);
 }
 
