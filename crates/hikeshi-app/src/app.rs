@@ -20,6 +20,8 @@ pub struct App {
     pub live: Option<Arc<crate::live::Live>>,
     /// Downloads from configured URLs (KEV, EPSS), when the node has a client for them.
     pub fetch: Option<Arc<dyn crate::fetch::Fetch>>,
+    /// Delays after failed logins.
+    pub login_throttle: Arc<crate::users::LoginThrottle>,
 }
 
 impl App {
@@ -42,6 +44,7 @@ impl App {
             form_guard,
             live: None,
             fetch: None,
+            login_throttle: Arc::default(),
         }
     }
 

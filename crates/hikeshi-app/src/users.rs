@@ -67,21 +67,101 @@ pub enum LoginError {
     Internal(String),
 }
 
-/// Checks a password and applies the back-off: after five failures, each further failure locks
-/// the account for twice as long as the one before, up to 15 minutes.
-pub async fn login(store: &Store, username: &str, password: &str) -> Result<User, LoginError> {
+/// Growing delays after failed logins, kept per (address, user name) and per address, in
+/// memory. The same for names that exist and names that do not, so the answer tells nobody
+/// who has an account; and per address, so a stranger hammering the admin's name slows only
+/// themselves — the admin logs in from their own address. A restart forgets (the CLI's
+/// `user reset-password` is there too).
+#[derive(Default)]
+pub struct LoginThrottle {
+    pairs:
+        std::sync::Mutex<std::collections::HashMap<(Option<std::net::IpAddr>, String), Failures>>,
+    addresses: std::sync::Mutex<std::collections::HashMap<Option<std::net::IpAddr>, Failures>>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Failures {
+    count: i64,
+    until: i64,
+}
+
+/// Failures one address may make across user names (password spraying) before it waits.
+const FREE_ADDRESS_FAILURES: i64 = 20;
+
+impl Failures {
+    fn wait_ms(&self, now: i64) -> i64 {
+        (self.until - now).max(0)
+    }
+
+    fn fail(&mut self, free: i64, now: i64) {
+        self.count += 1;
+        if self.count >= free {
+            let steps = (self.count - free).min(10) as u32;
+            self.until = now + (30_000i64 << steps).min(MAX_LOCK_MS);
+        }
+    }
+}
+
+impl LoginThrottle {
+    fn wait_ms(&self, from: Option<std::net::IpAddr>, name: &str, now: i64) -> i64 {
+        let pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
+        let addresses = self.addresses.lock().unwrap_or_else(|e| e.into_inner());
+        let pair = pairs
+            .get(&(from, name.to_lowercase()))
+            .map_or(0, |f| f.wait_ms(now));
+        let address = addresses.get(&from).map_or(0, |f| f.wait_ms(now));
+        pair.max(address)
+    }
+
+    fn failed(&self, from: Option<std::net::IpAddr>, name: &str, now: i64) {
+        let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget pairs that have been quiet for a day, so the map stays small.
+        if pairs.len() > 10_000 {
+            pairs.retain(|_, f| now - f.until < 86_400_000);
+        }
+        pairs
+            .entry((from, name.to_lowercase()))
+            .or_default()
+            .fail(FREE_FAILURES, now);
+        drop(pairs);
+        let mut addresses = self.addresses.lock().unwrap_or_else(|e| e.into_inner());
+        if addresses.len() > 10_000 {
+            addresses.retain(|_, f| now - f.until < 86_400_000);
+        }
+        addresses
+            .entry(from)
+            .or_default()
+            .fail(FREE_ADDRESS_FAILURES, now);
+    }
+
+    fn succeeded(&self, from: Option<std::net::IpAddr>, name: &str) {
+        let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
+        pairs.remove(&(from, name.to_lowercase()));
+    }
+}
+
+/// Checks a password from `from`. After five failures for a name from one address (or
+/// twenty from one address across names), that address waits twice as long after each further
+/// failure, from 30 s up to 15 minutes — whether the name exists or not.
+pub async fn login(
+    app: &crate::App,
+    username: &str,
+    password: &str,
+    from: Option<std::net::IpAddr>,
+) -> Result<User, LoginError> {
+    let store = &app.store;
+    let throttle = &app.login_throttle;
+    let now = hikeshi_store::now_ms();
+    let wait = throttle.wait_ms(from, username, now);
+    if wait > 0 {
+        return Err(LoginError::Locked {
+            retry_after_s: wait / 1000 + 1,
+        });
+    }
     let user = store
         .user_by_name(username)
         .await
         .map_err(|e| LoginError::Internal(e.to_string()))?;
-    let now = hikeshi_store::now_ms();
-    if let Some(until) = user.as_ref().and_then(|u| u.locked_until) {
-        if until > now {
-            return Err(LoginError::Locked {
-                retry_after_s: (until - now) / 1000 + 1,
-            });
-        }
-    }
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = password.to_string();
     // Unknown users cost a verification too, so timing does not reveal who exists.
@@ -94,22 +174,19 @@ pub async fn login(store: &Store, username: &str, password: &str) -> Result<User
     })
     .await
     .map_err(|e| LoginError::Internal(e.to_string()))?;
-    let Some(user) = user else {
+    let Some(user) = user.filter(|u| ok && !u.is_disabled()) else {
+        throttle.failed(from, username, now);
+        if let Some(u) = store.user_by_name(username).await.ok().flatten() {
+            // Kept for the record; the account itself is never locked.
+            store
+                .record_login_failure(&u.id, None)
+                .await
+                .map_err(|e| LoginError::Internal(e.to_string()))?;
+        }
+        tracing::warn!(username = %username.chars().take(64).collect::<String>(), ?from, "failed login");
         return Err(LoginError::Invalid);
     };
-    if !ok || user.is_disabled() {
-        let failures = user.failed_logins + 1;
-        let locked_until = (failures >= FREE_FAILURES).then(|| {
-            let steps = (failures - FREE_FAILURES).min(10) as u32;
-            now + (30_000i64 << steps).min(MAX_LOCK_MS)
-        });
-        store
-            .record_login_failure(&user.id, locked_until)
-            .await
-            .map_err(|e| LoginError::Internal(e.to_string()))?;
-        tracing::warn!(username = %user.username, failures, "failed login");
-        return Err(LoginError::Invalid);
-    }
+    throttle.succeeded(from, username);
     store
         .record_login_success(&user.id)
         .await

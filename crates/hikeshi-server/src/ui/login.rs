@@ -83,8 +83,10 @@ struct LoginForm {
 async fn login_submit(
     State(state): State<AppState>,
     viewer: Viewer,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    let from = peer.map(|axum::Extension(axum::extract::ConnectInfo(a))| a.ip());
     let next = safe_next(form.next.as_deref());
     let username: String = form.username.trim().chars().take(64).collect();
     let failed = |key: &str, status: StatusCode| {
@@ -97,7 +99,7 @@ async fn login_submit(
         };
         (status, render(&page)).into_response()
     };
-    match hikeshi_app::users::login(&state.store, &username, &form.password).await {
+    match hikeshi_app::users::login(&state, &username, &form.password, from).await {
         Ok(user) => {
             match hikeshi_app::users::start_session(&state.store, &user, state.config.session_hours)
                 .await

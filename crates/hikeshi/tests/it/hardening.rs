@@ -639,3 +639,45 @@ async fn nul_is_replaced_the_same_on_sqlite() {
 async fn nul_is_replaced_the_same_on_postgres() {
     nul_is_replaced_the_same_on_both_engines(Db::Postgres).await;
 }
+
+/// A login from the loopback address `127.0.0.<from>`: the status it gets.
+async fn login_from(s: &TestServer, from: u8, user: &str, password: &str) -> StatusCode {
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, from]))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    client
+        .post(format!("{}/login", s.base))
+        .form(&[("username", user), ("password", password)])
+        .send()
+        .await
+        .expect("login")
+        .status()
+}
+
+#[tokio::test]
+async fn failed_logins_slow_the_sender_alike_for_every_name_and_lock_no_account() {
+    let s = TestServer::start(Db::Sqlite, "hard_lockout", &[]).await;
+    s.add_user("root", "admin");
+    for name in ["root", "nobody-here"] {
+        for _ in 0..5 {
+            assert_eq!(
+                login_from(&s, 7, name, "wrong-password-1").await,
+                StatusCode::UNAUTHORIZED,
+                "{name}"
+            );
+        }
+        // The same answer whether the name exists or not: nobody learns who has an account.
+        assert_eq!(
+            login_from(&s, 7, name, PASSWORD).await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{name}"
+        );
+    }
+    // The real admin, from their own address, is not locked out.
+    assert_eq!(
+        login_from(&s, 8, "root", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+}
