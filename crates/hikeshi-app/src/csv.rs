@@ -19,11 +19,14 @@ fn push_row(out: &mut String, cells: impl Iterator<Item = String>) {
             out.push(',');
         }
         first = false;
-        let cell = if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{cell}")
-        } else {
-            cell
-        };
+        // Spreadsheets also run `;`-led cells in some locales and full-width signs after
+        // normalising them.
+        let cell =
+            if cell.starts_with(['=', '+', '-', '@', '\t', '\r', ';', '＝', '＋', '－', '＠']) {
+                format!("'{cell}")
+            } else {
+                cell
+            };
         if cell.contains([',', '"', '\n', '\r']) {
             out.push('"');
             out.push_str(&cell.replace('"', "\"\""));
@@ -43,5 +46,7 @@ mod tests {
     fn quotes_and_defuses() {
         let doc = csv_document(&["a", "b"], vec![vec!["x,\"y\"".into(), "=cmd()".into()]]);
         assert_eq!(doc, "a,b\r\n\"x,\"\"y\"\"\",'=cmd()\r\n");
+        let doc = csv_document(&["a", "b"], vec![vec![";cmd".into(), "＝cmd()".into()]]);
+        assert_eq!(doc, "a,b\r\n';cmd,'＝cmd()\r\n");
     }
 }

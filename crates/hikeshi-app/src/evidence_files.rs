@@ -73,6 +73,8 @@ impl EvidenceFiles {
     pub async fn begin(&self, limit: u64) -> Result<Incoming, EvidenceError> {
         let tmp_dir = self.root.join("tmp");
         tokio::fs::create_dir_all(&tmp_dir).await?;
+        // With PostgreSQL the evidence folder may live outside the data folder.
+        hikeshi_store::restrict_to_owner(&self.root);
         let temp_path = tmp_dir.join(ulid::Ulid::new().to_string());
         let file = tokio::fs::File::create(&temp_path).await?;
         Ok(Incoming {

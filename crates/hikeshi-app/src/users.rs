@@ -33,12 +33,30 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 /// Rules for passwords set through any door (CLI, admin page, API).
-pub fn check_password_policy(password: &str) -> Result<(), String> {
+pub fn check_password_policy(username: &str, password: &str) -> Result<(), String> {
     if password.chars().count() < 10 {
         return Err("the password must have at least 10 characters".into());
     }
     if password.len() > 1024 {
         return Err("the password must have at most 1024 bytes".into());
+    }
+    let lower = password.to_lowercase();
+    let name = username.trim().to_lowercase();
+    if !name.is_empty() && lower.contains(&name) && lower.chars().count() < name.chars().count() + 6
+    {
+        return Err("the password must not be the user name or close to it".into());
+    }
+    let mut chars = lower.chars();
+    let first = chars.next();
+    if chars.all(|c| Some(c) == first) {
+        return Err("the password must not be one character repeated".into());
+    }
+    let common = include_str!("common_passwords.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .any(|l| l.trim() == lower);
+    if common {
+        return Err("the password is one of the most common ones; choose another".into());
     }
     Ok(())
 }
@@ -225,8 +243,24 @@ mod tests {
 
     #[test]
     fn policy() {
-        assert!(check_password_policy("short").is_err());
-        assert!(check_password_policy("long enough pass").is_ok());
+        assert!(check_password_policy("hana", "short").is_err());
+        assert!(check_password_policy("hana", "long enough pass").is_ok());
+        assert!(
+            check_password_policy("hana", "1234567890").is_err(),
+            "common"
+        );
+        assert!(
+            check_password_policy("hana", "QwertyUiop").is_err(),
+            "common, any case"
+        );
+        assert!(
+            check_password_policy("administrator", "Administrator1").is_err(),
+            "the name"
+        );
+        assert!(
+            check_password_policy("hana", "zzzzzzzzzzzz").is_err(),
+            "repeated"
+        );
     }
 }
 
@@ -246,7 +280,7 @@ pub async fn create_user(
     password: &str,
 ) -> AppResult<User> {
     who.require_admin("create users")?;
-    check_password_policy(password).map_err(|m| AppError::invalid("password", m))?;
+    check_password_policy(username, password).map_err(|m| AppError::invalid("password", m))?;
     let username = crate::validate::text_field("username", username, true, 64)?;
     let password = password.to_string();
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))

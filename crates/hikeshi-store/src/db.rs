@@ -31,6 +31,7 @@ impl Store {
                 data_dir.display()
             ))
         })?;
+        restrict_to_owner(data_dir);
         let path = data_dir.join("hikeshi.db");
         let url = format!("sqlite://{}?mode=rwc", path.display());
         Self::connect(&url).await
@@ -119,4 +120,16 @@ fn sqlite_pool(size: u32) -> AnyPoolOptions {
                 Ok(())
             })
         })
+}
+
+/// The data folder holds the database and the evidence: only its owner may enter it (0700), so
+/// the files inside are out of other local users' reach whatever their own modes.
+pub fn restrict_to_owner(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot restrict the data folder to its owner");
+        }
+    }
 }

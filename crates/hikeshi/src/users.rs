@@ -8,7 +8,7 @@ use hikeshi_store::{Actor, NewUser};
 use std::io::{BufRead, IsTerminal};
 
 /// Reads a password: prompted twice on a terminal, else the first line of standard input.
-fn read_password() -> anyhow::Result<String> {
+fn read_password(username: &str) -> anyhow::Result<String> {
     let password = if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Password / パスワード: ")?;
         let second = rpassword::prompt_password("Again / 再入力: ")?;
@@ -24,7 +24,7 @@ fn read_password() -> anyhow::Result<String> {
             .context("cannot read the password from standard input")?;
         line.trim_end_matches(['\r', '\n']).to_string()
     };
-    check_password_policy(&password).map_err(|m| anyhow::anyhow!(m))?;
+    check_password_policy(username, &password).map_err(|m| anyhow::anyhow!(m))?;
     Ok(password)
 }
 
@@ -45,7 +45,7 @@ pub async fn user_command(cmd: UserCommand, db: &Database) -> anyhow::Result<()>
             if !valid_name {
                 bail!("user names are 1-64 of A-Z a-z 0-9 . _ - @");
             }
-            let password = read_password()?;
+            let password = read_password(&name)?;
             let hash = hash_password(&password).map_err(|m| anyhow::anyhow!(m))?;
             let user = store
                 .create_user(
@@ -83,7 +83,7 @@ pub async fn user_command(cmd: UserCommand, db: &Database) -> anyhow::Result<()>
             println!("enabled {name}");
         }
         UserCommand::ResetPassword { name } => {
-            let password = read_password()?;
+            let password = read_password(&name)?;
             let hash = hash_password(&password).map_err(|m| anyhow::anyhow!(m))?;
             store.set_user_password(&name, &hash, &actor).await?;
             println!("password of {name} changed; their sessions have ended");

@@ -17,6 +17,20 @@ pub async fn update_case(
 ) -> AppResult<Case> {
     who.require(who.role.can_edit_cases(), "change cases")?;
     let case = editable_case(app, number).await?;
+    // A closed (or rejected) case is the record of what was done: it changes only by being
+    // reopened, which is a commander's move checked below.
+    let finished = matches!(case.status.as_str(), "closed" | "rejected");
+    let reopening = input.status.is_some_and(|s| s.code() != case.status);
+    if finished && !reopening {
+        return Err(AppError::new(
+            crate::ErrorKind::Conflict,
+            "closed",
+            format!(
+                "case {} is {}; reopen it to change it",
+                case.number, case.status
+            ),
+        ));
+    }
     let mut patch = CasePatch::default();
     if let Some(t) = &input.title {
         patch.title = Some(text_field("title", t, true, MAX_TITLE)?);

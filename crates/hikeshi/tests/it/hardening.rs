@@ -681,3 +681,124 @@ async fn failed_logins_slow_the_sender_alike_for_every_name_and_lock_no_account(
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn weak_passwords_are_refused_by_the_cli() {
+    let s = TestServer::start(Db::Sqlite, "hard_passwords", &[]).await;
+    for (name, password) in [
+        ("taro", "1234567890"),
+        ("hana", "QwertyUiop"),
+        ("administrator", "Administrator1"),
+        ("miki", "zzzzzzzzzzzzzz"),
+    ] {
+        let (ok, _, err) = s.cli(
+            &["user", "add", name, "--role", "viewer"],
+            &format!("{password}\n"),
+        );
+        assert!(!ok, "{name}/{password} was accepted");
+        assert!(err.contains("password"), "{err}");
+    }
+    let (ok, _, err) = s.cli(
+        &["user", "add", "taro", "--role", "viewer"],
+        "ひのようじん-fire-watch\n",
+    );
+    assert!(ok, "{err}");
+}
+
+#[tokio::test]
+async fn a_closed_case_changes_only_by_reopening() {
+    let s = TestServer::start(Db::Sqlite, "hard_closed", &[]).await;
+    s.add_user("boss", "manager");
+    s.add_user("hana", "handler");
+    let (manager, handler) = (s.token("boss"), s.token("hana"));
+    let (_, c) = s
+        .json(
+            reqwest::Method::POST,
+            "/api/v1/cases",
+            &handler,
+            Some(serde_json::json!({"title": "old"})),
+        )
+        .await;
+    let path = format!("/api/v1/cases/{}", c["number"].as_str().unwrap_or_default());
+    for status in ["triage", "in_progress", "resolved"] {
+        s.json(
+            reqwest::Method::PATCH,
+            &path,
+            &handler,
+            Some(serde_json::json!({"status": status})),
+        )
+        .await;
+    }
+    let (st, _) = s.json(reqwest::Method::PATCH, &path, &manager, Some(serde_json::json!({"status": "closed", "resolution_summary": "done", "lessons_learned": "patch"}))).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, e) = s
+        .json(
+            reqwest::Method::PATCH,
+            &path,
+            &handler,
+            Some(serde_json::json!({"title": "rewritten"})),
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("closed")),
+        "{e}"
+    );
+    let (_, after) = s.json(reqwest::Method::GET, &path, &handler, None).await;
+    assert_eq!(after["case"]["title"], "old");
+    // Reopening is the way back (a commander's move), and then it changes again.
+    let (st, _) = s
+        .json(
+            reqwest::Method::PATCH,
+            &path,
+            &handler,
+            Some(serde_json::json!({"status": "in_progress"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = s
+        .json(
+            reqwest::Method::PATCH,
+            &path,
+            &manager,
+            Some(serde_json::json!({"status": "in_progress", "title": "reopened"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn pages_are_not_cached_and_the_data_folder_is_private() {
+    let s = TestServer::start(Db::Sqlite, "hard_cache", &[]).await;
+    s.add_user("hana", "handler");
+    let token = s.token("hana");
+    let r = s
+        .req(reqwest::Method::GET, "/api/v1/cases", Some(&token))
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(
+        r.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let r = s
+        .client
+        .get(format!("{}/login", s.base))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(
+        r.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&s.data_dir)
+        .expect("data dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "the data folder is {mode:o}");
+}
