@@ -15,6 +15,12 @@ const MAX_LINE: usize = 16 * 1024 * 1024;
 /// An archive member read whole (EVTX needs to seek) may be at most this large.
 const MAX_MEMBER: u64 = 1024 * 1024 * 1024;
 
+/// An archive may expand at most this many times its compressed size (after a floor): the
+/// OTRF Windows logs reach 61:1, a zip bomb is a thousand to one and more.
+const MAX_RATIO: u64 = 250;
+/// What any archive may expand to whatever its ratio (a small file of real logs).
+const RATIO_FLOOR: u64 = 64 * 1024 * 1024;
+
 /// How much of a file or member is looked at to tell its format.
 const SNIFF_BYTES: usize = 4096;
 
@@ -137,20 +143,18 @@ fn hunt_stream(
                 Err(e) => tally.skipped.push(format!("{name}: {e}")),
             }
         }
-        Format::CloudTrail => match serde_json::from_reader::<_, Value>(reader) {
-            Ok(Value::Object(mut o)) => match o.remove("Records") {
-                Some(Value::Array(records)) => {
-                    for r in records {
-                        if let Value::Object(m) = r {
-                            record(engines, min, m, name, tally);
-                        }
-                    }
-                }
-                _ => tally.skipped.push(format!("{name}: no Records array")),
-            },
-            Ok(_) => tally.skipped.push(format!("{name}: not a JSON object")),
-            Err(e) => tally.skipped.push(format!("{name}: invalid JSON: {e}")),
-        },
+        Format::CloudTrail => {
+            // Streamed: one record in memory at a time, however long the Records array.
+            let mut de = serde_json::Deserializer::from_reader(reader);
+            let mut each = |m: Map<String, Value>| record(engines, min, m, name, tally);
+            let seed = TrailRecords { each: &mut each };
+            let outcome = serde::de::DeserializeSeed::deserialize(seed, &mut de);
+            match outcome {
+                Ok(true) => {}
+                Ok(false) => tally.skipped.push(format!("{name}: no Records array")),
+                Err(e) => tally.skipped.push(format!("{name}: {e}")),
+            }
+        }
         Format::JsonLines => read_lines(engines, min, reader, name, None, LineKind::Json, tally),
         Format::Syslog => read_lines(
             engines,
@@ -192,6 +196,100 @@ fn hunt_member(
         Err(why) => tally.skipped.push(format!("{name}: {why}")),
     }
     tally.bytes += read.get();
+}
+
+/// The `Records` of a CloudTrail document, each handed to `each` as soon as it is read; the
+/// other keys are skipped without being kept. Says whether there was a `Records` array.
+struct TrailRecords<'a> {
+    each: &'a mut dyn FnMut(Map<String, Value>),
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for TrailRecords<'_> {
+    type Value = bool;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TrailRecords<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a CloudTrail document: an object with a Records array")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "Records" {
+                map.next_value_seed(EachRecord {
+                    each: &mut *self.each,
+                })?;
+                found = true;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+struct EachRecord<'a> {
+    each: &'a mut dyn FnMut(Map<String, Value>),
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for EachRecord<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for EachRecord<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of records")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            if let Value::Object(m) = v {
+                (self.each)(m);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Stops reading with an error once more than `limit` bytes came through: the expansion cap
+/// of an archive or member.
+struct Bounded<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+    compressed: u64,
+}
+
+impl<R> Bounded<R> {
+    fn new(inner: R, compressed: u64) -> Bounded<R> {
+        Bounded {
+            inner,
+            read: 0,
+            limit: compressed.saturating_mul(MAX_RATIO).max(RATIO_FLOOR),
+            compressed,
+        }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read > self.limit {
+            return Err(std::io::Error::other(format!(
+                "expands to more than {} bytes from {} compressed (over {MAX_RATIO}:1): not read further",
+                self.limit, self.compressed
+            )));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
 }
 
 /// Counts the bytes read through it.
@@ -238,7 +336,15 @@ fn hunt_zip(engines: &Engines, min: Level, path: &Path, tally: &mut Tally) {
             Ok(n) => format!("{name}!{n}"),
             Err(_) => format!("{name}!#{i}"),
         };
-        hunt_member(engines, min, member, &member_name, year, tally);
+        let compressed = member.compressed_size();
+        hunt_member(
+            engines,
+            min,
+            Bounded::new(member, compressed),
+            &member_name,
+            year,
+            tally,
+        );
     }
 }
 
@@ -262,6 +368,9 @@ fn hunt_gzip(engines: &Engines, min: Level, path: &Path, tally: &mut Tally) {
         Ok(d) => d,
         Err(e) => return tally.skipped.push(format!("{name}: {e}")),
     };
+    // The whole stream (every tar member together) is held to the expansion cap.
+    let compressed = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let decoder = Bounded::new(decoder, compressed);
     if !is_tar {
         return hunt_member(engines, min, decoder, &name, year, tally);
     }

@@ -802,3 +802,54 @@ async fn pages_are_not_cached_and_the_data_folder_is_private() {
         .mode();
     assert_eq!(mode & 0o077, 0, "the data folder is {mode:o}");
 }
+
+/// Runs `hikeshi hunt` under `/usr/bin/time` and returns (exit code, stderr, peak RSS in MiB).
+fn hunt_measured(args: &[&str]) -> (i32, String, u64) {
+    let out = std::process::Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("peak-rss-kb=%M")
+        .arg(crate::common::bin())
+        .arg("hunt")
+        .args(args)
+        .output()
+        .expect("hunt under /usr/bin/time");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let kb = err
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kb="))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(u64::MAX);
+    (out.status.code().unwrap_or(-1), err, kb / 1024)
+}
+
+#[test]
+fn a_gzip_bomb_is_skipped_with_its_reason_in_bounded_memory() {
+    let dir = crate::common::temp_dir("hard-bomb");
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).expect("rules");
+    std::fs::write(rules.join("whoami.yml"), WHOAMI_RULE).expect("rule");
+    // A CloudTrail document of 200 MB of records, gzipped to a few hundred KB.
+    let bomb = dir.join("trail.json.gz");
+    let made = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "(printf '{{\"Records\":['; yes '{{\"eventName\":\"{pad}\"}},' | tr -d '\\n' | head -c 209715200; printf '{{}}]}}') | gzip -9 > '{}'",
+            bomb.display(),
+            pad = "x".repeat(1000)
+        ))
+        .status()
+        .expect("sh");
+    assert!(made.success());
+    let compressed = std::fs::metadata(&bomb).expect("size").len();
+    assert!(compressed < 1024 * 1024, "{compressed}");
+    let (code, err, peak) = hunt_measured(&[
+        bomb.to_str().expect("path"),
+        "--rules",
+        rules.to_str().expect("path"),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 3, "skipped, not failed: {err}");
+    assert!(err.contains("not read further"), "{err}");
+    assert!(peak < 400, "peak RSS {peak} MiB");
+}
