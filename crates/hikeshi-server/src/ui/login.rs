@@ -80,12 +80,43 @@ struct LoginForm {
     next: Option<String>,
 }
 
+/// A login posted from another site (login CSRF: the victim would be signed in as the
+/// attacker). Browsers say where a form came from in `Origin` and `Sec-Fetch-Site`; tools
+/// that send neither are not browsers and cannot be tricked this way.
+fn cross_site(headers: &axum::http::HeaderMap) -> bool {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if get("sec-fetch-site") == Some("cross-site") {
+        return true;
+    }
+    match (get("origin"), get("host")) {
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .map(|(_, rest)| rest.trim_end_matches('/'))
+            .is_none_or(|rest| !rest.eq_ignore_ascii_case(host)),
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 async fn login_submit(
     State(state): State<AppState>,
     viewer: Viewer,
     peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    if cross_site(&headers) {
+        return error_page(
+            &viewer.i,
+            None,
+            hikeshi_app::AppError::new(
+                hikeshi_app::ErrorKind::Forbidden,
+                "cross_site",
+                "a login form from another site is refused",
+            ),
+        );
+    }
     let from = peer.map(|axum::Extension(axum::extract::ConnectInfo(a))| a.ip());
     let next = safe_next(form.next.as_deref());
     let username: String = form.username.trim().chars().take(64).collect();
@@ -267,7 +298,30 @@ async fn settings_submit(
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{cross_site, safe_next};
+
+    #[test]
+    fn logins_from_other_sites_are_told_apart() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = axum::http::HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, axum::http::HeaderValue::from_static(v));
+            }
+            h
+        };
+        assert!(!cross_site(&headers(&[("host", "127.0.0.1:8080")])));
+        assert!(!cross_site(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080"),
+            ("sec-fetch-site", "same-origin"),
+        ])));
+        assert!(cross_site(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "https://evil.example")
+        ])));
+        assert!(cross_site(&headers(&[("host", "h"), ("origin", "null")])));
+        assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+    }
 
     #[test]
     fn only_paths_on_this_site_are_followed() {

@@ -853,3 +853,39 @@ fn a_gzip_bomb_is_skipped_with_its_reason_in_bounded_memory() {
     assert!(err.contains("not read further"), "{err}");
     assert!(peak < 400, "peak RSS {peak} MiB");
 }
+
+#[tokio::test]
+async fn a_login_form_posted_from_another_site_is_refused() {
+    let s = TestServer::start(Db::Sqlite, "hard_login_csrf", &[]).await;
+    s.add_user("hana", "handler");
+    let post = |origin: Option<&'static str>| {
+        let mut r = s
+            .client
+            .post(format!("{}/login", s.base))
+            .form(&[("username", "hana"), ("password", PASSWORD)]);
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.send()
+    };
+    let r = post(Some("https://evil.example")).await.expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(
+        r.headers().get("set-cookie").is_none(),
+        "no session for the attacker's form"
+    );
+    let same = format!("http://127.0.0.1:{}", s.port);
+    let r = s
+        .client
+        .post(format!("{}/login", s.base))
+        .header("origin", same)
+        .form(&[("username", "hana"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        post(None).await.expect("post").status(),
+        StatusCode::SEE_OTHER
+    );
+}
