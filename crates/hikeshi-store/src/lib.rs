@@ -5,6 +5,7 @@
 mod alerts;
 mod assets;
 mod audit;
+mod backup;
 mod case_stats;
 mod cases;
 mod contacts;
@@ -43,6 +44,7 @@ pub use findings::{
 };
 pub use jobs::{Job, JOB_STATES, MAIL_SEND};
 pub use mail::{OutboundMail, ReportMessage};
+pub use migrate::latest_schema_version;
 pub use observables::{NewObservable, Observable, ObservableLink};
 pub use programme::{
     Assessment, Control, Entry, IssuedReport, KpiOverride, NewControl, NewEntry, Rating,

@@ -94,3 +94,8 @@ fn split_statements(sql: &str) -> Vec<&str> {
     }
     out
 }
+
+/// The newest schema this build knows: a backup from a newer one cannot be restored by it.
+pub fn latest_schema_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}

@@ -50,6 +50,12 @@ pub enum Command {
     /// Manage API bearer tokens.
     #[command(subcommand)]
     Token(crate::users::TokenCommand),
+    /// Copy the database and the evidence files, with a manifest of their hashes, to a new
+    /// folder (safe while the server runs).
+    Backup(crate::backup_cmd::BackupArgs),
+    /// Restore a backup into an empty data folder (and an empty database with PostgreSQL),
+    /// after checking every file against the manifest.
+    Restore(crate::backup_cmd::RestoreArgs),
     /// Print the version.
     Version,
     /// Run Sigma rules over log files (EVTX, JSON lines, CloudTrail, syslog) and print the detections.
@@ -105,6 +111,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = config::app_config(&file, data_dir);
             crate::live_cmd::worker(plan, cfg, &db, args.metrics_listen, shutdown_signal()).await
         }
+        Command::Backup(args) => crate::backup_cmd::backup(args, &db, &data_dir).await,
+        Command::Restore(args) => crate::backup_cmd::restore(args, &db, &data_dir).await,
         Command::User(cmd) => crate::users::user_command(cmd, &db).await,
         Command::Token(cmd) => crate::users::token_command(cmd, &db).await,
         Command::Hunt(args) => crate::hunt::run_verb(args),

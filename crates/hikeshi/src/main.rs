@@ -1,5 +1,6 @@
 //! The `hikeshi` binary: command-line verbs wiring the crates together.
 
+mod backup_cmd;
 mod bench;
 mod cli;
 mod config;

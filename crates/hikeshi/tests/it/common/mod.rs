@@ -72,6 +72,15 @@ impl TestServer {
                 ),
             ),
         };
+        TestServer::start_on(data_dir, database_url, extra_args).await
+    }
+
+    /// A server on a data folder (and database) that already exist, such as a restored backup.
+    pub async fn start_on(
+        data_dir: PathBuf,
+        database_url: Option<String>,
+        extra_args: &[&str],
+    ) -> TestServer {
         let port = free_port();
         let mut server = TestServer {
             base: format!("http://127.0.0.1:{port}"),
