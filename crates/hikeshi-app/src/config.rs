@@ -25,6 +25,8 @@ pub struct AppConfig {
     pub reporting: crate::reporting::ReportingSettings,
     /// `[jobs]`: retries of background work.
     pub jobs: crate::jobs::JobSettings,
+    /// `[retention]`: how long alerts and their kept events are held (forever by default).
+    pub retention: crate::retention::RetentionSettings,
 }
 
 /// `[vulns]`: what is done with findings, and where KEV and EPSS come from.
@@ -164,6 +166,7 @@ impl Default for AppConfig {
             vulns: VulnsSettings::default(),
             reporting: Default::default(),
             jobs: Default::default(),
+            retention: Default::default(),
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod live;
 pub mod outbound_reports;
 pub mod reporting;
+pub mod retention;
 pub mod team;
 pub mod timefmt;
 pub mod users;

@@ -314,3 +314,133 @@ async fn a_title_over_the_rule_is_refused_by_name() {
     .expect_err("too long");
     assert_eq!(err.field.as_deref(), Some("title"));
 }
+
+/// Walks a case to closed, as its handler and then a manager would.
+async fn close_case(app: &App, number: &str) {
+    let manager = Who::user("boss", Role::Manager, Some(Lang::En));
+    for status in ["triage", "in_progress", "resolved", "closed"] {
+        let input: cases::UpdateCaseInput = serde_json::from_value(serde_json::json!({
+            "status": status,
+            "resolution_summary": "contained and cleaned",
+            "lessons_learned": "block macros from the internet",
+        }))
+        .expect("input");
+        cases::update_case(app, &manager, number, input)
+            .await
+            .unwrap_or_else(|e| panic!("to {status}: {}", e.message));
+    }
+}
+
+async fn retention_keeps_what_open_cases_need(db: Db) {
+    let start = hikeshi_store::now_ms();
+    let (store, dir) = store_on(db, "retention").await;
+    let mut config = AppConfig {
+        data_dir: dir,
+        ..AppConfig::default()
+    };
+    config.retention.alert_days = Some(30);
+    config.retention.closed_case_event_days = Some(7);
+    let clock = Clock::fixed(start);
+    let app = App::with_clock(store, config, clock.clone());
+    let mut hits = Vec::new();
+    for (n, host) in ["loose", "open", "closed"].iter().enumerate() {
+        let mut h = hit("Mimikatz", host, n);
+        h.dedup_key = format!("rule-1|{host}|");
+        h.event_json = format!("{{\"host\":\"{host}\"}}");
+        hits.push(h);
+    }
+    let recorded = app.store.record_hits(&hits, 3_600_000).await.expect("hits");
+    let id_of = |host: &str| {
+        recorded
+            .created
+            .iter()
+            .find(|a| a.host == host)
+            .map(|a| a.id.clone())
+            .expect("an alert per host")
+    };
+    let (loose, open, closed) = (id_of("loose"), id_of("open"), id_of("closed"));
+    let who = handler();
+    for id in [&open, &closed] {
+        let case = hikeshi_app::alerts::escalate_alerts(
+            &app,
+            &who,
+            serde_json::from_value(serde_json::json!({ "alert_ids": [id] })).expect("input"),
+        )
+        .await
+        .expect("escalate");
+        if id == &closed {
+            close_case(&app, &case.number).await;
+        }
+    }
+    let system = Who::system("retention");
+
+    // Nothing is old yet: nothing changes and nothing is audited.
+    let outcome = hikeshi_app::retention::apply(&app, &system)
+        .await
+        .expect("apply");
+    assert!(!outcome.changed(), "{outcome:?}");
+
+    // Ten days on: the closed case's alert loses its kept events, nothing is deleted.
+    clock.set(start + 10 * 86_400_000);
+    let outcome = hikeshi_app::retention::apply(&app, &system)
+        .await
+        .expect("apply");
+    assert_eq!(
+        (outcome.alerts_events_cleared, outcome.alerts_deleted),
+        (1, 0),
+        "{outcome:?}"
+    );
+    let kept = app.store.alert_by_id(&closed).await.expect("alert");
+    assert_eq!((kept.events.as_str(), kept.count), ("[]", 1));
+    let other = app.store.alert_by_id(&loose).await.expect("alert");
+    assert!(other.events.contains("loose"), "{}", other.events);
+
+    // Forty days on: the loose alert and the closed case's alert go; the open case's stays.
+    clock.set(start + 40 * 86_400_000);
+    let outcome = hikeshi_app::retention::apply(&app, &system)
+        .await
+        .expect("apply");
+    assert_eq!(outcome.alerts_deleted, 2, "{outcome:?}");
+    assert!(app.store.alert_by_id(&loose).await.is_err());
+    assert!(app.store.alert_by_id(&closed).await.is_err());
+    let still = app
+        .store
+        .alert_by_id(&open)
+        .await
+        .expect("the open case's alert");
+    assert!(still.events.contains("open"));
+
+    // Each run that removed something is in the audit log, by whom and with its counts.
+    let audit = app
+        .store
+        .audit_entries(&hikeshi_store::AuditQuery {
+            object_type: Some("retention".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert!(audit.iter().all(|e| e.actor == "hikeshi-retention"));
+    assert!(audit[0]
+        .after_json
+        .as_deref()
+        .unwrap_or("")
+        .contains("\"alerts_deleted\":2"));
+
+    // Nobody but an admin (or the server itself) applies it.
+    let err = hikeshi_app::retention::apply(&app, &handler())
+        .await
+        .expect_err("a handler may not");
+    assert_eq!(err.kind, hikeshi_app::ErrorKind::Forbidden);
+}
+
+#[tokio::test]
+async fn retention_keeps_what_open_cases_need_sqlite() {
+    retention_keeps_what_open_cases_need(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn retention_keeps_what_open_cases_need_postgres() {
+    retention_keeps_what_open_cases_need(Db::Postgres).await;
+}

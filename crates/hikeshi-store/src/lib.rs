@@ -19,6 +19,7 @@ mod observables;
 mod params;
 mod programme;
 mod reports;
+mod retention;
 mod rollups;
 pub mod scratch;
 mod seed;
@@ -52,6 +53,7 @@ pub use programme::{
 pub use reports::{
     Decision, NewAttachment, NewReport, Report, ReportAttachment, ReportDuplicate, ReportObservable,
 };
+pub use retention::{RetentionCutoffs, RetentionOutcome};
 pub use rollups::{settled_hour, DepartmentOf, RuleCount, SourceActivity, HOUR_MS};
 pub use suppressions::{NewSuppression, Suppression};
 pub use tasks::{NewTask, Task, TaskPatch};

@@ -37,6 +37,8 @@ pub struct FileConfig {
     pub reporting: Option<hikeshi_app::reporting::ReportingSettings>,
     /// Retries of background jobs.
     pub jobs: Option<hikeshi_app::jobs::JobSettings>,
+    /// How long alerts and their kept events are held.
+    pub retention: Option<hikeshi_app::retention::RetentionSettings>,
 }
 
 impl FileConfig {
@@ -135,5 +137,6 @@ pub fn app_config(file: &FileConfig, data_dir: PathBuf) -> AppConfig {
         vulns: file.vulns.clone().unwrap_or_default(),
         reporting: file.reporting.clone().unwrap_or_default(),
         jobs: file.jobs.unwrap_or_default(),
+        retention: file.retention.unwrap_or_default(),
     }
 }

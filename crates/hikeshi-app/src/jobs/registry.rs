@@ -72,6 +72,20 @@ pub fn for_server(app: &App) -> (Vec<Arc<dyn Job>>, Vec<Periodic>) {
             })
         }),
     ];
+    if !app.config.retention.is_off() {
+        periodic.push(Periodic::new(
+            "retention",
+            crate::retention::APPLY_EVERY,
+            |app| {
+                Box::pin(async move {
+                    let who = crate::Who::system("retention");
+                    if let Err(e) = crate::retention::apply(&app, &who).await {
+                        tracing::warn!(error = %e.message, "retention not applied");
+                    }
+                })
+            },
+        ));
+    }
     if let Some(p) = crate::vulns::feeds::periodic(app) {
         periodic.push(p);
     }
