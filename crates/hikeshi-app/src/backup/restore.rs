@@ -152,14 +152,14 @@ fn has_evidence(dir: &Path) -> Result<bool, BackupError> {
     };
     for prefix in prefixes.filter_map(|e| e.ok()) {
         let path = prefix.path();
-        if path.is_dir() && path.file_name().is_some_and(|n| n != "tmp") {
-            if std::fs::read_dir(&path)
+        let content_folder = path.is_dir() && path.file_name().is_some_and(|n| n != "tmp");
+        if content_folder
+            && std::fs::read_dir(&path)
                 .map_err(io(&path))?
                 .next()
                 .is_some()
-            {
-                return Ok(true);
-            }
+        {
+            return Ok(true);
         }
     }
     Ok(false)
