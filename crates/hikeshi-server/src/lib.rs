@@ -8,6 +8,7 @@ mod json;
 mod markdown;
 mod monthly_html;
 pub mod state;
+pub mod tls;
 mod ui;
 mod upload;
 
@@ -17,6 +18,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use std::future::{Future, IntoFuture};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -24,7 +26,7 @@ use tower_http::trace::TraceLayer;
 
 /// The whole application as one router.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -39,8 +41,17 @@ pub fn app(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         // Pages and API answers hold case data: no cache keeps them (static files set their own).
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(TraceLayer::new_for_http());
+    // Over HTTPS, browsers are told to come back only that way.
+    let router = if state.web.tls.is_some() {
+        router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ))
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
@@ -116,13 +127,36 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let addr = state.web.listen;
+    // The certificate is read before anything listens: a bad file stops the start, loudly.
+    let tls = state.web.tls.as_ref().map(tls::acceptor).transpose()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    tracing::info!(%addr, "hikeshi listening");
+    tracing::info!(%addr, https = tls.is_some(), "hikeshi listening");
     if let Some(smtp) = state.app.config.smtp_listen {
         hikeshi_app::intake::smtp::start(state.app.clone(), smtp, runner.shutdown()).await?;
     }
+    match tls {
+        None => serve_on(listener, state, runner, shutdown).await,
+        Some(acceptor) => {
+            // tap_io lets the peer address reach handlers as for plain TCP.
+            let listener = tls::TlsListener::new(listener, acceptor)?.tap_io(|_| {});
+            serve_on(listener, state, runner, shutdown).await
+        }
+    }
+}
+
+async fn serve_on<L>(
+    listener: L,
+    state: AppState,
+    runner: hikeshi_app::jobs::Runner,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    for<'a> std::net::SocketAddr:
+        axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
     let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
     // Peer addresses reach handlers for the public form's per-address limit.
     let server = axum::serve(

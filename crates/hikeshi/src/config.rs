@@ -18,6 +18,9 @@ pub struct FileConfig {
     pub secure_cookies: Option<bool>,
     /// Large-body requests (events, imports) handled at once; more get 503 and Retry-After.
     pub max_large_requests: Option<usize>,
+    /// HTTPS: PEM certificate chain and private key (both or neither).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     pub session_hours: Option<i64>,
     pub log_format: Option<String>,
     pub sla_hours: Option<SlaHours>,
@@ -113,6 +116,20 @@ pub fn web_config(
             .max_large_requests
             .unwrap_or(defaults.max_large_requests)
             .clamp(1, 256),
+        tls: None,
+    }
+}
+
+/// The certificate and key for HTTPS: flags win over the file; one without the other is an error.
+pub fn tls_files(
+    file: &FileConfig,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+) -> anyhow::Result<Option<hikeshi_server::tls::TlsFiles>> {
+    match (cert.or(file.tls_cert.clone()), key.or(file.tls_key.clone())) {
+        (Some(cert), Some(key)) => Ok(Some(hikeshi_server::tls::TlsFiles { cert, key })),
+        (None, None) => Ok(None),
+        _ => anyhow::bail!("HTTPS needs both tls_cert and tls_key / HTTPS には tls_cert と tls_key の両方が必要です"),
     }
 }
 

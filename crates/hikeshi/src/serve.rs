@@ -24,6 +24,12 @@ pub struct ServeArgs {
     /// (off unless given here or as `smtp_listen` in the config file).
     #[arg(long, env = "HIKESHI_SMTP_LISTEN")]
     pub smtp_listen: Option<SocketAddr>,
+    /// Serve HTTPS: the certificate chain as PEM (server certificate first). Needs --tls-key.
+    #[arg(long, env = "HIKESHI_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key as PEM. Needs --tls-cert.
+    #[arg(long, env = "HIKESHI_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub live: crate::live_cmd::LiveArgs,
 }
@@ -36,12 +42,13 @@ pub async fn run(
     data_dir: std::path::PathBuf,
     db: &config::Database,
 ) -> anyhow::Result<()> {
-    let web = config::web_config(
+    let mut web = config::web_config(
         file,
         args.listen,
         args.max_upload_bytes,
         args.insecure_cookies,
     );
+    web.tls = config::tls_files(file, args.tls_cert, args.tls_key)?;
     let mut cfg = config::app_config(file, data_dir);
     cfg.smtp_listen = args.smtp_listen.or(cfg.smtp_listen);
     let plan = &crate::live_cmd::LivePlan::new(&args.live, file);
@@ -56,7 +63,8 @@ pub async fn run(
              ユーザーがまだいません。別の端末で最初の管理者を作成してください(上記コマンド)。"
         );
     }
-    let url = format!("http://{}", web.listen);
+    let scheme = if web.tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}", web.listen);
     let stopping = hikeshi_app::jobs::Stopper::new();
     let fetch = std::sync::Arc::new(crate::http_fetch::HttpFetch::new()?);
     let mut app = hikeshi_app::App::new(store.clone(), cfg).with_fetch(fetch);

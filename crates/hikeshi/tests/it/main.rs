@@ -19,4 +19,5 @@ mod live_sources;
 mod mail;
 mod reporting;
 mod sigma_regression;
+mod tls;
 mod vulns;

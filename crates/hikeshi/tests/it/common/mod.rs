@@ -82,19 +82,30 @@ impl TestServer {
         extra_args: &[&str],
     ) -> TestServer {
         let port = free_port();
+        // With --tls-cert the server speaks HTTPS, and the client trusts that certificate only.
+        let tls_cert = extra_args
+            .iter()
+            .position(|a| *a == "--tls-cert")
+            .and_then(|i| extra_args.get(i + 1));
+        let mut client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0);
+        if let Some(cert) = tls_cert {
+            let pem = std::fs::read(cert).expect("test certificate");
+            client = client
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("PEM"));
+        }
+        let scheme = if tls_cert.is_some() { "https" } else { "http" };
         let mut server = TestServer {
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("{scheme}://127.0.0.1:{port}"),
             data_dir,
             database_url,
             port,
             child: None,
             // No pooled connections: the server closes a connection after refusing an oversized
             // body unread, and a pooled client could pick that connection for the next request.
-            client: Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .pool_max_idle_per_host(0)
-                .build()
-                .expect("client"),
+            client: client.build().expect("client"),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
         };
         server.spawn().await;
