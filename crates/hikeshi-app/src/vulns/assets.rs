@@ -208,6 +208,17 @@ pub async fn findings(app: &App, _who: &Who, q: FindingQuery) -> AppResult<Vec<R
         None => None,
     };
     let limit = q.limit.unwrap_or(500).clamp(1, 10_000);
+    if let Some(status) = q.status.as_deref() {
+        if !matches!(status, "open" | "fixed" | "all") {
+            return Err(crate::AppError::invalid(
+                "status",
+                format!(
+                    "status: `{}` is not one of open, fixed, all",
+                    status.chars().take(20).collect::<String>()
+                ),
+            ));
+        }
+    }
     let list = app
         .store
         .list_findings(&FindingFilter {

@@ -2,6 +2,7 @@
 //! comments, merging, evidence up and down, and its chain of custody.
 
 use crate::auth::CurrentUser;
+use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::json::{ApiJson, ApiQuery};
 use crate::state::AppState;
@@ -208,8 +209,10 @@ async fn upload_evidence(
     State(state): State<AppState>,
     who: CurrentUser,
     Path(number): Path<String>,
-    multipart: Multipart,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<impl IntoResponse> {
+    // A body that is not multipart at all is answered in JSON like every other error.
+    let multipart = multipart.map_err(|e| ApiError::invalid("body", e.body_text()))?;
     let ev = receive_evidence(&state, &who, &number, multipart, false).await?;
     Ok((StatusCode::CREATED, Json(ev)))
 }

@@ -27,6 +27,12 @@ fn op(summary: &str, tag: &str, body: Option<&str>, ok: (&str, &str)) -> Value {
     op
 }
 
+/// A second success answer beside the first.
+fn also(mut op: Value, code: &str, description: &str) -> Value {
+    op["responses"][code] = json!({"description": description});
+    op
+}
+
 fn number_param() -> Value {
     json!({"name": "number", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{4,}$"}, "example": "2026-0001"})
 }
@@ -34,6 +40,24 @@ fn number_param() -> Value {
 fn query(name: &str, schema: Value) -> Value {
     json!({"name": name, "in": "query", "required": false, "schema": schema})
 }
+
+fn path_id(name: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
+}
+
+/// An integer query parameter: any value the server's type holds, with what it does past the
+/// useful range in words (the server clamps rather than refuses).
+fn int_query(name: &str, max: u64, description: &str) -> Value {
+    let schema = if max == I64_MAX {
+        json!({"type": "integer", "format": "int64"})
+    } else {
+        json!({"type": "integer", "minimum": 0, "maximum": max})
+    };
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+}
+
+const U32_MAX: u64 = u32::MAX as u64;
+const I64_MAX: u64 = i64::MAX as u64;
 
 fn enum_of(values: &[&str]) -> Value {
     json!({"type": "string", "enum": values})
@@ -70,12 +94,17 @@ pub fn spec() -> Value {
             "q",
             json!({"type": "string", "description": "substring of number, title, description, tags; Japanese works"})
         ),
-        query("page", json!({"type": "integer", "minimum": 1})),
-        query(
+        int_query("page", U32_MAX, "from 1; 0 counts as 1"),
+        int_query(
             "per_page",
-            json!({"type": "integer", "minimum": 1, "maximum": 200})
+            U32_MAX,
+            "cases per page, 50 by default; clamped to 1–200"
         )
     ]);
+    let with_params = |mut v: Value, p: Vec<Value>| {
+        v["parameters"] = Value::Array(p);
+        v
+    };
     let with_number = |mut v: Value| {
         v["parameters"] = json!([number_param()]);
         v
@@ -97,11 +126,11 @@ pub fn spec() -> Value {
                 "patch": with_number(op("Change a case; closing needs resolution_summary and lessons_learned", "cases", Some("UpdateCase"), ("200", "the changed case")))
             },
             "/api/v1/cases/{number}/tasks": {"post": with_number(op("Add a task", "tasks", Some("Task"), ("201", "the task")))},
-            "/api/v1/cases/{number}/tasks/{task_id}": {"patch": op("Change a task", "tasks", Some("TaskUpdate"), ("200", "the task"))},
+            "/api/v1/cases/{number}/tasks/{task_id}": {"patch": with_params(op("Change a task", "tasks", Some("TaskUpdate"), ("200", "the task")), vec![number_param(), path_id("task_id")])},
             "/api/v1/cases/{number}/timeline": {"post": with_number(op("Add a timeline entry", "timeline", Some("TimelineEntry"), ("201", "the entry")))},
             "/api/v1/cases/{number}/timeline.csv": {"get": with_number(op("The timeline as CSV", "timeline", None, ("200", "text/csv")))},
-            "/api/v1/cases/{number}/observables": {"post": with_number(op("Add an observable (deduplicated per case; 200 if it existed)", "observables", Some("Observable"), ("201", "the observable")))},
-            "/api/v1/cases/{number}/observables/{id}": {"delete": op("Remove an observable", "observables", None, ("204", "removed"))},
+            "/api/v1/cases/{number}/observables": {"post": with_number(also(op("Add an observable (deduplicated per case; 200 if it existed)", "observables", Some("Observable"), ("201", "the observable")), "200", "the observable that was already there"))},
+            "/api/v1/cases/{number}/observables/{id}": {"delete": with_params(op("Remove an observable", "observables", None, ("204", "removed")), vec![number_param(), path_id("id")])},
             "/api/v1/cases/{number}/comments": {"post": with_number(op("Add a comment", "cases", Some("Comment"), ("201", "the comment")))},
             "/api/v1/cases/{number}/merge": {"post": with_number(op("Merge this case into another", "cases", Some("Merge"), ("200", "the surviving case")))},
             "/api/v1/cases/{number}/evidence": {"post": {
@@ -110,8 +139,8 @@ pub fn spec() -> Value {
                 "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}, "description": {"type": "string"}}, "required": ["file"]}}}},
                 "responses": {"201": {"description": "the evidence record with its SHA-256"}, "413": error_response("file over the upload limit")}
             }},
-            "/api/v1/evidence/{id}": {"get": op("Download evidence (recorded in the chain of custody)", "evidence", None, ("200", "the bytes"))},
-            "/api/v1/evidence/{id}/custody": {"get": op("Chain of custody of one piece of evidence", "evidence", None, ("200", "custody entries"))},
+            "/api/v1/evidence/{id}": {"get": with_params(op("Download evidence (recorded in the chain of custody)", "evidence", None, ("200", "the bytes")), vec![path_id("id")])},
+            "/api/v1/evidence/{id}/custody": {"get": with_params(op("Chain of custody of one piece of evidence", "evidence", None, ("200", "custody entries")), vec![path_id("id")])},
             "/api/v1/categories": {
                 "get": op("Incident categories (JPCERT/CC and the team's own)", "settings", None, ("200", "categories")),
                 "post": op("Add a team-defined category (manager, admin)", "settings", Some("Category"), ("201", "the category"))
@@ -127,7 +156,7 @@ pub fn spec() -> Value {
                 "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
                     "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}, "required": ["code", "message"]}}},
                 "CreateCase": {"type": "object", "required": ["title"], "additionalProperties": false, "properties": {
-                    "title": {"type": "string", "maxLength": 300}, "description": {"type": "string", "description": "Markdown"},
+                    "title": {"type": "string", "maxLength": hikeshi_app::validate::MAX_TITLE}, "description": {"type": "string", "description": "Markdown"},
                     "category": {"type": "string"}, "severity": severity, "tlp": tlp, "pap": pap, "phase": phase,
                     "assignee": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
                     "affected_assets": {"type": "string"}, "template": {"type": "string"},
@@ -135,7 +164,7 @@ pub fn spec() -> Value {
                 "UpdateCase": {"type": "object", "additionalProperties": false, "properties": {
                     "title": {"type": "string"}, "description": {"type": "string"}, "category": {"type": "string"},
                     "severity": {"$ref": "#/components/schemas/CreateCase/properties/severity"}, "status": status,
-                    "tlp": {"type": "string"}, "pap": {"type": "string"}, "phase": {"type": "string"},
+                    "tlp": tlp.clone(), "pap": pap.clone(), "phase": phase.clone(),
                     "assignee": {"type": "string", "description": "empty string unassigns"},
                     "tags": {"type": "array", "items": {"type": "string"}}, "affected_assets": {"type": "string"},
                     "resolution_summary": {"type": "string"}, "lessons_learned": {"type": "string"},
@@ -146,7 +175,7 @@ pub fn spec() -> Value {
                 "Observable": {"type": "object", "required": ["kind", "value"], "properties": {"kind": obs_kind, "value": {"type": "string"}, "description": {"type": "string"}, "tlp": {"type": "string"}, "ioc": {"type": "boolean"}}},
                 "Comment": {"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}}},
                 "Merge": {"type": "object", "required": ["into"], "properties": {"into": {"type": "string", "example": "2026-0001"}}},
-                "Category": {"type": "object", "required": ["code", "label_ja", "label_en"], "properties": {"code": {"type": "string"}, "label_ja": {"type": "string"}, "label_en": {"type": "string"}}}
+                "Category": {"type": "object", "required": ["code", "label_ja", "label_en"], "properties": {"code": {"type": "string", "pattern": "^[a-z0-9_]{2,40}$"}, "label_ja": {"type": "string"}, "label_en": {"type": "string"}}}
             }
         }
     })
@@ -167,7 +196,7 @@ fn intake_part() -> (Value, Value) {
     let paths = json!({
         "/api/v1/reports": {
             "get": with(op("Reports, newest first (status=new|case|attached|rejected|spam)", "reports", None, ("200", "reports")),
-                vec![query("status", report_status), query("limit", json!({"type": "integer"}))]),
+                vec![query("status", report_status), int_query("limit", I64_MAX, "at most this many")]),
             "post": op("File a report (any token); the reporter is acknowledged if they gave an e-mail address", "reports", Some("Report"), ("201", "tracking number, status and suggested category"))
         },
         "/api/v1/reports/{tracking}": {"get": with(op("A report with its indicators, attachments, duplicates and later e-mail", "reports", None, ("200", "the report")), vec![tracking()])},
@@ -181,7 +210,7 @@ fn intake_part() -> (Value, Value) {
         },
         "/api/v1/mail": {"get": op("The outgoing mail queue (manager, admin)", "mail", None, ("200", "messages with status queued|sent|failed"))},
         "/api/v1/events": {"post": {"summary": "Live events: NDJSON, one JSON object per line (at most 10 MiB); answers after the alerts are committed", "tags": ["alerts"],
-            "requestBody": {"required": true, "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+            "requestBody": {"required": false, "content": {"application/x-ndjson": {"schema": {"type": "string"}}, "application/json": {"schema": {"description": "one event; a line that is not a JSON object is listed under `invalid`"}}}},
             "responses": {"200": {"description": "accepted, invalid (line numbers and reasons), hits, alerts_created, repeated (hits of a body sent before), suppressed"}, "413": error_response("body over 10 MiB"), "503": error_response("no rules loaded (serve --rules)")}}},
         "/api/v1/alerts/{id}": {"patch": {"summary": "Acknowledge, close or mark an alert a false positive (reason required); audited", "tags": ["alerts"],
             "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
@@ -189,7 +218,7 @@ fn intake_part() -> (Value, Value) {
                 "status": enum_of(&["acknowledged", "false_positive", "closed", "new"]), "reason": {"type": "string"}}}}}},
             "responses": {"200": {"description": "the alert"}, "400": error_response("invalid status or missing reason"), "403": error_response("role not allowed")}}},
         "/api/v1/alerts": {"get": with(op("Alerts, most recently seen first; status takes one state or several separated by commas (new, acknowledged, escalated, false_positive, closed, suppressed)", "alerts", None, ("200", "alerts with count and kept events")),
-            vec![query("status", json!({"type": "string"})), query("level", json!({"type": "string"})), query("rule", json!({"type": "string"})), query("host", json!({"type": "string"})), query("limit", json!({"type": "integer"}))])},
+            vec![query("status", json!({"type": "string"})), query("level", json!({"type": "string"})), query("rule", json!({"type": "string"})), query("host", json!({"type": "string"})), int_query("limit", I64_MAX, "at most this many")])},
         "/api/v1/contacts": {
             "get": op("The contact directory", "contacts", None, ("200", "contacts")),
             "post": op("Add a contact (manager, admin)", "contacts", Some("Contact"), ("201", "the contact"))
@@ -211,10 +240,10 @@ fn intake_part() -> (Value, Value) {
             "subject": {"type": "string", "maxLength": 200}, "body": {"type": "string", "maxLength": 20000},
             "reporter_name": {"type": "string"}, "reporter_contact": {"type": "string", "description": "e-mail address (checked) or other contact"},
             "reporter_org": {"type": "string"}, "occurred": {"type": "string"}, "affected": {"type": "string"},
-            "indicators": {"type": "string"}, "tlp": tlp, "lang": enum_of(&["ja", "en"])}},
+            "indicators": {"type": "string"}, "tlp": tlp, "lang": {"type": "string", "enum": ["ja", "en"], "nullable": true}}},
         "Attach": {"type": "object", "required": ["case"], "properties": {"case": {"type": "string", "example": "2026-0001"}}},
-        "Reason": {"type": "object", "properties": {"reason": {"type": "string"}}},
-        "Team": {"type": "object", "additionalProperties": {"type": "string"}, "description": "keys: team_name, constituency, services_offered, services_not_offered, hours, languages, contact_email, phone, pgp_fingerprint, pgp_key_url, policy_url"},
+        "Reason": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
+        "Team": team_schema(),
         "Contact": {"type": "object", "required": ["name", "role"], "additionalProperties": false, "properties": {
             "name": {"type": "string"}, "organisation": {"type": "string"}, "role": role, "email": {"type": "string"},
             "phone": {"type": "string"}, "pgp_fingerprint": {"type": "string"}, "notes": {"type": "string"}}},
@@ -226,6 +255,18 @@ fn intake_part() -> (Value, Value) {
             "form": enum_of(&["jpcert", "ipa"]), "text": {"type": "string"}, "sent_to": {"type": "string"}}}
     });
     (paths, schemas)
+}
+
+/// The team profile's keys, each a text of at most `MAX_VALUE` characters.
+fn team_schema() -> Value {
+    let mut props = serde_json::Map::new();
+    for key in hikeshi_app::team::KEYS {
+        props.insert(
+            key.to_string(),
+            json!({"type": "string", "maxLength": hikeshi_app::team::MAX_VALUE}),
+        );
+    }
+    json!({"type": "object", "additionalProperties": false, "properties": props})
 }
 
 /// Live monitoring's paths beyond ingest and listing: the queue's actions, suppressions,
@@ -253,10 +294,10 @@ fn live_part() -> (Value, Value) {
     });
     let schemas = json!({
         "AlertBulk": {"type": "object", "required": ["alert_ids", "status"], "additionalProperties": false, "properties": {
-            "alert_ids": {"type": "array", "items": {"type": "string"}, "maxItems": 500},
+            "alert_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 500},
             "status": enum_of(&["new", "acknowledged", "false_positive", "closed"]), "reason": {"type": "string"}}},
         "AlertEscalate": {"type": "object", "required": ["alert_ids"], "additionalProperties": false, "properties": {
-            "alert_ids": {"type": "array", "items": {"type": "string"}, "maxItems": 500},
+            "alert_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 500},
             "case": {"type": "string", "example": "2026-0001"}, "title": {"type": "string"}}},
         "Suppression": {"type": "object", "required": ["reason", "days"], "additionalProperties": false, "properties": {
             "rule_id": {"type": "string"}, "host": {"type": "string", "description": "case-insensitive"},
@@ -281,13 +322,14 @@ fn assets_part() -> (Value, Value) {
         },
         "/api/v1/assets/{id}": {
             "get": with(op("One asset with its packages, ranked findings, alerts that hit it and expected damage", "assets", None, ("200", "the asset")), vec![id()]),
-            "put": with(op("Replace an asset's description (audited)", "assets", Some("Asset"), ("200", "the asset")), vec![id()])
+            "put": with(op("Replace an asset's description (audited)", "assets", Some("Asset"), ("200", "the asset")), vec![id()]),
+            "delete": with(op("Remove an asset and its findings (manager, admin; audited)", "assets", None, ("204", "removed")), vec![id()])
         },
         "/api/v1/assets/risk": {"get": op("Assets by expected damage = value × impact × frequency", "assets", None, ("200", "ranking"))},
         "/api/v1/assets.csv": {"get": op("The inventory as CSV (header in the README)", "assets", None, ("200", "text/csv"))},
         "/api/v1/assets/import": {"post": with(op("The inventory from CSV; dry_run=true only reports what would change; any bad cell refuses the file (422, by line and column)", "assets", None, ("200", "created, updated, unchanged")), vec![flag("dry_run")])},
         "/api/v1/findings": {"get": with(op("Findings, highest priority first, each with its reasons; cve= answers which assets have it", "assets", None, ("200", "ranked findings")),
-            vec![query("status", enum_of(&["open", "fixed", "all"])), query("cve", json!({"type": "string"})), query("asset", json!({"type": "string"})), flag("kev"), flag("internet_facing"), flag("fix_available"), query("limit", json!({"type": "integer"}))])},
+            vec![query("status", enum_of(&["open", "fixed", "all"])), query("cve", json!({"type": "string"})), query("asset", json!({"type": "string"})), flag("kev"), flag("internet_facing"), flag("fix_available"), int_query("limit", I64_MAX, "500 by default; clamped to 1–10,000")])},
         "/api/v1/imports/vulns": {"post": with(op("Import a Vuls (JSON v4), Trivy (JSON schema 2) or CSV report, at most 200 MiB; all or nothing per file, errors name the file and field", "assets", None, ("200", "per host: opened, updated, reopened, fixed; cases opened by the automatic rule")),
             vec![query("name", json!({"type": "string"})), query("format", enum_of(&["vuls", "trivy", "csv"]))])},
         "/api/v1/intel/kev": {"post": op("Load the CISA KEV catalogue (JSON; manager, admin)", "assets", None, ("200", "entries"))},
@@ -306,6 +348,10 @@ fn assets_part() -> (Value, Value) {
     (paths, schemas)
 }
 
+fn month_text() -> Value {
+    json!({"type": "string", "pattern": "^2[0-9]{3}-(0[1-9]|1[0-2])$", "example": "2026-04"})
+}
+
 /// Management reporting: dashboard, entries, statistics, controls and coverage, maturity,
 /// the monthly report and the incident ledger import.
 fn reporting_part() -> (Value, Value) {
@@ -313,7 +359,7 @@ fn reporting_part() -> (Value, Value) {
     let month = || {
         query(
             "month",
-            json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "description": "YYYY-MM in the team's time zone; default: this month"}),
+            json!({"type": "string", "pattern": "^(2[0-9]{3}-(0[1-9]|1[0-2]))?$", "description": "YYYY-MM in the team's time zone; empty or absent: this month"}),
         )
     };
     let with = |mut o: Value, p: Vec<Value>| {
@@ -326,7 +372,7 @@ fn reporting_part() -> (Value, Value) {
             query("period", enum_of(&["month", "quarter"])),
             query(
                 "at",
-                json!({"type": "string", "description": "a month in the period, YYYY-MM"}),
+                json!({"type": "string", "pattern": "^(2[0-9]{3}-(0[1-9]|1[0-2]))?$", "description": "a month in the period, YYYY-MM; empty or absent: this month"}),
             ),
         ]
     };
@@ -337,7 +383,7 @@ fn reporting_part() -> (Value, Value) {
             "get": with(op("Entries of a month (and open HR/physical entries of earlier months)", "reporting", None, ("200", "entries")), vec![month()]),
             "post": op("Record an external, HR, physical or intelligence entry; decisions and plans need manager or admin", "reporting", Some("Entry"), ("201", "the entry"))
         },
-        "/api/v1/entries/{id}": {"post": with(op("Mark an entry open or done ({\"open\": false})", "reporting", None, ("200", "the entry")), vec![id()])},
+        "/api/v1/entries/{id}": {"post": with(op("Mark an entry open or done ({\"open\": false})", "reporting", Some("EntryOpen"), ("200", "the entry")), vec![id()])},
         "/api/v1/stats": {"get": with(op("Incident statistics for a month or quarter beside the previous one: by category, severity, source; 13 months; 5 quarters; response times (median, p90); SLA breaches", "reporting", None, ("200", "statistics")), stats_params())},
         "/api/v1/stats.csv": {"get": with(op("The same statistics as CSV", "reporting", None, ("200", "text/csv")), stats_params())},
         "/api/v1/controls": {
@@ -358,17 +404,18 @@ fn reporting_part() -> (Value, Value) {
         "/api/v1/reports/monthly/issue": {"post": op("Issue a month's report (manager, admin): the PDF is stored under its SHA-256 and no longer follows the data; audited", "reporting", Some("IssueReport"), ("201", "the issued report with its hash"))},
         "/api/v1/reports/monthly/issued": {"get": op("Issued reports, newest first", "reporting", None, ("200", "issued reports"))},
         "/api/v1/reports/monthly/issued/{id}": {"get": with(op("An issued report's PDF, checked against its hash", "reporting", None, ("200", "application/pdf")), vec![id()])},
-        "/api/v1/cases/import": {"post": with(op("An earlier incident ledger as CSV (manager, admin); any bad cell refuses the file (422, by line and column); rows whose ref was imported are skipped", "cases", None, ("201", "cases created, refs skipped")), vec![query("dry_run", json!({"type": "boolean"}))])}
+        "/api/v1/cases/import": {"post": also(with(op("An earlier incident ledger as CSV (manager, admin); any bad cell refuses the file (422, by line and column); rows whose ref was imported are skipped", "cases", None, ("201", "cases created, refs skipped")), vec![query("dry_run", json!({"type": "boolean"}))]), "200", "with dry_run: what would be created")}
     });
     let schemas = json!({
+        "EntryOpen": {"type": "object", "required": ["open"], "properties": {"open": {"type": "boolean"}}},
         "IssueReport": {"type": "object", "required": ["month", "lang"], "additionalProperties": false, "properties": {
-            "month": {"type": "string"}, "lang": enum_of(&["ja", "en"])}},
+            "month": month_text(), "lang": enum_of(&["ja", "en"])}},
         "KpiOverride": {"type": "object", "required": ["month", "kpi", "level", "reason"], "additionalProperties": false, "properties": {
-            "month": {"type": "string"}, "kpi": enum_of(&codes(Kpi::ALL, Kpi::code)), "level": {"type": "integer", "minimum": 1, "maximum": 3},
+            "month": month_text(), "kpi": enum_of(&codes(Kpi::ALL, Kpi::code)), "level": {"type": "integer", "minimum": 1, "maximum": 3},
             "remark": {"type": "string"}, "reason": {"type": "string"}}},
         "Entry": {"type": "object", "required": ["kind", "title"], "additionalProperties": false, "properties": {
-            "kind": enum_of(&codes(EntryKind::ALL, EntryKind::code)), "month": {"type": "string"}, "title": {"type": "string"},
-            "detail": {"type": "string"}, "open": {"type": "boolean"}}},
+            "kind": enum_of(&codes(EntryKind::ALL, EntryKind::code)), "month": {"type": "string", "pattern": "^(2[0-9]{3}-(0[1-9]|1[0-2]))?$", "description": "empty or absent: this month"}, "title": {"type": "string"},
+            "detail": {"type": "string"}, "open": {"type": "boolean", "nullable": true}}},
         "Control": {"type": "object", "required": ["name", "layer", "function", "effectiveness"], "additionalProperties": false, "properties": {
             "name": {"type": "string"}, "layer": enum_of(&codes(DefenceLayer::ALL, DefenceLayer::code)), "function": enum_of(&codes(CsfFunction::ALL, CsfFunction::code)),
             "owner": {"type": "string"}, "effectiveness": enum_of(&codes(Effectiveness::ALL, Effectiveness::code)), "evidence": {"type": "string"}}},
@@ -391,7 +438,104 @@ pub async fn document() -> Json<Value> {
             merge(&mut doc[target], part);
         }
     }
+    make_true(&mut doc);
     Json(doc)
+}
+
+/// The error answers every authenticated operation can give. Listed once here rather than per
+/// operation, so a new operation cannot forget one (schemathesis checks them in CI).
+const ERROR_ANSWERS: &[(&str, &str)] = &[
+    ("400", "invalid input; `field` names it"),
+    ("401", "not authenticated"),
+    ("403", "role not allowed, or CSRF token missing"),
+    ("404", "not found"),
+    (
+        "409",
+        "conflicts with the current state (already decided, closed, revoked)",
+    ),
+    ("413", "body too large"),
+    ("415", "the body is not of the media type described"),
+    (
+        "422",
+        "a file was read and refused; its errors are listed by line and column",
+    ),
+    (
+        "429",
+        "too many requests; Retry-After says when to come back",
+    ),
+    ("503", "busy (Retry-After) or not configured on this server"),
+];
+
+/// Rules applied to the whole document, so that it says what the server does:
+/// every error answer is listed; request objects refuse unknown fields (the server does);
+/// a required text must hold something other than white space (the server trims it).
+fn make_true(doc: &mut Value) {
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for op in item.values_mut() {
+                let public = op["security"].as_array().is_some_and(|s| s.is_empty());
+                let Some(responses) = op["responses"].as_object_mut() else {
+                    continue;
+                };
+                let answers: &[(&str, &str)] = if public {
+                    &ERROR_ANSWERS[..0]
+                } else {
+                    ERROR_ANSWERS
+                };
+                for (code, description) in answers {
+                    responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| error_response(description));
+                }
+            }
+        }
+    }
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        for (name, schema) in schemas.iter_mut() {
+            if name != "Error" {
+                tighten(schema);
+            }
+        }
+    }
+}
+
+fn tighten(schema: &mut Value) {
+    if schema.get("properties").is_some() && schema.get("additionalProperties").is_none() {
+        schema["additionalProperties"] = Value::Bool(false);
+    }
+    let required: Vec<String> = schema["required"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for (name, prop) in props.iter_mut() {
+            let plain_text = prop["type"] == "string"
+                && prop.get("enum").is_none()
+                && prop.get("pattern").is_none()
+                && prop.get("format").is_none();
+            if plain_text && required.contains(name) {
+                prop["minLength"] = json!(1);
+                prop["pattern"] = json!("\\S");
+            }
+            if prop["type"] == "array" {
+                if let Some(items) = prop.get_mut("items") {
+                    tighten(items);
+                    // Tags are trimmed and an empty one is refused.
+                    if name == "tags" && items["type"] == "string" {
+                        items["minLength"] = json!(1);
+                        items["pattern"] = json!("\\S");
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn merge(into: &mut Value, from: Value) {
