@@ -33,7 +33,7 @@ pub fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
     let chain = read_chain(&files.cert)?;
     let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| {
         anyhow::anyhow!(
-            "TLS key {}: {e} (a PEM private key is expected)",
+            "TLS key / TLS 秘密鍵 {}: {e} (a PEM private key is expected / PEM 形式の秘密鍵が必要です)",
             files.key.display()
         )
     })?;
@@ -44,7 +44,7 @@ pub fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
         .with_single_cert(chain, key)
         .map_err(|e| {
             anyhow::anyhow!(
-                "TLS certificate {} and key {} do not go together: {e}",
+                "TLS certificate {} and key {} do not go together / 証明書と秘密鍵が対応していません: {e}",
                 files.cert.display(),
                 files.key.display()
             )
@@ -55,12 +55,12 @@ pub fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
 
 fn read_chain(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| anyhow::anyhow!("TLS certificate {}: {e}", path.display()))?
+        .map_err(|e| anyhow::anyhow!("TLS certificate / TLS 証明書 {}: {e}", path.display()))?
         .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("TLS certificate {}: {e}", path.display()))?;
+        .map_err(|e| anyhow::anyhow!("TLS certificate / TLS 証明書 {}: {e}", path.display()))?;
     if chain.is_empty() {
         anyhow::bail!(
-            "TLS certificate {}: no CERTIFICATE block in the file",
+            "TLS certificate / TLS 証明書 {}: no CERTIFICATE block in the file / CERTIFICATE ブロックがありません",
             path.display()
         );
     }

@@ -32,7 +32,7 @@ impl Store {
             ))
         })?;
         restrict_to_owner(data_dir);
-        let path = data_dir.join("hikeshi.db");
+        let path = sqlite_path(data_dir);
         let url = format!("sqlite://{}?mode=rwc", path.display());
         Self::connect(&url).await
     }
@@ -120,6 +120,11 @@ fn sqlite_pool(size: u32) -> AnyPoolOptions {
                 Ok(())
             })
         })
+}
+
+/// Where the SQLite database of a data folder lives.
+pub fn sqlite_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("hikeshi.db")
 }
 
 /// The data folder holds the database and the evidence: only its owner may enter it (0700), so

@@ -37,7 +37,7 @@ pub use cases::{
     NewTimelineEntry, TimelineEntry, COUNT_CAP,
 };
 pub use contacts::{CaseNotification, Contact, EscalationRule, NewContact};
-pub use db::{restrict_to_owner, Backend, Store};
+pub use db::{restrict_to_owner, sqlite_path, Backend, Store};
 pub use evidence::{CustodyEntry, Evidence, NewEvidence};
 pub use findings::{
     Finding, FindingFilter, ImportOutcome, KevEntry, NewFinding, PatchState, ScanImport,

@@ -7,25 +7,21 @@ use std::path::Path;
 
 /// Copies `from` to `to` (created new, 0600), returning the SHA-256 and size of what was read.
 pub fn copy_hashed(from: &Path, to: &Path) -> Result<(String, u64), BackupError> {
-    let mut input = std::fs::File::open(from).map_err(io(from))?;
     let mut output = create_private(to)?;
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = input.read(&mut buf).map_err(io(from))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        output.write_all(&buf[..n]).map_err(io(to))?;
-        size += n as u64;
-    }
+    let hashed = read_hashed(from, |chunk| output.write_all(chunk).map_err(io(to)))?;
     output.sync_all().map_err(io(to))?;
-    Ok((hex::encode(hasher.finalize()), size))
+    Ok(hashed)
 }
 
 pub fn hash_file(path: &Path) -> Result<(String, u64), BackupError> {
+    read_hashed(path, |_| Ok(()))
+}
+
+/// Reads a file through SHA-256, handing each chunk to `sink` on the way.
+fn read_hashed(
+    path: &Path,
+    mut sink: impl FnMut(&[u8]) -> Result<(), BackupError>,
+) -> Result<(String, u64), BackupError> {
     let mut input = std::fs::File::open(path).map_err(io(path))?;
     let mut hasher = Sha256::new();
     let mut size = 0u64;
@@ -36,6 +32,7 @@ pub fn hash_file(path: &Path) -> Result<(String, u64), BackupError> {
             break;
         }
         hasher.update(&buf[..n]);
+        sink(&buf[..n])?;
         size += n as u64;
     }
     Ok((hex::encode(hasher.finalize()), size))
@@ -79,8 +76,25 @@ pub fn sync_dir(dir: &Path) -> Result<(), BackupError> {
 
 /// A SHA-256 in lowercase hex: the only names the evidence folder holds.
 pub fn is_sha256_name(name: &str) -> bool {
-    name.len() == 64
+    is_lower_hex(name, 64)
+}
+
+/// `len` lowercase hex digits (evidence names, and their two-digit folders).
+pub fn is_lower_hex(name: &str, len: usize) -> bool {
+    name.len() == len
         && name
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Runs file work off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BackupError> + Send + 'static,
+) -> Result<T, BackupError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| BackupError::Tool {
+            tool: "a file task",
+            detail: e.to_string(),
+        })?
 }

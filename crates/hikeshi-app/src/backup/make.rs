@@ -2,7 +2,9 @@
 //! files are never rewritten and only removed when nothing points to them, so every file the
 //! snapshot references is still there when the copy reaches it.
 
-use super::files::{copy_hashed, create_private_dir, hash_file, is_sha256_name, sync_dir};
+use super::files::{
+    blocking, copy_hashed, create_private_dir, hash_file, is_lower_hex, is_sha256_name, sync_dir,
+};
 use super::manifest::{Engine, FileEntry, Manifest, MANIFEST_FORMAT};
 use super::{io, pg_tools, BackupError, DataPlace};
 use hikeshi_store::Store;
@@ -144,10 +146,7 @@ fn copy_evidence(
 }
 
 fn is_prefix(name: &str) -> bool {
-    name.len() == 2
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    is_lower_hex(name, 2)
 }
 
 fn restrict_file(path: &Path) {
@@ -156,15 +155,4 @@ fn restrict_file(path: &Path) {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
-}
-
-pub(super) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, BackupError> + Send + 'static,
-) -> Result<T, BackupError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| BackupError::Tool {
-            tool: "a file task",
-            detail: e.to_string(),
-        })?
 }

@@ -39,7 +39,7 @@ impl DataPlace {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
-    #[error("{0} already exists and is not empty: a backup goes into a new folder")]
+    #[error("{0} already exists and is not empty: a backup goes into a new folder / バックアップ先が空ではありません。新しいフォルダーを指定してください")]
     DestinationNotEmpty(PathBuf),
     #[error("{path}: {source}")]
     Io {
@@ -48,17 +48,17 @@ pub enum BackupError {
     },
     #[error("database: {0}")]
     Store(#[from] hikeshi_store::StoreError),
-    #[error("{tool} failed: {detail}")]
+    #[error("{tool} failed / 失敗しました: {detail}")]
     Tool { tool: &'static str, detail: String },
-    #[error("the manifest {path}: {detail}")]
+    #[error("the manifest / マニフェスト {path}: {detail}")]
     Manifest { path: PathBuf, detail: String },
-    #[error("the backup is damaged, nothing was restored:\n{}", .0.join("\n"))]
+    #[error("the backup is damaged, nothing was restored / バックアップが破損しているため、何も復元していません:\n{}", .0.join("\n"))]
     Damaged(Vec<String>),
-    #[error("the backup holds a {backup} database but the target is {target}: restore into the same engine")]
+    #[error("the backup holds a {backup} database but the target is {target}: restore into the same engine / 同じデータベースの種類にのみ復元できます")]
     EngineMismatch { backup: Engine, target: Engine },
-    #[error("the backup's schema version {backup} is newer than this hikeshi's {supported}: restore with a newer hikeshi")]
+    #[error("the backup's schema version {backup} is newer than this hikeshi's {supported}: restore with a newer hikeshi / より新しい hikeshi で復元してください")]
     TooNew { backup: i64, supported: i64 },
-    #[error("the target is not empty ({0}): a restore goes only into a fresh data folder and an empty database")]
+    #[error("the target is not empty ({0}): a restore goes only into a fresh data folder and an empty database / 復元先が空ではありません。新しいデータフォルダーと空のデータベースにのみ復元できます")]
     TargetNotEmpty(String),
 }
 

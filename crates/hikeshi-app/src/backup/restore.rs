@@ -2,8 +2,9 @@
 //! a whole, undamaged backup is written, and only into an empty target. Then the ordinary
 //! migrations bring an older backup up to this version's schema.
 
-use super::files::{copy_hashed, create_private_dir, hash_file, is_sha256_name, sync_dir};
-use super::make::blocking;
+use super::files::{
+    blocking, copy_hashed, create_private_dir, hash_file, is_sha256_name, sync_dir,
+};
 use super::manifest::{Engine, Manifest};
 use super::{io, pg_tools, BackupError, DataPlace};
 use hikeshi_store::Store;
@@ -80,7 +81,7 @@ pub async fn restore(folder: &Path, target: &DataPlace) -> Result<RestoreSummary
             supported,
         });
     }
-    let target_db = match &target.postgres_url {
+    match &target.postgres_url {
         Some(url) => {
             let store = Store::connect(url).await?;
             let taken = store.has_schema().await?;
@@ -90,16 +91,14 @@ pub async fn restore(folder: &Path, target: &DataPlace) -> Result<RestoreSummary
                     "the PostgreSQL database already holds hikeshi's tables".into(),
                 ));
             }
-            None
         }
         None => {
-            let path = target.data_dir.join("hikeshi.db");
+            let path = hikeshi_store::sqlite_path(&target.data_dir);
             if path.exists() {
                 return Err(BackupError::TargetNotEmpty(path.display().to_string()));
             }
-            Some(path)
         }
-    };
+    }
     if has_evidence(&target.evidence_dir())? {
         return Err(BackupError::TargetNotEmpty(
             target.evidence_dir().display().to_string(),
@@ -114,14 +113,14 @@ pub async fn restore(folder: &Path, target: &DataPlace) -> Result<RestoreSummary
     );
     blocking(move || place_evidence(&src, &evidence_dir, &entries)).await?;
     let db_file = folder.join(&manifest.database.path);
-    let store = match (&target.postgres_url, target_db) {
-        (Some(url), _) => {
+    let store = match &target.postgres_url {
+        Some(url) => {
             let url2 = url.clone();
             blocking(move || pg_tools::restore(&url2, &db_file)).await?;
             Store::connect(url).await?
         }
-        (None, path) => {
-            let path = path.unwrap_or_else(|| target.data_dir.join("hikeshi.db"));
+        None => {
+            let path = hikeshi_store::sqlite_path(&target.data_dir);
             let sha256 = manifest.database.sha256.clone();
             blocking(move || place_file(&db_file, &path, &sha256)).await?;
             Store::open_sqlite(&target.data_dir).await?
@@ -170,10 +169,12 @@ fn place_evidence(
     evidence_dir: &Path,
     entries: &[super::FileEntry],
 ) -> Result<(), BackupError> {
+    let evidence = crate::evidence_files::EvidenceFiles::new(evidence_dir.to_path_buf());
     for entry in entries {
-        let prefix = &entry.sha256[..2];
-        let target = evidence_dir.join(prefix).join(&entry.sha256);
-        create_private_dir(&evidence_dir.join(prefix))?;
+        let target = evidence.path_for(&entry.sha256);
+        if let Some(folder) = target.parent() {
+            create_private_dir(folder)?;
+        }
         place_file(&src.join(&entry.path), &target, &entry.sha256)?;
     }
     Ok(())

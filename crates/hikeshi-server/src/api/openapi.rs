@@ -27,6 +27,12 @@ fn op(summary: &str, tag: &str, body: Option<&str>, ok: (&str, &str)) -> Value {
     op
 }
 
+/// An operation with its parameters.
+fn with(mut op: Value, params: Vec<Value>) -> Value {
+    op["parameters"] = Value::Array(params);
+    op
+}
+
 /// A second success answer beside the first.
 fn also(mut op: Value, code: &str, description: &str) -> Value {
     op["responses"][code] = json!({"description": description});
@@ -101,10 +107,6 @@ pub fn spec() -> Value {
             "cases per page, 50 by default; clamped to 1–200"
         )
     ]);
-    let with_params = |mut v: Value, p: Vec<Value>| {
-        v["parameters"] = Value::Array(p);
-        v
-    };
     let with_number = |mut v: Value| {
         v["parameters"] = json!([number_param()]);
         v
@@ -126,11 +128,11 @@ pub fn spec() -> Value {
                 "patch": with_number(op("Change a case; closing needs resolution_summary and lessons_learned", "cases", Some("UpdateCase"), ("200", "the changed case")))
             },
             "/api/v1/cases/{number}/tasks": {"post": with_number(op("Add a task", "tasks", Some("Task"), ("201", "the task")))},
-            "/api/v1/cases/{number}/tasks/{task_id}": {"patch": with_params(op("Change a task", "tasks", Some("TaskUpdate"), ("200", "the task")), vec![number_param(), path_id("task_id")])},
+            "/api/v1/cases/{number}/tasks/{task_id}": {"patch": with(op("Change a task", "tasks", Some("TaskUpdate"), ("200", "the task")), vec![number_param(), path_id("task_id")])},
             "/api/v1/cases/{number}/timeline": {"post": with_number(op("Add a timeline entry", "timeline", Some("TimelineEntry"), ("201", "the entry")))},
             "/api/v1/cases/{number}/timeline.csv": {"get": with_number(op("The timeline as CSV", "timeline", None, ("200", "text/csv")))},
             "/api/v1/cases/{number}/observables": {"post": with_number(also(op("Add an observable (deduplicated per case; 200 if it existed)", "observables", Some("Observable"), ("201", "the observable")), "200", "the observable that was already there"))},
-            "/api/v1/cases/{number}/observables/{id}": {"delete": with_params(op("Remove an observable", "observables", None, ("204", "removed")), vec![number_param(), path_id("id")])},
+            "/api/v1/cases/{number}/observables/{id}": {"delete": with(op("Remove an observable", "observables", None, ("204", "removed")), vec![number_param(), path_id("id")])},
             "/api/v1/cases/{number}/comments": {"post": with_number(op("Add a comment", "cases", Some("Comment"), ("201", "the comment")))},
             "/api/v1/cases/{number}/merge": {"post": with_number(op("Merge this case into another", "cases", Some("Merge"), ("200", "the surviving case")))},
             "/api/v1/cases/{number}/evidence": {"post": {
@@ -139,8 +141,8 @@ pub fn spec() -> Value {
                 "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}, "description": {"type": "string"}}, "required": ["file"]}}}},
                 "responses": {"201": {"description": "the evidence record with its SHA-256"}, "413": error_response("file over the upload limit")}
             }},
-            "/api/v1/evidence/{id}": {"get": with_params(op("Download evidence (recorded in the chain of custody)", "evidence", None, ("200", "the bytes")), vec![path_id("id")])},
-            "/api/v1/evidence/{id}/custody": {"get": with_params(op("Chain of custody of one piece of evidence", "evidence", None, ("200", "custody entries")), vec![path_id("id")])},
+            "/api/v1/evidence/{id}": {"get": with(op("Download evidence (recorded in the chain of custody)", "evidence", None, ("200", "the bytes")), vec![path_id("id")])},
+            "/api/v1/evidence/{id}/custody": {"get": with(op("Chain of custody of one piece of evidence", "evidence", None, ("200", "custody entries")), vec![path_id("id")])},
             "/api/v1/categories": {
                 "get": op("Incident categories (JPCERT/CC and the team's own)", "settings", None, ("200", "categories")),
                 "post": op("Add a team-defined category (manager, admin)", "settings", Some("Category"), ("201", "the category"))
@@ -189,10 +191,6 @@ fn intake_part() -> (Value, Value) {
     let role = enum_of(&codes(ContactRole::ALL, ContactRole::code));
     let report_status = enum_of(&codes(ReportStatus::ALL, ReportStatus::code));
     let tracking = || json!({"name": "tracking", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^HK-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$"}});
-    let with = |mut o: Value, p: Vec<Value>| {
-        o["parameters"] = Value::Array(p);
-        o
-    };
     let paths = json!({
         "/api/v1/reports": {
             "get": with(op("Reports, newest first (status=new|case|attached|rejected|spam)", "reports", None, ("200", "reports")),
@@ -273,10 +271,6 @@ fn team_schema() -> Value {
 /// rule reload, the change feed and the metrics.
 fn live_part() -> (Value, Value) {
     let id = |name: &str| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}});
-    let with = |mut o: Value, p: Vec<Value>| {
-        o["parameters"] = Value::Array(p);
-        o
-    };
     let paths = json!({
         "/api/v1/alerts/{id}": {"get": with(op("One alert with its kept events, addresses, case and suppression", "alerts", None, ("200", "the alert")), vec![id("id")])},
         "/api/v1/alerts/bulk": {"post": op("Set one state on up to 500 alerts (acknowledged, closed, new, or false_positive with a reason); each change audited", "alerts", Some("AlertBulk"), ("200", "the alerts"))},
@@ -310,10 +304,6 @@ fn live_part() -> (Value, Value) {
 /// Assets, vulnerabilities and intelligence.
 fn assets_part() -> (Value, Value) {
     let id = || json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "asset id or name"});
-    let with = |mut o: Value, p: Vec<Value>| {
-        o["parameters"] = Value::Array(p);
-        o
-    };
     let flag = |name: &str| query(name, json!({"type": "boolean"}));
     let paths = json!({
         "/api/v1/assets": {
@@ -361,10 +351,6 @@ fn reporting_part() -> (Value, Value) {
             "month",
             json!({"type": "string", "pattern": "^(2[0-9]{3}-(0[1-9]|1[0-2]))?$", "description": "YYYY-MM in the team's time zone; empty or absent: this month"}),
         )
-    };
-    let with = |mut o: Value, p: Vec<Value>| {
-        o["parameters"] = Value::Array(p);
-        o
     };
     let id = || json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}});
     let stats_params = || {

@@ -2,32 +2,16 @@
 //! fresh folder (and database) with every case, alert and evidence file as it was; a damaged
 //! backup restores nothing.
 
-use crate::common::{bin, temp_dir, Db, TestServer};
+use crate::common::{cli_at, temp_dir, Db, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use std::process::Command;
 
 const RULE: &str = "title: Mimikatz Command Line\nid: 11111111-2222-3333-4444-555555555555\nlevel: high\nlogsource: {category: process_creation, product: windows}\ndetection:\n  selection:\n    CommandLine|contains: 'sekurlsa::'\n  condition: selection\n";
 
-/// Runs `hikeshi ARGS --data-dir DIR [--database-url URL]` as a separate process.
 fn hikeshi(args: &[&str], data_dir: &Path, url: Option<&str>) -> (bool, String, String) {
-    let mut cmd = Command::new(bin());
-    cmd.args(args).arg("--data-dir").arg(data_dir);
-    if let Some(url) = url {
-        cmd.arg("--database-url").arg(url);
-    }
-    let out = cmd
-        .env_remove("HIKESHI_DATABASE_URL")
-        .env_remove("HIKESHI_CONFIG")
-        .output()
-        .expect("run hikeshi");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    cli_at(data_dir, url, args, "")
 }
 
 async fn fresh_database(db: Db, name: &str) -> Option<String> {

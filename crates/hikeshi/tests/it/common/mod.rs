@@ -50,6 +50,37 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// Runs `hikeshi ARGS --data-dir DIR [--database-url URL]`; `stdin` is piped in.
+pub fn cli_at(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    args: &[&str],
+    stdin: &str,
+) -> (bool, String, String) {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).arg("--data-dir").arg(data_dir);
+    if let Some(url) = database_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    cmd.env_remove("HIKESHI_DATABASE_URL")
+        .env_remove("HIKESHI_CONFIG");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run hikeshi");
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    let out = child.wait_with_output().expect("hikeshi output");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hikeshi-test-{name}-{}", hikeshi_store::new_id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -114,28 +145,7 @@ impl TestServer {
 
     /// Runs a CLI verb against the same database; `stdin` is piped in.
     pub fn cli(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
-        let mut cmd = Command::new(bin());
-        cmd.args(args).arg("--data-dir").arg(&self.data_dir);
-        if let Some(url) = &self.database_url {
-            cmd.arg("--database-url").arg(url);
-        }
-        cmd.env_remove("HIKESHI_DATABASE_URL")
-            .env_remove("HIKESHI_CONFIG");
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run hikeshi");
-        if let Some(mut input) = child.stdin.take() {
-            let _ = input.write_all(stdin.as_bytes());
-        }
-        let out = child.wait_with_output().expect("hikeshi output");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        cli_at(&self.data_dir, self.database_url.as_deref(), args, stdin)
     }
 
     pub async fn spawn(&mut self) {
