@@ -18,6 +18,10 @@ pub struct AppConfig {
     pub report_form: ReportFormSettings,
     /// Where the built-in SMTP intake listens (off when `None`).
     pub smtp_listen: Option<std::net::SocketAddr>,
+    /// The server's certificate and key: HTTPS, STARTTLS on the SMTP intake, syslog over TLS.
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// The relay login's password (`[mail] relay_user`), read by the binary.
+    pub relay_password: Option<Secret>,
     pub mail: MailSettings,
     /// `[vulns]`: the automatic case rule and the KEV/EPSS feeds.
     pub vulns: VulnsSettings,
@@ -66,6 +70,53 @@ pub struct MailSettings {
     /// Acknowledgements one reporter address gets per hour: a forged sender cannot turn the
     /// intake into a mail cannon aimed at someone else.
     pub acknowledgements_per_hour: i64,
+    /// Refuse MAIL, RCPT and DATA until the client has started TLS (needs a certificate).
+    pub require_starttls: bool,
+    /// How the connection to the relay is secured [default: opportunistic].
+    pub relay_tls: RelayTls,
+    /// A PEM file with the CA (or the certificate) the relay's certificate is checked against,
+    /// beside the public roots.
+    pub relay_ca_file: Option<PathBuf>,
+    /// Log in to the relay (SMTP AUTH) as this user; the password comes from the environment
+    /// (`HIKESHI_RELAY_PASSWORD`) or `relay_password_file`, never from this file.
+    pub relay_user: Option<String>,
+    /// A file (mode 0600) holding only the relay password.
+    pub relay_password_file: Option<PathBuf>,
+}
+
+/// TLS to the mail relay.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RelayTls {
+    /// Plain SMTP: only for a relay on the same host or a trusted network.
+    None,
+    /// STARTTLS when the relay offers it, plain otherwise.
+    #[default]
+    Opportunistic,
+    /// STARTTLS, or the mail is not sent.
+    Starttls,
+    /// TLS from the first byte (port 465, RFC 8314).
+    Tls,
+}
+
+/// A password or key held in memory: never printed, not even by `{:?}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 impl Default for MailSettings {
@@ -81,6 +132,11 @@ impl Default for MailSettings {
             session_deadline_secs: 600,
             messages_per_hour_per_address: 60,
             acknowledgements_per_hour: 3,
+            require_starttls: false,
+            relay_tls: RelayTls::default(),
+            relay_ca_file: None,
+            relay_user: None,
+            relay_password_file: None,
         }
     }
 }
@@ -162,6 +218,8 @@ impl Default for AppConfig {
             public_url: "http://127.0.0.1:8080".into(),
             report_form: ReportFormSettings::default(),
             smtp_listen: None,
+            tls: None,
+            relay_password: None,
             mail: MailSettings::default(),
             vulns: VulnsSettings::default(),
             reporting: Default::default(),

@@ -28,6 +28,7 @@ pub mod reporting;
 pub mod retention;
 pub mod team;
 pub mod timefmt;
+pub mod tls;
 pub mod users;
 pub mod validate;
 pub mod vulns;

@@ -43,7 +43,7 @@ pub fn app(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(TraceLayer::new_for_http());
     // Over HTTPS, browsers are told to come back only that way.
-    let router = if state.web.tls.is_some() {
+    let router = if state.app.config.tls.is_some() {
         router.layer(SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
@@ -128,7 +128,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let addr = state.web.listen;
     // The certificate is read before anything listens: a bad file stops the start, loudly.
-    let tls = state.web.tls.as_ref().map(tls::acceptor).transpose()?;
+    let tls = state
+        .app
+        .config
+        .tls
+        .as_ref()
+        .map(tls::acceptor)
+        .transpose()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;

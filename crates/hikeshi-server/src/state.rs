@@ -18,8 +18,6 @@ pub struct WebConfig {
     /// Requests with large bodies (event batches, scanner reports, imports) handled at once;
     /// more are answered 503 with Retry-After, so a flood cannot take the memory.
     pub max_large_requests: usize,
-    /// Serve HTTPS with this certificate and key instead of plain HTTP.
-    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl Default for WebConfig {
@@ -29,7 +27,6 @@ impl Default for WebConfig {
             max_upload_bytes: 100 * 1024 * 1024,
             secure_cookies: true,
             max_large_requests: 4,
-            tls: None,
         }
     }
 }

@@ -3,10 +3,7 @@
 //! that connects and says nothing holds one of a bounded number of slots, never the accept loop.
 
 use axum::serve::Listener;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -20,51 +17,11 @@ const MAX_HANDSHAKES: usize = 256;
 /// Finished handshakes waiting for the HTTP server to take them.
 const READY_QUEUE: usize = 64;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TlsFiles {
-    /// PEM: the server certificate first, then any intermediates.
-    pub cert: PathBuf,
-    /// PEM: PKCS#8, PKCS#1 or SEC1 private key.
-    pub key: PathBuf,
-}
+pub use hikeshi_app::tls::TlsFiles;
 
-/// Reads the certificate and key; every failure names the file and what is wrong with it.
+/// The HTTPS acceptor: the shared certificate, speaking HTTP/1.1.
 pub fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
-    let chain = read_chain(&files.cert)?;
-    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| {
-        anyhow::anyhow!(
-            "TLS key / TLS 秘密鍵 {}: {e} (a PEM private key is expected / PEM 形式の秘密鍵が必要です)",
-            files.key.display()
-        )
-    })?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "TLS certificate {} and key {} do not go together / 証明書と秘密鍵が対応していません: {e}",
-                files.cert.display(),
-                files.key.display()
-            )
-        })?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-fn read_chain(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| anyhow::anyhow!("TLS certificate / TLS 証明書 {}: {e}", path.display()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("TLS certificate / TLS 証明書 {}: {e}", path.display()))?;
-    if chain.is_empty() {
-        anyhow::bail!(
-            "TLS certificate / TLS 証明書 {}: no CERTIFICATE block in the file / CERTIFICATE ブロックがありません",
-            path.display()
-        );
-    }
-    Ok(chain)
+    hikeshi_app::tls::acceptor(files, &[b"http/1.1"])
 }
 
 /// Accepted TCP connections, handed over once their TLS handshake is done.

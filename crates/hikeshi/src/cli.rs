@@ -108,7 +108,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker(args) => {
             init_logging(file.log_format.as_deref());
             let plan = crate::live_cmd::LivePlan::new(&args.live, &file);
-            let cfg = config::app_config(&file, data_dir);
+            let mut cfg = config::app_config(&file, data_dir);
+            cfg.tls = config::tls_files(&file, None, None)?;
             crate::live_cmd::worker(plan, cfg, &db, args.metrics_listen, shutdown_signal()).await
         }
         Command::Backup(args) => crate::backup_cmd::backup(args, &db, &data_dir).await,

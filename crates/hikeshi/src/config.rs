@@ -116,7 +116,6 @@ pub fn web_config(
             .max_large_requests
             .unwrap_or(defaults.max_large_requests)
             .clamp(1, 256),
-        tls: None,
     }
 }
 
@@ -125,12 +124,38 @@ pub fn tls_files(
     file: &FileConfig,
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
-) -> anyhow::Result<Option<hikeshi_server::tls::TlsFiles>> {
+) -> anyhow::Result<Option<hikeshi_app::tls::TlsFiles>> {
     match (cert.or(file.tls_cert.clone()), key.or(file.tls_key.clone())) {
-        (Some(cert), Some(key)) => Ok(Some(hikeshi_server::tls::TlsFiles { cert, key })),
+        (Some(cert), Some(key)) => Ok(Some(hikeshi_app::tls::TlsFiles { cert, key })),
         (None, None) => Ok(None),
         _ => anyhow::bail!("HTTPS needs both tls_cert and tls_key / HTTPS には tls_cert と tls_key の両方が必要です"),
     }
+}
+
+/// The relay login's password: `HIKESHI_RELAY_PASSWORD`, else the first line of
+/// `relay_password_file`, which others must not be able to read.
+pub fn relay_password(
+    mail: &hikeshi_app::config::MailSettings,
+) -> anyhow::Result<Option<hikeshi_app::config::Secret>> {
+    if let Ok(value) = std::env::var("HIKESHI_RELAY_PASSWORD") {
+        return Ok(Some(hikeshi_app::config::Secret::new(value)));
+    }
+    let Some(path) = &mail.relay_password_file else {
+        return Ok(None);
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| anyhow::anyhow!("relay_password_file {}: {e}", path.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        anyhow::bail!(
+            "relay_password_file {} can be read by others: chmod 600 it / 他のユーザーが読めます。chmod 600 にしてください",
+            path.display()
+        );
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("relay_password_file {}: {e}", path.display()))?;
+    let line = text.lines().next().unwrap_or("").to_string();
+    Ok(Some(hikeshi_app::config::Secret::new(line)))
 }
 
 /// What the use cases need, from the file (each section as the app declares it).
@@ -150,6 +175,8 @@ pub fn app_config(file: &FileConfig, data_dir: PathBuf) -> AppConfig {
             .unwrap_or(defaults.public_url),
         report_form: file.report_form.unwrap_or_default(),
         smtp_listen: file.smtp_listen,
+        tls: None,
+        relay_password: None,
         mail: file.mail.clone().unwrap_or_default(),
         vulns: file.vulns.clone().unwrap_or_default(),
         reporting: file.reporting.clone().unwrap_or_default(),

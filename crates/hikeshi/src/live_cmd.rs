@@ -32,6 +32,7 @@ pub struct LiveFileConfig {
     pub iocs: Option<Vec<PathBuf>>,
     pub syslog_udp: Option<SocketAddr>,
     pub syslog_tcp: Option<SocketAddr>,
+    pub syslog_tls: Option<SocketAddr>,
     pub watch: Option<Vec<PathBuf>>,
     pub nats: Option<NatsFileConfig>,
     /// Grouping rules, e.g. `[[live.grouping]] by = "host"  window_hours = 24  min_level = "high"`.
@@ -70,6 +71,10 @@ pub struct LiveArgs {
     /// Receive syslog over TCP (newline or octet-counting framing) on this address.
     #[arg(long, env = "HIKESHI_SYSLOG_TCP")]
     pub syslog_tcp: Option<SocketAddr>,
+    /// Receive syslog over TLS (RFC 5425) on this address, e.g. 0.0.0.0:6514, with the
+    /// server's certificate (tls_cert and tls_key).
+    #[arg(long, env = "HIKESHI_SYSLOG_TLS")]
+    pub syslog_tls: Option<SocketAddr>,
     /// Read new and growing files in this folder (JSON lines, syslog, CloudTrail, EVTX);
     /// repeat for more.
     #[arg(long = "watch")]
@@ -97,6 +102,7 @@ pub struct LivePlan {
     pub iocs: Vec<PathBuf>,
     pub syslog_udp: Option<SocketAddr>,
     pub syslog_tcp: Option<SocketAddr>,
+    pub syslog_tls: Option<SocketAddr>,
     pub watch: Vec<PathBuf>,
     pub nats: Option<NatsSettings>,
     pub settings: LiveSettings,
@@ -160,6 +166,7 @@ impl LivePlan {
             iocs: pick(&args.iocs, live.iocs.clone()),
             syslog_udp: args.syslog_udp.or(live.syslog_udp),
             syslog_tcp: args.syslog_tcp.or(live.syslog_tcp),
+            syslog_tls: args.syslog_tls.or(live.syslog_tls),
             watch: pick(&args.watch, live.watch.clone()),
             nats,
             settings,
@@ -211,6 +218,7 @@ pub async fn start(plan: &LivePlan, app: App, shutdown: Shutdown) -> anyhow::Res
         tokio::task::spawn_blocking(move || load_engine(&rules, &iocs)).await??
     };
     let reloader: Reloader = Box::new(move || load_engine(&rules, &iocs));
+    let tls = app.config.tls.clone();
     let live = Live::new(app, engine, Some(reloader), plan.settings.clone());
     live.start();
     if let Some(addr) = plan.syslog_udp {
@@ -220,6 +228,14 @@ pub async fn start(plan: &LivePlan, app: App, shutdown: Shutdown) -> anyhow::Res
     if let Some(addr) = plan.syslog_tcp {
         let local = hikeshi_app::live::syslog_net::start_tcp(live.clone(), addr).await?;
         eprintln!("syslog TCP on {local}");
+    }
+    if let Some(addr) = plan.syslog_tls {
+        let Some(files) = &tls else {
+            anyhow::bail!("--syslog-tls needs tls_cert and tls_key / --syslog-tls には tls_cert と tls_key が必要です");
+        };
+        let acceptor = hikeshi_app::tls::acceptor(files, &[])?;
+        let local = hikeshi_app::live::syslog_net::start_tls(live.clone(), addr, acceptor).await?;
+        eprintln!("syslog TLS on {local}");
     }
     for dir in &plan.watch {
         if !dir.is_dir() {
@@ -270,9 +286,10 @@ pub async fn worker(
     if plan.nats.is_none()
         && plan.syslog_tcp.is_none()
         && plan.syslog_udp.is_none()
+        && plan.syslog_tls.is_none()
         && plan.watch.is_empty()
     {
-        anyhow::bail!("a worker needs a source: --nats URL, --syslog-tcp, --syslog-udp or --watch");
+        anyhow::bail!("a worker needs a source: --nats URL, --syslog-tcp, --syslog-tls, --syslog-udp or --watch");
     }
     let store = config::open_store(db).await?;
     let stopping = Stopper::new();

@@ -42,14 +42,15 @@ pub async fn run(
     data_dir: std::path::PathBuf,
     db: &config::Database,
 ) -> anyhow::Result<()> {
-    let mut web = config::web_config(
+    let web = config::web_config(
         file,
         args.listen,
         args.max_upload_bytes,
         args.insecure_cookies,
     );
-    web.tls = config::tls_files(file, args.tls_cert, args.tls_key)?;
     let mut cfg = config::app_config(file, data_dir);
+    cfg.tls = config::tls_files(file, args.tls_cert, args.tls_key)?;
+    cfg.relay_password = config::relay_password(&cfg.mail)?;
     cfg.smtp_listen = args.smtp_listen.or(cfg.smtp_listen);
     let plan = &crate::live_cmd::LivePlan::new(&args.live, file);
     let store = config::open_store(db).await?;
@@ -63,7 +64,7 @@ pub async fn run(
              ユーザーがまだいません。別の端末で最初の管理者を作成してください(上記コマンド)。"
         );
     }
-    let scheme = if web.tls.is_some() { "https" } else { "http" };
+    let scheme = if cfg.tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{}", web.listen);
     let stopping = hikeshi_app::jobs::Stopper::new();
     let fetch = std::sync::Arc::new(crate::http_fetch::HttpFetch::new()?);

@@ -1,9 +1,12 @@
-//! The point of contact: reports from the public form, e-mail (`smtp`) and the API are checked,
+//! The point of contact: reports from the public form, e-mail (`smtp` and a Maildir, read by `mail`) and the API are checked,
 //! numbered and stored with their indicators and a suggested category (`submit`), the reporter
 //! is told (`notices`), and a handler decides on each (`triage`: case, attach, reject, spam).
 
+pub mod mail;
+pub mod mail_message;
 mod notices;
 pub mod smtp;
+pub mod smtp_protocol;
 mod submit;
 mod triage;
 

@@ -1,27 +1,27 @@
 //! The built-in SMTP listener for e-mail reports (RFC 5321, the subset a mail server needs to
-//! hand us a message): EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT. Each message becomes a
-//! report with the original kept as evidence (.eml, SHA-256), or, when its subject quotes a
-//! tracking number, is threaded onto that report. Limits: message size (announced with SIZE),
-//! line length, a timeout per command, and a cap on concurrent connections.
+//! hand us a message): EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT, and STARTTLS (RFC 3207)
+//! when the server has a certificate. What a message becomes is `mail`'s business, the command
+//! grammar `smtp_protocol`'s. Limits: message size (announced with SIZE), line length, a
+//! timeout per command, a deadline per session, caps on connections at once and per address,
+//! and messages per address per hour.
 
-use crate::cases::ReceivedFile;
-use crate::intake::{self, ReportInput};
+use crate::intake::mail::receive;
+use crate::intake::smtp_protocol::{ehlo_reply, Command, DataCollector, DataLine};
 use crate::App;
-use hikeshi_model::{find_tracking_number, ReportSource};
-use mail_parser::MimeHeaders;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 /// Command lines longer than this are refused (RFC 5321 allows 512; extensions add a little).
 const MAX_COMMAND: usize = 2048;
 /// Text lines inside DATA (RFC 5321: 1000 with CRLF); longer ones are still read but counted.
 const MAX_DATA_LINE: usize = 64 * 1024;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-const MAX_ATTACHMENTS: usize = 20;
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Starts the listener; errors binding the address stop the server from starting.
 /// Listens on `addr` until `shutdown`: it stops accepting then (sessions under way finish).
@@ -33,7 +33,14 @@ pub async fn start(
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for SMTP on {addr}: {e}"))?;
-    tracing::info!(%addr, "SMTP intake listening");
+    tracing::info!(%addr, starttls = app.config.tls.is_some(), "SMTP intake listening");
+    // A bad certificate stops the start, as it does for HTTPS.
+    let tls = app
+        .config
+        .tls
+        .as_ref()
+        .map(|files| crate::tls::acceptor(files, &[]))
+        .transpose()?;
     let slots = Arc::new(Semaphore::new(app.config.mail.max_connections.max(1)));
     let senders = Arc::new(Senders::default());
     let per_address = app.config.mail.max_connections_per_address.max(1);
@@ -67,8 +74,9 @@ pub async fn start(
             };
             let app = app.clone();
             let senders = senders.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
-                if let Err(e) = session(&app, stream, peer, &senders).await {
+                if let Err(e) = session(&app, stream, peer, &senders, tls).await {
                     tracing::debug!(%peer, error = %e, "SMTP session ended");
                 }
                 drop(here);
@@ -137,8 +145,8 @@ impl Senders {
 
 /// Reads one line up to `max` bytes; `Ok(None)` at the end of the stream, `Err` on timeout.
 /// An over-long line is consumed and reported as `Some(Err(len))`.
-async fn read_line(
-    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+async fn read_line<S: AsyncRead + Unpin>(
+    reader: &mut BufReader<S>,
     max: usize,
     deadline: tokio::time::Instant,
 ) -> std::io::Result<Option<Result<Vec<u8>, usize>>> {
@@ -170,11 +178,27 @@ async fn read_line(
     }
 }
 
-/// The address inside `MAIL FROM:<a@b> SIZE=..` or `RCPT TO:<a@b>`.
-fn path_of(arg: &str) -> Option<String> {
-    let start = arg.find('<')?;
-    let end = arg[start..].find('>')? + start;
-    Some(arg[start + 1..end].trim().to_string())
+/// Whether the conversation is encrypted, and whether it may become so.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    Plain { tls_offered: bool },
+    Encrypted,
+}
+
+/// How one conversation ended.
+enum Ended {
+    Closed,
+    /// The client asked for TLS and was told to go ahead.
+    StartTls,
+}
+
+/// Shared by every conversation of one session.
+struct Session<'a> {
+    app: &'a App,
+    peer: SocketAddr,
+    senders: &'a Senders,
+    deadline: tokio::time::Instant,
+    intake: Vec<String>,
 }
 
 async fn session(
@@ -182,382 +206,223 @@ async fn session(
     stream: TcpStream,
     peer: SocketAddr,
     senders: &Senders,
+    tls: Option<TlsAcceptor>,
 ) -> anyhow::Result<()> {
-    let max = app.config.mail.max_message_bytes;
-    let deadline = tokio::time::Instant::now()
-        + Duration::from_secs(app.config.mail.session_deadline_secs.max(1));
-    let intake: Vec<String> = app
-        .config
-        .mail
-        .intake_addresses
-        .iter()
-        .map(|a| a.trim().to_ascii_lowercase())
-        .collect();
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::with_capacity(64 * 1024, read);
-    write.write_all(b"220 hikeshi ESMTP ready\r\n").await?;
+    let s = Session {
+        app,
+        peer,
+        senders,
+        deadline: tokio::time::Instant::now()
+            + Duration::from_secs(app.config.mail.session_deadline_secs.max(1)),
+        intake: app
+            .config
+            .mail
+            .intake_addresses
+            .iter()
+            .map(|a| a.trim().to_ascii_lowercase())
+            .collect(),
+    };
+    let mut conn = BufReader::with_capacity(64 * 1024, stream);
+    say(&mut conn, b"220 hikeshi ESMTP ready\r\n").await?;
+    let channel = Channel::Plain {
+        tls_offered: tls.is_some(),
+    };
+    let (Ended::StartTls, Some(acceptor)) = (converse(&s, &mut conn, channel).await?, tls) else {
+        return Ok(());
+    };
+    // Commands sent in the clear behind STARTTLS must not run inside the encrypted session
+    // (the 2011 STARTTLS command injection): whatever is buffered is thrown away.
+    if !conn.buffer().is_empty() {
+        tracing::warn!(%peer, bytes = conn.buffer().len(), "SMTP: input pipelined after STARTTLS discarded");
+    }
+    let tcp = conn.into_inner();
+    let until = s
+        .deadline
+        .min(tokio::time::Instant::now() + HANDSHAKE_TIMEOUT);
+    let encrypted = tokio::time::timeout_at(until, acceptor.accept(tcp))
+        .await
+        .map_err(|_| anyhow::anyhow!("TLS handshake timed out"))??;
+    let mut conn = BufReader::with_capacity(64 * 1024, encrypted);
+    converse(&s, &mut conn, Channel::Encrypted).await?;
+    Ok(())
+}
+
+/// Writes a reply and sends it at once (a TLS stream holds writes until flushed).
+async fn say<S: AsyncWrite + Unpin>(conn: &mut S, reply: &[u8]) -> std::io::Result<()> {
+    conn.write_all(reply).await?;
+    conn.flush().await
+}
+
+/// Commands and replies until QUIT, the end of the stream, or STARTTLS. The envelope starts
+/// empty each time: after STARTTLS nothing said in the clear counts (RFC 3207 4.2).
+async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &Session<'_>,
+    conn: &mut BufReader<S>,
+    channel: Channel,
+) -> anyhow::Result<Ended> {
+    let max = s.app.config.mail.max_message_bytes;
+    let must_encrypt = s.app.config.mail.require_starttls && channel != Channel::Encrypted;
     let mut from: Option<String> = None;
     let mut rcpts: Vec<String> = Vec::new();
     loop {
-        let line = match read_line(&mut reader, MAX_COMMAND, deadline).await {
+        let line = match read_line(conn, MAX_COMMAND, s.deadline).await {
             Ok(Some(Ok(l))) => l,
             Ok(Some(Err(_))) => {
-                write.write_all(b"500 5.5.2 Line too long\r\n").await?;
+                say(conn, b"500 5.5.2 Line too long\r\n").await?;
                 continue;
             }
-            Ok(None) => return Ok(()),
+            Ok(None) => return Ok(Ended::Closed),
             Err(e) => {
-                let _ = write.write_all(b"421 4.4.2 Timeout, closing\r\n").await;
+                let _ = say(conn, b"421 4.4.2 Timeout, closing\r\n").await;
                 return Err(e.into());
             }
         };
-        let text = String::from_utf8_lossy(&line);
-        let text = text.trim_end();
-        let (verb, arg) = text.split_once(' ').unwrap_or((text, ""));
-        match verb.to_ascii_uppercase().as_str() {
-            "EHLO" => {
-                let reply =
-                    format!("250-hikeshi\r\n250-SIZE {max}\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
-                write.write_all(reply.as_bytes()).await?;
+        let command = Command::parse(&line);
+        if must_encrypt
+            && matches!(
+                command,
+                Command::Mail { .. } | Command::Rcpt { .. } | Command::Data
+            )
+        {
+            say(conn, b"530 5.7.0 Must issue a STARTTLS command first\r\n").await?;
+            continue;
+        }
+        match command {
+            Command::Ehlo => {
+                let offer = channel == Channel::Plain { tls_offered: true };
+                say(conn, ehlo_reply(max, offer).as_bytes()).await?;
             }
-            "HELO" => write.write_all(b"250 hikeshi\r\n").await?,
-            "MAIL" => {
-                let declared = arg
-                    .to_ascii_uppercase()
-                    .split_whitespace()
-                    .find_map(|p| p.strip_prefix("SIZE=").and_then(|n| n.parse::<u64>().ok()));
-                if declared.is_some_and(|n| n > max) {
-                    write
-                        .write_all(
-                            format!("552 5.3.4 Message larger than {max} bytes\r\n").as_bytes(),
-                        )
-                        .await?;
-                    continue;
-                }
-                match path_of(arg) {
-                    Some(f) => {
-                        from = Some(f);
-                        rcpts.clear();
-                        write.write_all(b"250 2.1.0 OK\r\n").await?;
-                    }
-                    None => {
-                        write
-                            .write_all(b"501 5.5.4 Syntax: MAIL FROM:<address>\r\n")
-                            .await?
-                    }
-                }
+            Command::Helo => say(conn, b"250 hikeshi\r\n").await?,
+            Command::Mail { size, .. } if size.is_some_and(|n| n > max) => {
+                say(
+                    conn,
+                    format!("552 5.3.4 Message larger than {max} bytes\r\n").as_bytes(),
+                )
+                .await?;
             }
-            "RCPT" => {
-                if from.is_none() {
-                    write.write_all(b"503 5.5.1 MAIL first\r\n").await?;
-                    continue;
-                }
-                match path_of(arg) {
-                    Some(to) if intake.is_empty() || intake.contains(&to.to_ascii_lowercase()) => {
-                        if rcpts.len() < 100 {
-                            rcpts.push(to);
-                        }
-                        write.write_all(b"250 2.1.5 OK\r\n").await?;
+            Command::Mail { path: Some(f), .. } => {
+                from = Some(f);
+                rcpts.clear();
+                say(conn, b"250 2.1.0 OK\r\n").await?;
+            }
+            Command::Mail { path: None, .. } => {
+                say(conn, b"501 5.5.4 Syntax: MAIL FROM:<address>\r\n").await?
+            }
+            Command::Rcpt { .. } if from.is_none() => {
+                say(conn, b"503 5.5.1 MAIL first\r\n").await?;
+            }
+            Command::Rcpt { path: Some(to) } => {
+                if s.intake.is_empty() || s.intake.contains(&to.to_ascii_lowercase()) {
+                    if rcpts.len() < 100 {
+                        rcpts.push(to);
                     }
-                    Some(_) => {
-                        write
-                            .write_all(b"550 5.1.1 No such intake address here\r\n")
-                            .await?
-                    }
-                    None => {
-                        write
-                            .write_all(b"501 5.5.4 Syntax: RCPT TO:<address>\r\n")
-                            .await?
-                    }
+                    say(conn, b"250 2.1.5 OK\r\n").await?;
+                } else {
+                    say(conn, b"550 5.1.1 No such intake address here\r\n").await?
                 }
             }
-            "DATA" => {
-                if from.is_none() || rcpts.is_empty() {
-                    write
-                        .write_all(b"503 5.5.1 MAIL and RCPT first\r\n")
-                        .await?;
-                    continue;
-                }
-                if !senders.may_send(peer.ip(), app.config.mail.messages_per_hour_per_address) {
-                    tracing::warn!(%peer, "SMTP message deferred: this address sent its share this hour");
-                    write
-                        .write_all(b"451 4.7.1 Too many messages from your address; try later\r\n")
-                        .await?;
-                    continue;
-                }
-                write
-                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
-                    .await?;
-                let mut message: Vec<u8> = Vec::new();
-                let mut too_big = false;
-                // Only CRLF . CRLF ends the data (RFC 5321 4.1.1.4): a bare LF before or after
-                // the dot is data, so no second message can be smuggled past a relay that
-                // reads the end differently.
-                let mut after_crlf = true;
-                loop {
-                    let line = match read_line(&mut reader, MAX_DATA_LINE, deadline).await {
-                        Ok(Some(Ok(l))) => l,
-                        Ok(Some(Err(_))) => {
-                            too_big = true;
-                            after_crlf = false;
-                            continue;
-                        }
-                        Ok(None) => return Ok(()),
-                        Err(e) => {
-                            let _ = write.write_all(b"421 4.4.2 Timeout, closing\r\n").await;
-                            return Err(e.into());
-                        }
-                    };
-                    if after_crlf && line == b".\r\n" {
-                        break;
-                    }
-                    after_crlf = line.ends_with(b"\r\n");
-                    // Dot-stuffing: the sender doubled a leading dot; drop one.
-                    let content = line.strip_prefix(b".").unwrap_or(&line);
-                    if message.len() as u64 + content.len() as u64 > max {
-                        too_big = true;
-                    } else {
-                        message.extend_from_slice(content);
-                    }
-                }
+            Command::Rcpt { path: None } => {
+                say(conn, b"501 5.5.4 Syntax: RCPT TO:<address>\r\n").await?
+            }
+            Command::Data if from.is_none() || rcpts.is_empty() => {
+                say(conn, b"503 5.5.1 MAIL and RCPT first\r\n").await?;
+            }
+            Command::Data => {
                 let sender = from.take().unwrap_or_default();
                 rcpts.clear();
-                if too_big {
-                    tracing::warn!(%peer, "SMTP message refused: over the size limit");
-                    write
-                        .write_all(
-                            format!("552 5.3.4 Message larger than {max} bytes\r\n").as_bytes(),
-                        )
-                        .await?;
-                    continue;
-                }
-                match receive(app, &message, &sender, peer).await {
-                    Ok(tracking) => {
-                        write
-                            .write_all(format!("250 2.0.0 Accepted as {tracking}\r\n").as_bytes())
-                            .await?
-                    }
-                    Err(e) => {
-                        tracing::warn!(%peer, error = %e, "SMTP message refused");
-                        let reason: String = e
-                            .to_string()
-                            .chars()
-                            .filter(|c| !c.is_control())
-                            .take(200)
-                            .collect();
-                        write
-                            .write_all(format!("554 5.6.0 {reason}\r\n").as_bytes())
-                            .await?
-                    }
+                if !data(s, conn, &sender).await? {
+                    return Ok(Ended::Closed);
                 }
             }
-            "RSET" => {
+            Command::Rset => {
                 from = None;
                 rcpts.clear();
-                write.write_all(b"250 2.0.0 OK\r\n").await?;
+                say(conn, b"250 2.0.0 OK\r\n").await?;
             }
-            "NOOP" => write.write_all(b"250 2.0.0 OK\r\n").await?,
-            "QUIT" => {
-                write.write_all(b"221 2.0.0 Bye\r\n").await?;
-                return Ok(());
+            Command::Noop => say(conn, b"250 2.0.0 OK\r\n").await?,
+            Command::Quit => {
+                say(conn, b"221 2.0.0 Bye\r\n").await?;
+                return Ok(Ended::Closed);
             }
-            "STARTTLS" => write.write_all(b"454 4.7.0 TLS not available\r\n").await?,
-            _ => {
-                write
-                    .write_all(b"502 5.5.1 Command not implemented\r\n")
-                    .await?
-            }
+            Command::StartTls => match channel {
+                Channel::Plain { tls_offered: true } => {
+                    say(conn, b"220 2.0.0 Ready to start TLS\r\n").await?;
+                    return Ok(Ended::StartTls);
+                }
+                Channel::Plain { tls_offered: false } => {
+                    say(conn, b"454 4.7.0 TLS not available\r\n").await?
+                }
+                Channel::Encrypted => say(conn, b"503 5.5.1 TLS already active\r\n").await?,
+            },
+            Command::Unknown => say(conn, b"502 5.5.1 Command not implemented\r\n").await?,
         }
     }
 }
 
-/// Stores bytes as content-addressed evidence and describes them as a received file.
-async fn keep(
-    app: &App,
-    bytes: &[u8],
-    name: &str,
-    content_type: &str,
-) -> anyhow::Result<ReceivedFile> {
-    let mut incoming = app.evidence.begin(u64::MAX).await?;
-    incoming.write(bytes).await?;
-    let (sha256, size) = app.evidence.commit(incoming).await?;
-    Ok(ReceivedFile {
-        sha256,
-        size,
-        filename: name.to_string(),
-        content_type: content_type.to_string(),
-    })
-}
-
-/// Mail that must not be answered (RFC 3834): automatic replies, mailing lists, bulk.
-fn is_bulk_or_automatic(m: &mail_parser::Message) -> bool {
-    let header = |name: &str| {
-        m.header_raw(name)
-            .map(|v| v.trim().to_ascii_lowercase())
-            .unwrap_or_default()
-    };
-    let auto = header("Auto-Submitted");
-    (!auto.is_empty() && auto != "no")
-        || matches!(header("Precedence").as_str(), "bulk" | "list" | "junk")
-        || !header("List-Id").is_empty()
-        || !header("List-Unsubscribe").is_empty()
-}
-
-/// Whether a text is mostly Japanese: kana or kanji anywhere makes it so.
-fn looks_japanese(text: &str) -> bool {
-    text.chars()
-        .any(|c| matches!(c as u32, 0x3040..=0x30FF | 0x4E00..=0x9FFF))
-}
-
-/// One received message: a new report, or a follow-up to the one its subject names.
-pub async fn receive(
-    app: &App,
-    raw: &[u8],
-    envelope_from: &str,
-    peer: SocketAddr,
-) -> anyhow::Result<String> {
-    let parsed = mail_parser::MessageParser::default()
-        .parse(raw)
-        .ok_or_else(|| anyhow::anyhow!("the message could not be parsed as MIME"))?;
-    let subject = parsed
-        .subject()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("(no subject)")
-        .chars()
-        .take(intake::MAX_SUBJECT)
-        .collect::<String>();
-    let (from_name, from_addr) = parsed
-        .from()
-        .and_then(|a| a.first())
-        .map(|a| {
-            (
-                a.name().unwrap_or("").to_string(),
-                a.address().unwrap_or("").to_string(),
-            )
-        })
-        .unwrap_or_default();
-    let from_addr = if from_addr.is_empty() {
-        envelope_from.to_string()
-    } else {
-        from_addr
-    };
-    let body: String = parsed
-        .body_text(0)
-        .map(|b| b.into_owned())
-        .unwrap_or_default()
-        .chars()
-        .take(intake::MAX_BODY)
-        .collect();
-    let eml = keep(app, raw, "message.eml", "message/rfc822").await?;
-
-    if let Some(tracking) = find_tracking_number(&subject) {
-        if let Ok(report) = app.store.report_by_tracking(&tracking).await {
-            app.store
-                .add_report_message(&report.id, &from_addr, &subject, &body, &eml.sha256)
-                .await?;
-            if let Some(case_id) = &report.case_id {
-                if let Ok(case) = app.store.case_by_id(case_id).await {
-                    let note =
-                        format!("E-mail from {from_addr} about {tracking}: {subject}\n\n{body}");
-                    let note: String = note.chars().take(crate::validate::MAX_TEXT).collect();
-                    app.store
-                        .add_comment(&case.number, &note, &hikeshi_store::Actor::user("email"))
-                        .await?;
+/// DATA: the message up to the final dot, then its answer. `false` when the stream ended.
+async fn data<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &Session<'_>,
+    conn: &mut BufReader<S>,
+    sender: &str,
+) -> anyhow::Result<bool> {
+    let (app, peer) = (s.app, s.peer);
+    let max = app.config.mail.max_message_bytes;
+    if !s
+        .senders
+        .may_send(peer.ip(), app.config.mail.messages_per_hour_per_address)
+    {
+        tracing::warn!(%peer, "SMTP message deferred: this address sent its share this hour");
+        say(
+            conn,
+            b"451 4.7.1 Too many messages from your address; try later\r\n",
+        )
+        .await?;
+        return Ok(true);
+    }
+    say(conn, b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+    let mut collector = DataCollector::new(max);
+    loop {
+        match read_line(conn, MAX_DATA_LINE, s.deadline).await {
+            Ok(Some(Ok(line))) => {
+                if collector.line(&line) == DataLine::End {
+                    break;
                 }
             }
-            tracing::info!(%tracking, from = %from_addr, "e-mail threaded onto its report");
-            return Ok(tracking);
-        }
-    }
-
-    let mut files = vec![eml];
-    for (n, part) in parsed.attachments().enumerate() {
-        if n >= MAX_ATTACHMENTS {
-            anyhow::bail!("more than {MAX_ATTACHMENTS} attachments");
-        }
-        let name = part.attachment_name().unwrap_or("attachment.bin");
-        let content_type = part
-            .content_type()
-            .map(|c| match c.subtype() {
-                Some(sub) => format!("{}/{sub}", c.ctype()),
-                None => c.ctype().to_string(),
-            })
-            .unwrap_or_else(|| "application/octet-stream".into());
-        files.push(keep(app, part.contents(), name, &content_type).await?);
-    }
-    let lang = if looks_japanese(&subject) || looks_japanese(&body) {
-        "ja"
-    } else {
-        "en"
-    };
-    let input = ReportInput {
-        quiet: is_bulk_or_automatic(&parsed),
-        subject,
-        body: if body.trim().is_empty() {
-            "(no text)".into()
-        } else {
-            body
-        },
-        reporter_name: from_name,
-        reporter_contact: from_addr,
-        lang: Some(lang.into()),
-        ..ReportInput::default()
-    };
-    let report = intake::submit_report(
-        app,
-        input,
-        ReportSource::Email,
-        &peer.ip().to_string(),
-        files,
-        "email",
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    Ok(report.tracking)
-}
-
-/// Reads a Maildir's `new/` folder (every few seconds, from `jobs::registry`): each message is received like one that
-/// came over SMTP, then moved to `cur/` marked seen (`:2,S`), or, if it was refused, marked
-/// trashed (`:2,T`) so it is kept for a person to look at and not read again.
-pub async fn read_maildir(app: &App, dir: &std::path::Path) {
-    let local = SocketAddr::from(([127, 0, 0, 1], 0));
-    let mut entries = match tokio::fs::read_dir(dir.join("new")).await {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::warn!(dir = %dir.display(), error = %e, "Maildir not readable");
-            return;
-        }
-    };
-    while let Ok(Some(entry)) = entries.next_entry().await {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let size = entry.metadata().await.map(|m| m.len()).unwrap_or(0);
-        let outcome = if size > app.config.mail.max_message_bytes {
-            Err(anyhow::anyhow!(
-                "larger than {} bytes",
-                app.config.mail.max_message_bytes
-            ))
-        } else {
-            match tokio::fs::read(&path).await {
-                Ok(raw) => receive(app, &raw, "", local).await,
-                Err(e) => Err(e.into()),
-            }
-        };
-        let flag = match &outcome {
-            Ok(tracking) => {
-                tracing::info!(file = %name, %tracking, "Maildir message received");
-                "S"
-            }
+            Ok(Some(Err(_))) => collector.overlong_line(),
+            Ok(None) => return Ok(false),
             Err(e) => {
-                tracing::warn!(file = %name, error = %e, "Maildir message refused; kept in cur/ marked trashed");
-                "T"
+                let _ = say(conn, b"421 4.4.2 Timeout, closing\r\n").await;
+                return Err(e.into());
             }
-        };
-        let base = name.split(":2,").next().unwrap_or(&name);
-        let target = dir.join("cur").join(format!("{base}:2,{flag}"));
-        if let Err(e) = tokio::fs::rename(&path, &target).await {
-            tracing::error!(file = %name, error = %e, "cannot move a Maildir message to cur/");
         }
     }
+    let Some(message) = collector.finish() else {
+        tracing::warn!(%peer, "SMTP message refused: over the size limit");
+        say(
+            conn,
+            format!("552 5.3.4 Message larger than {max} bytes\r\n").as_bytes(),
+        )
+        .await?;
+        return Ok(true);
+    };
+    match receive(app, &message, sender, peer).await {
+        Ok(tracking) => {
+            say(
+                conn,
+                format!("250 2.0.0 Accepted as {tracking}\r\n").as_bytes(),
+            )
+            .await?
+        }
+        Err(e) => {
+            tracing::warn!(%peer, error = %e, "SMTP message refused");
+            let reason: String = e
+                .to_string()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect();
+            say(conn, format!("554 5.6.0 {reason}\r\n").as_bytes()).await?
+        }
+    }
+    Ok(true)
 }

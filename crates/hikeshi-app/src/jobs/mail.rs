@@ -3,10 +3,13 @@
 //! carries the retries.
 
 use super::{Attempt, Job};
+use crate::config::{MailSettings, RelayTls, Secret};
 use crate::App;
 use futures_util::future::BoxFuture;
 use hikeshi_store::{OutboundMail, MAIL_SEND};
 use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
@@ -16,20 +19,41 @@ pub struct MailSender {
 }
 
 impl MailSender {
-    /// A sender for `relay` (`host:port`), or why there is none.
-    pub fn new(relay: &str, from: &str) -> Result<MailSender, String> {
+    /// A sender for `relay` (`host:port`) as `mail` says (TLS, login), or why there is none.
+    /// `password` is the relay login's, kept out of the config file by the binary.
+    pub fn new(
+        relay: &str,
+        mail: &MailSettings,
+        password: Option<&Secret>,
+    ) -> Result<MailSender, String> {
         let (host, port) = relay
             .rsplit_once(':')
             .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
             .ok_or_else(|| format!("mail relay must be host:port, got `{relay}`"))?;
-        // Plain SMTP to the configured relay: it is the team's own server on a trusted network.
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        let tls = relay_tls(&host, mail)?;
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(port)
             .timeout(Some(Duration::from_secs(20)))
-            .build();
+            .tls(tls);
+        if let Some(user) = &mail.relay_user {
+            // A password in the clear is worse than no login: only over a checked TLS channel.
+            if !matches!(mail.relay_tls, RelayTls::Starttls | RelayTls::Tls) {
+                return Err(
+                    "relay_user needs relay_tls = \"starttls\" or \"tls\" / relay_user には relay_tls = \"starttls\" か \"tls\" が必要です"
+                        .into(),
+                );
+            }
+            let password = password.ok_or(
+                "relay_user is set but no password: HIKESHI_RELAY_PASSWORD or relay_password_file / relay_user のパスワードがありません",
+            )?;
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            ));
+        }
         Ok(MailSender {
-            transport,
-            from: from.to_string(),
+            transport: builder.build(),
+            from: mail.from.clone(),
         })
     }
 
@@ -84,6 +108,31 @@ impl MailSender {
             }
         }
     }
+}
+
+/// How the relay connection is secured: certificates are always checked (the public roots,
+/// plus `relay_ca_file` for a team's own CA).
+fn relay_tls(host: &str, mail: &MailSettings) -> Result<Tls, String> {
+    if mail.relay_tls == RelayTls::None {
+        return Ok(Tls::None);
+    }
+    let mut params = TlsParameters::builder(host.to_string());
+    if let Some(path) = &mail.relay_ca_file {
+        let pem =
+            std::fs::read(path).map_err(|e| format!("relay_ca_file {}: {e}", path.display()))?;
+        let cert = Certificate::from_pem(&pem)
+            .map_err(|e| format!("relay_ca_file {}: {e}", path.display()))?;
+        params = params.add_root_certificate(cert);
+    }
+    let params = params
+        .build_rustls()
+        .map_err(|e| format!("relay TLS: {e}"))?;
+    Ok(match mail.relay_tls {
+        RelayTls::None => Tls::None,
+        RelayTls::Opportunistic => Tls::Opportunistic(params),
+        RelayTls::Starttls => Tls::Required(params),
+        RelayTls::Tls => Tls::Wrapper(params),
+    })
 }
 
 impl Job for MailSender {

@@ -21,10 +21,12 @@ pub fn for_server(app: &App) -> (Vec<Arc<dyn Job>>, Vec<Periodic>) {
     let mut jobs: Vec<Arc<dyn Job>> = Vec::new();
     match &app.config.mail.relay {
         None => tracing::info!("no mail relay configured: outgoing mail stays queued"),
-        Some(relay) => match MailSender::new(relay, &app.config.mail.from) {
-            Ok(sender) => jobs.push(Arc::new(sender)),
-            Err(e) => tracing::error!(error = %e, "outgoing mail stays queued"),
-        },
+        Some(relay) => {
+            match MailSender::new(relay, &app.config.mail, app.config.relay_password.as_ref()) {
+                Ok(sender) => jobs.push(Arc::new(sender)),
+                Err(e) => tracing::error!(error = %e, "outgoing mail stays queued"),
+            }
+        }
     }
     let mut periodic = vec![
         Periodic::new(
@@ -92,7 +94,7 @@ pub fn for_server(app: &App) -> (Vec<Arc<dyn Job>>, Vec<Periodic>) {
     if let Some(dir) = app.config.mail.maildir.clone() {
         periodic.push(Periodic::new("maildir", MAILDIR_EVERY, move |app| {
             let dir = dir.clone();
-            Box::pin(async move { crate::intake::smtp::read_maildir(&app, &dir).await })
+            Box::pin(async move { crate::intake::mail::read_maildir(&app, &dir).await })
         }));
     }
     periodic.extend(for_pipeline(app));

@@ -1,6 +1,8 @@
 //! Syslog over the network: UDP datagrams and TCP streams (RFC 6587: newline framing and
-//! octet counting, chosen per message), RFC 3164 and RFC 5424 lines. TCP waits when the
-//! pipeline queue is full, so senders slow down; UDP cannot wait and counts the drop.
+//! octet counting, chosen per message), plain or over TLS (RFC 5425, which uses octet
+//! counting; newline framing is accepted too, as rsyslog may send it), RFC 3164 and RFC 5424
+//! lines. TCP waits when the pipeline queue is full, so senders slow down; UDP cannot wait and
+//! counts the drop.
 
 use super::connections::{Connections, Slot};
 use super::engine::{Format, Payload, RawEvent};
@@ -10,8 +12,12 @@ use bytes::{Buf, BytesMut};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio_rustls::TlsAcceptor;
+
+/// A TLS handshake not done by then ends the connection (it holds a sender's slot meanwhile).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The longest syslog message accepted; longer ones are counted invalid and skipped.
 pub const MAX_MESSAGE: usize = 256 * 1024;
@@ -78,11 +84,31 @@ pub async fn start_udp(live: Arc<Live>, addr: SocketAddr) -> anyhow::Result<Sock
 
 /// Binds a TCP listener and serves syslog senders until the process ends.
 pub async fn start_tcp(live: Arc<Live>, addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+    start_stream(live, addr, None).await
+}
+
+/// Binds a TCP listener for syslog over TLS (RFC 5425; port 6514 by convention) with the
+/// server's certificate.
+pub async fn start_tls(
+    live: Arc<Live>,
+    addr: SocketAddr,
+    acceptor: TlsAcceptor,
+) -> anyhow::Result<SocketAddr> {
+    start_stream(live, addr, Some(acceptor)).await
+}
+
+async fn start_stream(
+    live: Arc<Live>,
+    addr: SocketAddr,
+    tls: Option<TlsAcceptor>,
+) -> anyhow::Result<SocketAddr> {
+    let name = if tls.is_some() { "TLS" } else { "TCP" };
     let listener = TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("syslog TCP: cannot listen on {addr}: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("syslog {name}: cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
-    tracing::info!(%local, "syslog TCP listening");
+    tracing::info!(%local, "syslog {name} listening");
+    // Plain and TLS senders share the limits of one table each.
     let table = Connections::new(live.settings.syslog_tcp);
     tokio::spawn(async move {
         loop {
@@ -98,10 +124,28 @@ pub async fn start_tcp(live: Arc<Live>, addr: SocketAddr) -> anyhow::Result<Sock
             };
             let live = live.clone();
             let idle = table.limits().idle;
+            let tls = tls.clone();
             tokio::spawn(async move {
                 let evicted = slot.evicted.clone();
+                let serving = async {
+                    match tls {
+                        None => serve_tcp(&live, stream, peer, &slot, idle, "syslog_tcp").await,
+                        Some(acceptor) => {
+                            let stream =
+                                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                                    .await
+                                    .map_err(|_| {
+                                        std::io::Error::new(
+                                            std::io::ErrorKind::TimedOut,
+                                            "TLS handshake timed out",
+                                        )
+                                    })??;
+                            serve_tcp(&live, stream, peer, &slot, idle, "syslog_tls").await
+                        }
+                    }
+                };
                 tokio::select! {
-                    ended = serve_tcp(&live, stream, peer, &slot, idle) => {
+                    ended = serving => {
                         if let Err(e) = ended {
                             tracing::debug!(%peer, error = %e, "syslog TCP connection ended");
                         }
@@ -164,14 +208,15 @@ fn memchr_newline(buf: &[u8]) -> Option<usize> {
     buf.iter().position(|b| *b == b'\n')
 }
 
-async fn serve_tcp(
+async fn serve_tcp<S: AsyncRead + Unpin>(
     live: &Live,
-    mut stream: TcpStream,
+    mut stream: S,
     peer: SocketAddr,
     slot: &Slot,
     idle: Duration,
+    source: &str,
 ) -> std::io::Result<()> {
-    let label = format!("syslog_tcp:{}", peer.ip());
+    let label = format!("{source}:{}", peer.ip());
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut pending: Vec<RawEvent> = Vec::new();
     let mut bytes = 0u64;

@@ -20,4 +20,5 @@ mod mail;
 mod reporting;
 mod sigma_regression;
 mod tls;
+mod tls_listeners;
 mod vulns;

@@ -2,21 +2,10 @@
 //! HSTS, Secure cookies, plain HTTP refused, silent connections not blocking others, and a
 //! broken key stopping the start with the file's name.
 
-use crate::common::{bin, free_port, temp_dir, Db, TestServer, PASSWORD};
+use crate::common::{bin, certificate, free_port, temp_dir, Db, TestServer, PASSWORD};
 use reqwest::{Method, StatusCode};
 use std::io::Write;
 use std::time::{Duration, Instant};
-
-/// A self-signed certificate for 127.0.0.1 and localhost: (cert file, key file).
-fn certificate(dir: &std::path::Path) -> (String, String) {
-    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
-        .expect("certificate");
-    let cert = dir.join("cert.pem");
-    let key = dir.join("key.pem");
-    std::fs::write(&cert, made.cert.pem()).expect("cert file");
-    std::fs::write(&key, made.signing_key.serialize_pem()).expect("key file");
-    (cert.display().to_string(), key.display().to_string())
-}
 
 #[tokio::test]
 async fn serve_speaks_https_with_a_certificate_and_key() {

@@ -81,6 +81,18 @@ pub fn cli_at(
     )
 }
 
+/// A self-signed certificate for 127.0.0.1 and localhost: (cert file, key file).
+pub fn certificate(dir: &std::path::Path) -> (String, String) {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+        .expect("certificate");
+    std::fs::create_dir_all(dir).expect("certificate dir");
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, made.cert.pem()).expect("cert file");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("key file");
+    (cert.display().to_string(), key.display().to_string())
+}
+
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hikeshi-test-{name}-{}", hikeshi_store::new_id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
