@@ -22,6 +22,8 @@ pub struct AppConfig {
     pub tls: Option<crate::tls::TlsFiles>,
     /// The relay login's password (`[mail] relay_user`), read by the binary.
     pub relay_password: Option<Secret>,
+    /// `[auth.ldap]`: logins of users without a local password go to this directory.
+    pub ldap: Option<crate::ldap::LdapSettings>,
     pub mail: MailSettings,
     /// `[vulns]`: the automatic case rule and the KEV/EPSS feeds.
     pub vulns: VulnsSettings,
@@ -220,6 +222,7 @@ impl Default for AppConfig {
             smtp_listen: None,
             tls: None,
             relay_password: None,
+            ldap: None,
             mail: MailSettings::default(),
             vulns: VulnsSettings::default(),
             reporting: Default::default(),

@@ -22,6 +22,7 @@ pub mod form_guard;
 pub mod i18n;
 pub mod intake;
 pub mod jobs;
+pub mod ldap;
 pub mod live;
 pub mod outbound_reports;
 pub mod reporting;

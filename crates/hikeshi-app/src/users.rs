@@ -180,6 +180,16 @@ pub async fn login(
         .user_by_name(username)
         .await
         .map_err(|e| LoginError::Internal(e.to_string()))?;
+    // A name without a local password goes to the directory when one is configured; local
+    // accounts with a password never do (break-glass when the directory is down).
+    if let Some(ldap) = &app.config.ldap {
+        let local_password = user
+            .as_ref()
+            .is_some_and(|u| u.password_hash != crate::ldap::DIRECTORY_MANAGED);
+        if !local_password {
+            return directory_login(app, ldap, user, username, password, from, now).await;
+        }
+    }
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = password.to_string();
     // Unknown users cost a verification too, so timing does not reveal who exists.
@@ -209,6 +219,70 @@ pub async fn login(
         .record_login_success(&user.id)
         .await
         .map_err(|e| LoginError::Internal(e.to_string()))?;
+    Ok(user)
+}
+
+/// A login the directory decides. The local account is made on the first success and its role
+/// follows the directory's groups at every login; a disabled local account stays disabled.
+async fn directory_login(
+    app: &crate::App,
+    ldap: &crate::ldap::LdapSettings,
+    user: Option<User>,
+    username: &str,
+    password: &str,
+    from: Option<std::net::IpAddr>,
+    now: i64,
+) -> Result<User, LoginError> {
+    let store = &app.store;
+    let throttle = &app.login_throttle;
+    let internal = |e: hikeshi_store::StoreError| LoginError::Internal(e.to_string());
+    let found = match ldap.authenticate(username, password).await {
+        Ok(found) => found,
+        Err(refused) => {
+            if let crate::ldap::Refused::Unavailable(why) = &refused {
+                tracing::error!(error = %why, "the directory could not be asked");
+            }
+            throttle.failed(from, username, now);
+            if let Some(u) = &user {
+                store
+                    .record_login_failure(&u.id, None)
+                    .await
+                    .map_err(internal)?;
+            }
+            tracing::warn!(username = %username.chars().take(64).collect::<String>(), ?from, ?refused, "failed directory login");
+            return Err(LoginError::Invalid);
+        }
+    };
+    let actor = hikeshi_store::Actor::user("ldap");
+    let user = match user {
+        None => store
+            .create_user(
+                &hikeshi_store::NewUser {
+                    username: username.to_string(),
+                    display_name: found.display_name.clone(),
+                    role: found.role.code().into(),
+                    password_hash: crate::ldap::DIRECTORY_MANAGED.into(),
+                },
+                &actor,
+            )
+            .await
+            .map_err(internal)?,
+        Some(u) if u.role != found.role.code() => store
+            .set_user_role(username, found.role.code(), &actor)
+            .await
+            .map_err(internal)?,
+        Some(u) => u,
+    };
+    if user.is_disabled() {
+        throttle.failed(from, username, now);
+        return Err(LoginError::Invalid);
+    }
+    throttle.succeeded(from, username);
+    store
+        .record_login_success(&user.id)
+        .await
+        .map_err(internal)?;
+    tracing::info!(user = %username, dn = %found.dn, role = found.role.code(), "directory login");
     Ok(user)
 }
 

@@ -42,6 +42,14 @@ pub struct FileConfig {
     pub jobs: Option<hikeshi_app::jobs::JobSettings>,
     /// How long alerts and their kept events are held.
     pub retention: Option<hikeshi_app::retention::RetentionSettings>,
+    /// `[auth.ldap]`: logins checked against a directory.
+    pub auth: Option<AuthFileConfig>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthFileConfig {
+    pub ldap: Option<hikeshi_app::ldap::LdapSettings>,
 }
 
 impl FileConfig {
@@ -177,6 +185,7 @@ pub fn app_config(file: &FileConfig, data_dir: PathBuf) -> AppConfig {
         smtp_listen: file.smtp_listen,
         tls: None,
         relay_password: None,
+        ldap: file.auth.as_ref().and_then(|a| a.ldap.clone()),
         mail: file.mail.clone().unwrap_or_default(),
         vulns: file.vulns.clone().unwrap_or_default(),
         reporting: file.reporting.clone().unwrap_or_default(),

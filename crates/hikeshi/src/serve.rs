@@ -51,6 +51,9 @@ pub async fn run(
     let mut cfg = config::app_config(file, data_dir);
     cfg.tls = config::tls_files(file, args.tls_cert, args.tls_key)?;
     cfg.relay_password = config::relay_password(&cfg.mail)?;
+    if let Some(ldap) = &cfg.ldap {
+        ldap.check().map_err(|e| anyhow::anyhow!(e))?;
+    }
     cfg.smtp_listen = args.smtp_listen.or(cfg.smtp_listen);
     let plan = &crate::live_cmd::LivePlan::new(&args.live, file);
     let store = config::open_store(db).await?;

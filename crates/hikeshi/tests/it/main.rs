@@ -12,6 +12,7 @@ mod hardening;
 mod hunt;
 mod intake;
 mod jobs;
+mod ldap;
 mod live;
 mod live_alerts;
 mod live_nats;
