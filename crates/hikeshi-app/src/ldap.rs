@@ -85,14 +85,16 @@ impl LdapSettings {
             ));
         }
         if !secure && !self.allow_plaintext {
-            return Err("[auth.ldap] passwords would cross in the clear: use ldaps://, starttls = true, or allow_plaintext = true for a directory on this host / 平文でパスワードが流れます".into());
+            return Err("[auth.ldap] passwords would cross in the clear: use ldaps://, starttls = true, or allow_plaintext = true for a directory on this host / パスワードが平文で流れます。ldaps:// か starttls = true を使ってください(このホスト上のディレクトリなら allow_plaintext = true)".into());
         }
         if !self.user_dn.contains("{user}") {
-            return Err("[auth.ldap] user_dn must contain {user}".into());
+            return Err(
+                "[auth.ldap] user_dn must contain {user} / user_dn には {user} が必要です".into(),
+            );
         }
         for (group, role) in &self.roles {
             Role::parse(role).map_err(|_| {
-                format!("[auth.ldap] roles: `{group}` maps to `{role}`, which is not a role")
+                format!("[auth.ldap] roles: `{group}` maps to `{role}`, which is not a role / `{role}` はロールではありません")
             })?;
         }
         Ok(())
@@ -113,7 +115,10 @@ impl LdapSettings {
             .set_conn_timeout(timeout)
             .set_starttls(self.starttls && self.url.starts_with("ldap://"));
         if let Some(ca) = &self.ca_file {
-            settings = settings.set_config(client_config(ca).map_err(Refused::Unavailable)?);
+            settings = settings.set_config(
+                crate::tls::client_config(ca)
+                    .map_err(|e| Refused::Unavailable(format!("[auth.ldap] ca_file: {e}")))?,
+            );
         }
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.url)
             .await
@@ -188,23 +193,6 @@ impl LdapSettings {
     }
 }
 
-/// TLS that trusts only the configured CA.
-fn client_config(ca: &std::path::Path) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in crate::tls::read_chain(ca).map_err(|e| e.to_string())? {
-        roots
-            .add(cert)
-            .map_err(|e| format!("[auth.ldap] ca_file {}: {e}", ca.display()))?;
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(std::sync::Arc::new(config))
-}
-
 /// Login names sent to the directory: letters, digits and `._-@`, at most 64 characters.
 fn plausible_login(name: &str) -> bool {
     !name.is_empty()
@@ -235,10 +223,11 @@ fn normalise_dn(dn: &str) -> String {
 /// RFC 4514 2.4: the characters a DN attribute value must escape.
 fn escape_dn_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
+    let last = value.chars().count().saturating_sub(1);
     for (i, c) in value.chars().enumerate() {
         let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
             || (i == 0 && matches!(c, ' ' | '#'))
-            || (i == value.chars().count() - 1 && c == ' ');
+            || (i == last && c == ' ');
         if special {
             out.push('\\');
         }

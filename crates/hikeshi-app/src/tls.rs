@@ -6,7 +6,12 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_rustls::TlsAcceptor;
+
+/// A TLS handshake not done by then ends the connection, on every listener: a client that
+/// connects and says nothing holds a slot only this long.
+pub const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsFiles {
@@ -39,6 +44,23 @@ pub fn acceptor(files: &TlsFiles, alpn: &[&[u8]]) -> anyhow::Result<TlsAcceptor>
         })?;
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// A TLS client that trusts only the CA (or certificate) in a PEM file: the directory's, when
+/// the team runs its own CA.
+pub fn client_config(ca: &Path) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in read_chain(ca)? {
+        roots
+            .add(cert)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", ca.display()))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// Every certificate in a PEM file, in order; an empty file is an error.

@@ -10,8 +10,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
-/// A handshake not finished by then is dropped.
-const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 /// Handshakes in progress at once; past this, new connections wait in the kernel's backlog.
 const MAX_HANDSHAKES: usize = 256;
 /// Finished handshakes waiting for the HTTP server to take them.
@@ -64,7 +62,12 @@ async fn accept_loop(
         let (acceptor, ready) = (acceptor.clone(), ready.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            match tokio::time::timeout(HANDSHAKE_DEADLINE, acceptor.accept(stream)).await {
+            match tokio::time::timeout(
+                hikeshi_app::tls::HANDSHAKE_DEADLINE,
+                acceptor.accept(stream),
+            )
+            .await
+            {
                 Ok(Ok(tls)) => {
                     let _ = ready.send((tls, peer)).await;
                 }

@@ -153,7 +153,7 @@ pub fn relay_password(
     };
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path)
-        .map_err(|e| anyhow::anyhow!("relay_password_file {}: {e}", path.display()))?;
+        .map_err(|e| anyhow::anyhow!("relay_password_file {}: {e} / 読めません", path.display()))?;
     if meta.permissions().mode() & 0o077 != 0 {
         anyhow::bail!(
             "relay_password_file {} can be read by others: chmod 600 it / 他のユーザーが読めます。chmod 600 にしてください",
@@ -161,7 +161,7 @@ pub fn relay_password(
         );
     }
     let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("relay_password_file {}: {e}", path.display()))?;
+        .map_err(|e| anyhow::anyhow!("relay_password_file {}: {e} / 読めません", path.display()))?;
     let line = text.lines().next().unwrap_or("").to_string();
     Ok(Some(hikeshi_app::config::Secret::new(line)))
 }

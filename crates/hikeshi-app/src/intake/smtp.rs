@@ -21,7 +21,6 @@ const MAX_COMMAND: usize = 2048;
 /// Text lines inside DATA (RFC 5321: 1000 with CRLF); longer ones are still read but counted.
 const MAX_DATA_LINE: usize = 64 * 1024;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Starts the listener; errors binding the address stop the server from starting.
 /// Listens on `addr` until `shutdown`: it stops accepting then (sessions under way finish).
@@ -238,7 +237,7 @@ async fn session(
     let tcp = conn.into_inner();
     let until = s
         .deadline
-        .min(tokio::time::Instant::now() + HANDSHAKE_TIMEOUT);
+        .min(tokio::time::Instant::now() + crate::tls::HANDSHAKE_DEADLINE);
     let encrypted = tokio::time::timeout_at(until, acceptor.accept(tcp))
         .await
         .map_err(|_| anyhow::anyhow!("TLS handshake timed out"))??;

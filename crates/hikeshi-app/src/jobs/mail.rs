@@ -113,9 +113,12 @@ impl MailSender {
 /// How the relay connection is secured: certificates are always checked (the public roots,
 /// plus `relay_ca_file` for a team's own CA).
 fn relay_tls(host: &str, mail: &MailSettings) -> Result<Tls, String> {
-    if mail.relay_tls == RelayTls::None {
-        return Ok(Tls::None);
-    }
+    let wrap: fn(TlsParameters) -> Tls = match mail.relay_tls {
+        RelayTls::None => return Ok(Tls::None),
+        RelayTls::Opportunistic => Tls::Opportunistic,
+        RelayTls::Starttls => Tls::Required,
+        RelayTls::Tls => Tls::Wrapper,
+    };
     let mut params = TlsParameters::builder(host.to_string());
     if let Some(path) = &mail.relay_ca_file {
         let pem =
@@ -127,12 +130,7 @@ fn relay_tls(host: &str, mail: &MailSettings) -> Result<Tls, String> {
     let params = params
         .build_rustls()
         .map_err(|e| format!("relay TLS: {e}"))?;
-    Ok(match mail.relay_tls {
-        RelayTls::None => Tls::None,
-        RelayTls::Opportunistic => Tls::Opportunistic(params),
-        RelayTls::Starttls => Tls::Required(params),
-        RelayTls::Tls => Tls::Wrapper(params),
-    })
+    Ok(wrap(params))
 }
 
 impl Job for MailSender {

@@ -16,9 +16,6 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio_rustls::TlsAcceptor;
 
-/// A TLS handshake not done by then ends the connection (it holds a sender's slot meanwhile).
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The longest syslog message accepted; longer ones are counted invalid and skipped.
 pub const MAX_MESSAGE: usize = 256 * 1024;
 /// Events per batch handed to the pipeline.
@@ -108,7 +105,7 @@ async fn start_stream(
         .map_err(|e| anyhow::anyhow!("syslog {name}: cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
     tracing::info!(%local, "syslog {name} listening");
-    // Plain and TLS senders share the limits of one table each.
+    // Each listener has its own connection table with the same limits.
     let table = Connections::new(live.settings.syslog_tcp);
     tokio::spawn(async move {
         loop {
@@ -131,15 +128,17 @@ async fn start_stream(
                     match tls {
                         None => serve_tcp(&live, stream, peer, &slot, idle, "syslog_tcp").await,
                         Some(acceptor) => {
-                            let stream =
-                                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream))
-                                    .await
-                                    .map_err(|_| {
-                                        std::io::Error::new(
-                                            std::io::ErrorKind::TimedOut,
-                                            "TLS handshake timed out",
-                                        )
-                                    })??;
+                            let stream = tokio::time::timeout(
+                                crate::tls::HANDSHAKE_DEADLINE,
+                                acceptor.accept(stream),
+                            )
+                            .await
+                            .map_err(|_| {
+                                std::io::Error::new(
+                                    std::io::ErrorKind::TimedOut,
+                                    "TLS handshake timed out",
+                                )
+                            })??;
                             serve_tcp(&live, stream, peer, &slot, idle, "syslog_tls").await
                         }
                     }

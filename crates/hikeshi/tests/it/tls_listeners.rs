@@ -8,30 +8,18 @@ use crate::common::{certificate, cli_at, free_port, temp_dir, Db, TestServer};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use reqwest::{Method, StatusCode};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 /// A TLS client that trusts only the test's certificate.
 fn connector(cert: &str) -> tokio_rustls::TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    for der in CertificateDer::pem_file_iter(cert).expect("pem") {
-        roots.add(der.expect("cert")).expect("root");
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
+    let config = hikeshi_app::tls::client_config(Path::new(cert)).expect("client config");
+    tokio_rustls::TlsConnector::from(config)
 }
 
 /// Sends one command (or nothing) and reads the whole reply, continuation lines included.
