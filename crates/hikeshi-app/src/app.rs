@@ -22,6 +22,8 @@ pub struct App {
     pub fetch: Option<Arc<dyn crate::fetch::Fetch>>,
     /// Delays after failed logins.
     pub login_throttle: Arc<crate::users::LoginThrottle>,
+    /// Login through the OpenID provider, when `[auth.oidc]` is set.
+    pub oidc: Option<Arc<crate::oidc::OidcLogin>>,
 }
 
 impl App {
@@ -45,6 +47,7 @@ impl App {
             live: None,
             fetch: None,
             login_throttle: Arc::default(),
+            oidc: None,
         }
     }
 
@@ -57,6 +60,12 @@ impl App {
     /// Adds an HTTP client for downloads.
     pub fn with_fetch(mut self, fetch: Arc<dyn crate::fetch::Fetch>) -> App {
         self.fetch = Some(fetch);
+        self
+    }
+
+    /// Adds login through an OpenID provider.
+    pub fn with_oidc(mut self, oidc: Arc<crate::oidc::OidcLogin>) -> App {
+        self.oidc = Some(oidc);
         self
     }
 

@@ -194,7 +194,7 @@ impl LdapSettings {
 }
 
 /// Login names sent to the directory: letters, digits and `._-@`, at most 64 characters.
-fn plausible_login(name: &str) -> bool {
+pub(crate) fn plausible_login(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name
@@ -202,7 +202,7 @@ fn plausible_login(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
 }
 
-fn rank(role: Role) -> u8 {
+pub(crate) fn rank(role: Role) -> u8 {
     match role {
         Role::Viewer => 0,
         Role::Handler => 1,

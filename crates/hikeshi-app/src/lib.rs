@@ -24,6 +24,7 @@ pub mod intake;
 pub mod jobs;
 pub mod ldap;
 pub mod live;
+pub mod oidc;
 pub mod outbound_reports;
 pub mod reporting;
 pub mod retention;

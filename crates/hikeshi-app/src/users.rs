@@ -286,6 +286,56 @@ async fn directory_login(
     Ok(user)
 }
 
+/// A login the OpenID provider decided ([`crate::oidc::OidcLogin::finish`]). The local account
+/// is made at the first login and bound to the provider's subject; its role follows the groups
+/// claim at every login. A name already held by a local account, a directory account or another
+/// subject is refused: the provider cannot take over an account it did not make.
+pub async fn provider_login(
+    app: &crate::App,
+    found: &crate::oidc::ProviderUser,
+) -> Result<User, LoginError> {
+    let store = &app.store;
+    let internal = |e: hikeshi_store::StoreError| LoginError::Internal(e.to_string());
+    let credential = format!("{}{}", crate::oidc::PROVIDER_MANAGED_PREFIX, found.subject);
+    let actor = hikeshi_store::Actor::user("oidc");
+    let user = match store
+        .user_by_name(&found.username)
+        .await
+        .map_err(internal)?
+    {
+        None => store
+            .create_user(
+                &hikeshi_store::NewUser {
+                    username: found.username.clone(),
+                    display_name: found.display_name.clone(),
+                    role: found.role.code().into(),
+                    password_hash: credential,
+                },
+                &actor,
+            )
+            .await
+            .map_err(internal)?,
+        Some(u) if u.password_hash != credential => {
+            tracing::warn!(user = %found.username, subject = %found.subject, "provider login refused: the name belongs to another account");
+            return Err(LoginError::Invalid);
+        }
+        Some(u) if u.role != found.role.code() => store
+            .set_user_role(&found.username, found.role.code(), &actor)
+            .await
+            .map_err(internal)?,
+        Some(u) => u,
+    };
+    if user.is_disabled() {
+        return Err(LoginError::Invalid);
+    }
+    store
+        .record_login_success(&user.id)
+        .await
+        .map_err(internal)?;
+    tracing::info!(user = %found.username, subject = %found.subject, role = found.role.code(), "provider login");
+    Ok(user)
+}
+
 /// Starts a session; returns the cookie value (the only copy of the secret).
 pub async fn start_session(store: &Store, user: &User, hours: i64) -> AppResult<String> {
     let token = random_token();

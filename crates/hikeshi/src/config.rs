@@ -50,6 +50,7 @@ pub struct FileConfig {
 #[serde(deny_unknown_fields)]
 pub struct AuthFileConfig {
     pub ldap: Option<hikeshi_app::ldap::LdapSettings>,
+    pub oidc: Option<hikeshi_app::oidc::OidcSettings>,
 }
 
 impl FileConfig {
@@ -145,25 +146,65 @@ pub fn tls_files(
 pub fn relay_password(
     mail: &hikeshi_app::config::MailSettings,
 ) -> anyhow::Result<Option<hikeshi_app::config::Secret>> {
-    if let Ok(value) = std::env::var("HIKESHI_RELAY_PASSWORD") {
+    secret(
+        "HIKESHI_RELAY_PASSWORD",
+        mail.relay_password_file.as_deref(),
+        "relay_password_file",
+    )
+}
+
+/// The OpenID client secret: `HIKESHI_OIDC_CLIENT_SECRET`, else the first line of
+/// `[auth.oidc] client_secret_file`.
+pub fn oidc_client_secret(
+    oidc: &hikeshi_app::oidc::OidcSettings,
+) -> anyhow::Result<Option<hikeshi_app::config::Secret>> {
+    secret(
+        "HIKESHI_OIDC_CLIENT_SECRET",
+        oidc.client_secret_file.as_deref(),
+        "client_secret_file",
+    )
+}
+
+/// A secret from the environment, else from the first line of a file only its owner can read.
+fn secret(
+    env: &str,
+    file: Option<&Path>,
+    what: &str,
+) -> anyhow::Result<Option<hikeshi_app::config::Secret>> {
+    if let Ok(value) = std::env::var(env) {
         return Ok(Some(hikeshi_app::config::Secret::new(value)));
     }
-    let Some(path) = &mail.relay_password_file else {
+    let Some(path) = file else {
         return Ok(None);
     };
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path)
-        .map_err(|e| anyhow::anyhow!("relay_password_file {}: {e} / 読めません", path.display()))?;
+        .map_err(|e| anyhow::anyhow!("{what} {}: {e} / 読めません", path.display()))?;
     if meta.permissions().mode() & 0o077 != 0 {
         anyhow::bail!(
-            "relay_password_file {} can be read by others: chmod 600 it / 他のユーザーが読めます。chmod 600 にしてください",
+            "{what} {} can be read by others: chmod 600 it / 他のユーザーが読めます。chmod 600 にしてください",
             path.display()
         );
     }
     let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("relay_password_file {}: {e} / 読めません", path.display()))?;
+        .map_err(|e| anyhow::anyhow!("{what} {}: {e} / 読めません", path.display()))?;
     let line = text.lines().next().unwrap_or("").to_string();
     Ok(Some(hikeshi_app::config::Secret::new(line)))
+}
+
+/// Login through the OpenID provider of `[auth.oidc]`, its callback under `public_url`.
+pub fn oidc_login(
+    file: &FileConfig,
+    public_url: &str,
+) -> anyhow::Result<Option<std::sync::Arc<hikeshi_app::oidc::OidcLogin>>> {
+    let Some(settings) = file.auth.as_ref().and_then(|a| a.oidc.clone()) else {
+        return Ok(None);
+    };
+    let secret = oidc_client_secret(&settings)?;
+    let callback = format!("{public_url}/login/oidc/callback");
+    let login = hikeshi_app::oidc::OidcLogin::new(settings, secret, &callback)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(Some(std::sync::Arc::new(login)))
 }
 
 /// What the use cases need, from the file (each section as the app declares it).

@@ -54,6 +54,7 @@ pub async fn run(
     if let Some(ldap) = &cfg.ldap {
         ldap.check().map_err(|e| anyhow::anyhow!(e))?;
     }
+    let oidc = config::oidc_login(file, &cfg.public_url)?;
     cfg.smtp_listen = args.smtp_listen.or(cfg.smtp_listen);
     let plan = &crate::live_cmd::LivePlan::new(&args.live, file);
     let store = config::open_store(db).await?;
@@ -72,6 +73,9 @@ pub async fn run(
     let stopping = hikeshi_app::jobs::Stopper::new();
     let fetch = std::sync::Arc::new(crate::http_fetch::HttpFetch::new()?);
     let mut app = hikeshi_app::App::new(store.clone(), cfg).with_fetch(fetch);
+    if let Some(oidc) = oidc {
+        app = app.with_oidc(oidc);
+    }
     if plan.wanted() {
         let live = crate::live_cmd::start(plan, app.clone(), stopping.shutdown()).await?;
         app = app.with_live(live);

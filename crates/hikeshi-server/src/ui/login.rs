@@ -29,6 +29,30 @@ struct LoginPage {
     next: String,
     error: String,
     username: String,
+    /// The OpenID provider's button: its text and link (none without `[auth.oidc]`).
+    sso: Option<(String, String)>,
+}
+
+fn sso_button(state: &AppState, next: &str) -> Option<(String, String)> {
+    state.oidc.as_ref().map(|o| {
+        (
+            o.settings().button_label(),
+            format!("/login/oidc?next={}", urlencoding::encode(next)),
+        )
+    })
+}
+
+/// The login page with an error on top (the provider login's failures).
+pub(super) fn login_form(state: &AppState, i: &I18n, error_key: &str) -> Response {
+    let next = safe_next(None);
+    render(&LoginPage {
+        error: i.t(error_key),
+        i: i.clone(),
+        nav: None,
+        sso: sso_button(state, &next),
+        next,
+        username: String::new(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -40,7 +64,7 @@ struct NextQuery {
 /// site: browsers drop tabs and newlines from a `Location` and read `\\` as `/`, so `/\t/evil`
 /// and `/\\evil` mean `//evil`, another host. The path must start with one `/`, hold no
 /// control character, space or backslash, and stay so once percent-decoded.
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     fn local(p: &str) -> bool {
         p.starts_with('/')
             && !p.starts_with("//")
@@ -60,14 +84,20 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-async fn login_page(viewer: Viewer, Query(q): Query<NextQuery>) -> Response {
+async fn login_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let next = safe_next(q.next.as_deref());
     if viewer.user.is_some() {
-        return see_other(&safe_next(q.next.as_deref()));
+        return see_other(&next);
     }
     render(&LoginPage {
         i: viewer.i,
         nav: None,
-        next: safe_next(q.next.as_deref()),
+        sso: sso_button(&state, &next),
+        next,
         error: String::new(),
         username: String::new(),
     })
@@ -127,6 +157,7 @@ async fn login_submit(
             nav: None,
             next: next.clone(),
             username: username.clone(),
+            sso: sso_button(&state, &next),
         };
         (status, render(&page)).into_response()
     };

@@ -8,6 +8,7 @@ mod cases;
 mod contacts;
 mod jobs;
 mod login;
+mod oidc_login;
 mod outbound;
 mod report_form;
 pub mod reporting;
@@ -33,6 +34,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .merge(login::routes())
+        .merge(oidc_login::routes())
         .merge(cases::routes(state))
         .merge(admin::routes())
         .merge(report_form::routes(state))

@@ -148,14 +148,6 @@ async fn login(s: &TestServer, user: &str, password: &str) -> StatusCode {
         .status()
 }
 
-fn role_of(s: &TestServer, user: &str) -> Option<String> {
-    let (ok, out, err) = s.cli(&["user", "list"], "");
-    assert!(ok, "{err}");
-    out.lines()
-        .find(|l| l.split_whitespace().next() == Some(user))
-        .map(|l| l.to_string())
-}
-
 #[tokio::test]
 async fn directory_users_log_in_with_the_role_their_groups_give() {
     let dir = temp_dir("ldap");
@@ -182,13 +174,13 @@ async fn directory_users_log_in_with_the_role_their_groups_give() {
         login(&s, "sato", "sato-directory-pw").await,
         StatusCode::SEE_OTHER
     );
-    let sato = role_of(&s, "sato").expect("a local account for sato");
+    let sato = s.user_line("sato").expect("a local account for sato");
     assert!(sato.contains("handler"), "{sato}");
     assert_eq!(
         login(&s, "suzuki", "suzuki-directory-pw").await,
         StatusCode::SEE_OTHER
     );
-    assert!(role_of(&s, "suzuki").unwrap_or_default().contains("admin"));
+    assert!(s.user_line("suzuki").unwrap_or_default().contains("admin"));
 
     // Wrong, empty, no mapped group, and names that would rewrite the DN or a filter.
     assert_eq!(login(&s, "sato", "wrong").await, StatusCode::UNAUTHORIZED);
@@ -198,7 +190,7 @@ async fn directory_users_log_in_with_the_role_their_groups_give() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        role_of(&s, "tanaka"),
+        s.user_line("tanaka"),
         None,
         "no account for a user without a role"
     );
@@ -219,7 +211,7 @@ async fn directory_users_log_in_with_the_role_their_groups_give() {
         login(&s, "sato", "sato-directory-pw").await,
         StatusCode::SEE_OTHER
     );
-    assert!(role_of(&s, "sato").unwrap_or_default().contains("admin"));
+    assert!(s.user_line("sato").unwrap_or_default().contains("admin"));
 
     // Directory down: its users are out, the local admin is not (break-glass).
     directory.stop();
@@ -232,22 +224,8 @@ async fn directory_users_log_in_with_the_role_their_groups_give() {
 
 #[test]
 fn a_directory_reached_in_the_clear_is_refused_at_start() {
-    let dir = temp_dir("ldap-plain");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let config = dir.join("hikeshi.toml");
-    std::fs::write(
-        &config,
-        format!("[auth.ldap]\nurl = \"ldap://127.0.0.1:389\"\nuser_dn = \"uid={{user}},ou=people,{BASE}\"\ngroup_base = \"ou=groups,{BASE}\"\n[auth.ldap.roles]\n"),
-    )
-    .expect("config");
-    let listen = format!("127.0.0.1:{}", free_port());
-    let config = config.display().to_string();
-    let (ok, _, err) = crate::common::cli_at(
-        &dir.join("data"),
-        None,
-        &["serve", "--config", &config, "--listen", &listen],
-        "",
-    );
-    assert!(!ok);
+    let err = crate::common::serve_refuses(&format!(
+        "[auth.ldap]\nurl = \"ldap://127.0.0.1:389\"\nuser_dn = \"uid={{user}},ou=people,{BASE}\"\ngroup_base = \"ou=groups,{BASE}\"\n[auth.ldap.roles]\n"
+    ));
     assert!(err.contains("starttls"), "{err}");
 }

@@ -18,6 +18,7 @@ mod live_alerts;
 mod live_nats;
 mod live_sources;
 mod mail;
+mod oidc;
 mod reporting;
 mod sigma_regression;
 mod tls;

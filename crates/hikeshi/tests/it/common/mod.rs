@@ -81,6 +81,23 @@ pub fn cli_at(
     )
 }
 
+/// Starts `serve` with this config file text and expects it to refuse; returns its stderr.
+pub fn serve_refuses(config_text: &str) -> String {
+    let dir = temp_dir("refused-config");
+    let config = dir.join("hikeshi.toml");
+    std::fs::write(&config, config_text).expect("config");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let config = config.display().to_string();
+    let (ok, _, err) = cli_at(
+        &dir.join("data"),
+        None,
+        &["serve", "--config", &config, "--listen", &listen],
+        "",
+    );
+    assert!(!ok, "serve started with {config_text}");
+    err
+}
+
 /// A self-signed certificate for 127.0.0.1 and localhost: (cert file, key file).
 pub fn certificate(dir: &std::path::Path) -> (String, String) {
     let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
@@ -124,7 +141,16 @@ impl TestServer {
         database_url: Option<String>,
         extra_args: &[&str],
     ) -> TestServer {
-        let port = free_port();
+        TestServer::start_at(free_port(), data_dir, database_url, extra_args).await
+    }
+
+    /// A server on a port chosen before (another service must know its address first).
+    pub async fn start_at(
+        port: u16,
+        data_dir: PathBuf,
+        database_url: Option<String>,
+        extra_args: &[&str],
+    ) -> TestServer {
         // With --tls-cert the server speaks HTTPS, and the client trusts that certificate only.
         let tls_cert = extra_args
             .iter()
@@ -208,6 +234,15 @@ impl TestServer {
             .arg(child.id().to_string())
             .status();
         child.wait().expect("server exit")
+    }
+
+    /// The `user list` line of `user`, if the account exists.
+    pub fn user_line(&self, user: &str) -> Option<String> {
+        let (ok, out, err) = self.cli(&["user", "list"], "");
+        assert!(ok, "{err}");
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(user))
+            .map(|l| l.to_string())
     }
 
     pub fn add_user(&self, name: &str, role: &str) {
