@@ -4,7 +4,7 @@
 //
 //   node provider.mjs CONFIG.json
 //
-// CONFIG: { "port": 0, "client": { "client_id", "client_secret", "redirect_uris": [..] },
+// CONFIG: { "port": 0, "host": "127.0.0.1", "client": { "client_id", "client_secret", "redirect_uris": [..] },
 //           "accounts": { "login": { "password", "name", "email", "groups": [..] } } }
 // Prints `listening ISSUER` on stdout once it answers. The accounts are read again at each
 // login, so a test can change someone's groups between two logins.
@@ -19,7 +19,8 @@ const accounts = () => JSON.parse(readFileSync(configFile, 'utf8')).accounts ?? 
 
 const server = http.createServer();
 await new Promise((resolve) => server.listen(config.port ?? 0, '127.0.0.1', resolve));
-const issuer = `http://127.0.0.1:${server.address().port}`;
+// `host` may be `localhost`: another site than hikeshi at 127.0.0.1, as a real provider is.
+const issuer = `http://${config.host ?? '127.0.0.1'}:${server.address().port}`;
 
 const provider = new Provider(issuer, {
   clients: [{
