@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
             }
             None => match Command::parse(line) {
                 Command::Data => collecting = Some(DataCollector::new(4096)),
-                Command::Ehlo => {
+                Command::Ehlo(_) => {
                     let _ = ehlo_reply(4096, true);
                 }
                 _ => {}

@@ -74,6 +74,11 @@ pub struct MailSettings {
     pub acknowledgements_per_hour: i64,
     /// Refuse MAIL, RCPT and DATA until the client has started TLS (needs a certificate).
     pub require_starttls: bool,
+    /// Check SPF, DKIM and DMARC of mail the SMTP intake receives, and acknowledge only
+    /// authenticated senders [default: true]. The mail is kept either way.
+    pub sender_checks: bool,
+    /// The DNS resolver for those checks (`host:port`); none: the system's.
+    pub dns_server: Option<std::net::SocketAddr>,
     /// How the connection to the relay is secured [default: opportunistic].
     pub relay_tls: RelayTls,
     /// A PEM file with the CA (or the certificate) the relay's certificate is checked against,
@@ -129,6 +134,8 @@ impl Default for MailSettings {
             intake_addresses: Vec::new(),
             max_message_bytes: 25 * 1024 * 1024,
             max_connections: 20,
+            sender_checks: true,
+            dns_server: None,
             maildir: None,
             max_connections_per_address: 5,
             session_deadline_secs: 600,

@@ -4,6 +4,7 @@
 
 use crate::cases::ReceivedFile;
 use crate::intake::mail_message::IncomingMail;
+use crate::intake::sender_check::Verdict;
 use crate::intake::{self, ReportInput};
 use crate::App;
 use hikeshi_model::{find_tracking_number, ReportSource};
@@ -27,22 +28,40 @@ async fn keep(
     })
 }
 
-/// One received message: a new report, or a follow-up to the one its subject names.
+/// One received message: a new report, or a follow-up to the one its subject names. With a
+/// sender check's verdict, the verdict is written under the text, and a sender that was not
+/// authenticated is not acknowledged.
 pub async fn receive(
     app: &App,
     raw: &[u8],
     envelope_from: &str,
     peer: SocketAddr,
+    sender_check: Option<&Verdict>,
 ) -> anyhow::Result<String> {
     let IncomingMail {
         subject,
         from_name,
         from_addr,
-        body,
+        mut body,
         attachments,
-        quiet,
+        mut quiet,
         lang,
     } = IncomingMail::read(raw, envelope_from).map_err(|e| anyhow::anyhow!(e))?;
+    if let Some(verdict) = sender_check {
+        let (ja, en) = if verdict.authenticated {
+            ("送信元は認証されました", "sender authenticated")
+        } else {
+            (
+                "送信元を認証できません(受付通知は送りません)",
+                "sender not authenticated (no acknowledgement sent)",
+            )
+        };
+        body = format!("{body}\n\n-- hikeshi: {ja} / {en}: {}", verdict.summary);
+        quiet |= !verdict.authenticated;
+        if !verdict.authenticated {
+            tracing::warn!(from = %from_addr, %peer, summary = %verdict.summary, "e-mail sender not authenticated: kept, not acknowledged");
+        }
+    }
     let eml = keep(app, raw, "message.eml", "message/rfc822").await?;
 
     if let Some(tracking) = find_tracking_number(&subject) {
@@ -118,7 +137,8 @@ pub async fn read_maildir(app: &App, dir: &std::path::Path) {
             ))
         } else {
             match tokio::fs::read(&path).await {
-                Ok(raw) => receive(app, &raw, "", local).await,
+                // The mail server that wrote the Maildir did its own checks.
+                Ok(raw) => receive(app, &raw, "", local, None).await,
                 Err(e) => Err(e.into()),
             }
         };

@@ -5,6 +5,7 @@
 pub mod mail;
 pub mod mail_message;
 mod notices;
+pub mod sender_check;
 pub mod smtp;
 pub mod smtp_protocol;
 mod submit;

@@ -6,6 +6,7 @@
 //! and messages per address per hour.
 
 use crate::intake::mail::receive;
+use crate::intake::sender_check::SenderChecks;
 use crate::intake::smtp_protocol::{ehlo_reply, Command, DataCollector, DataLine};
 use crate::App;
 use std::net::SocketAddr;
@@ -40,6 +41,15 @@ pub async fn start(
         .as_ref()
         .map(|files| crate::tls::acceptor(files, &[]))
         .transpose()?;
+    // A resolver that cannot be built stops the start too: every acknowledgement hangs on it.
+    let checks = if app.config.mail.sender_checks {
+        Some(
+            crate::intake::sender_check::SenderChecks::new(app.config.mail.dns_server)
+                .map_err(|e| anyhow::anyhow!(e))?,
+        )
+    } else {
+        None
+    };
     let slots = Arc::new(Semaphore::new(app.config.mail.max_connections.max(1)));
     let senders = Arc::new(Senders::default());
     let per_address = app.config.mail.max_connections_per_address.max(1);
@@ -74,8 +84,9 @@ pub async fn start(
             let app = app.clone();
             let senders = senders.clone();
             let tls = tls.clone();
+            let checks = checks.clone();
             tokio::spawn(async move {
-                if let Err(e) = session(&app, stream, peer, &senders, tls).await {
+                if let Err(e) = session(&app, stream, peer, &senders, tls, checks.as_ref()).await {
                     tracing::debug!(%peer, error = %e, "SMTP session ended");
                 }
                 drop(here);
@@ -195,6 +206,8 @@ enum Ended {
 struct Session<'a> {
     app: &'a App,
     peer: SocketAddr,
+    /// SPF/DKIM/DMARC, when `[mail] sender_checks` is on.
+    checks: Option<&'a SenderChecks>,
     senders: &'a Senders,
     deadline: tokio::time::Instant,
     intake: Vec<String>,
@@ -206,10 +219,12 @@ async fn session(
     peer: SocketAddr,
     senders: &Senders,
     tls: Option<TlsAcceptor>,
+    checks: Option<&SenderChecks>,
 ) -> anyhow::Result<()> {
     let s = Session {
         app,
         peer,
+        checks,
         senders,
         deadline: tokio::time::Instant::now()
             + Duration::from_secs(app.config.mail.session_deadline_secs.max(1)),
@@ -263,6 +278,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     let must_encrypt = s.app.config.mail.require_starttls && channel != Channel::Encrypted;
     let mut from: Option<String> = None;
     let mut rcpts: Vec<String> = Vec::new();
+    let mut helo = String::new();
     loop {
         let line = match read_line(conn, MAX_COMMAND, s.deadline).await {
             Ok(Some(Ok(l))) => l,
@@ -287,11 +303,15 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             continue;
         }
         match command {
-            Command::Ehlo => {
+            Command::Ehlo(name) => {
+                helo = name;
                 let offer = channel == Channel::Plain { tls_offered: true };
                 say(conn, ehlo_reply(max, offer).as_bytes()).await?;
             }
-            Command::Helo => say(conn, b"250 hikeshi\r\n").await?,
+            Command::Helo(name) => {
+                helo = name;
+                say(conn, b"250 hikeshi\r\n").await?
+            }
             Command::Mail { size, .. } if size.is_some_and(|n| n > max) => {
                 say(
                     conn,
@@ -329,7 +349,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             Command::Data => {
                 let sender = from.take().unwrap_or_default();
                 rcpts.clear();
-                if !data(s, conn, &sender).await? {
+                if !data(s, conn, &sender, &helo).await? {
                     return Ok(Ended::Closed);
                 }
             }
@@ -363,6 +383,7 @@ async fn data<S: AsyncRead + AsyncWrite + Unpin>(
     s: &Session<'_>,
     conn: &mut BufReader<S>,
     sender: &str,
+    helo: &str,
 ) -> anyhow::Result<bool> {
     let (app, peer) = (s.app, s.peer);
     let max = app.config.mail.max_message_bytes;
@@ -404,7 +425,11 @@ async fn data<S: AsyncRead + AsyncWrite + Unpin>(
         .await?;
         return Ok(true);
     };
-    match receive(app, &message, sender, peer).await {
+    let verdict = match s.checks {
+        Some(checks) => Some(checks.check(&message, peer.ip(), helo, sender).await),
+        None => None,
+    };
+    match receive(app, &message, sender, peer, verdict.as_ref()).await {
         Ok(tracking) => {
             say(
                 conn,

@@ -6,8 +6,9 @@
 /// One command line, understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Ehlo,
-    Helo,
+    /// `EHLO name`: the name is what SPF checks for the HELO identity.
+    Ehlo(String),
+    Helo(String),
     /// `MAIL FROM:<path>`, with the size the client announced (`SIZE=`), if any.
     Mail {
         path: Option<String>,
@@ -26,6 +27,16 @@ pub enum Command {
     Unknown,
 }
 
+/// The client's name from EHLO/HELO: one word, at most 255 characters.
+fn helo_name(arg: &str) -> String {
+    arg.split_whitespace()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(255)
+        .collect()
+}
+
 impl Command {
     /// Reads one command line (its CRLF may still be on it). Invalid UTF-8 is replaced, never
     /// refused: the verb is ASCII, and paths with broken bytes are then simply not addresses.
@@ -34,8 +45,8 @@ impl Command {
         let text = text.trim_end_matches(['\r', '\n']).trim_end();
         let (verb, arg) = text.split_once(' ').unwrap_or((text, ""));
         match verb.to_ascii_uppercase().as_str() {
-            "EHLO" => Command::Ehlo,
-            "HELO" => Command::Helo,
+            "EHLO" => Command::Ehlo(helo_name(arg)),
+            "HELO" => Command::Helo(helo_name(arg)),
             "MAIL" => Command::Mail {
                 path: path_of(arg),
                 size: declared_size(arg),

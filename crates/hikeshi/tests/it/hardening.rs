@@ -358,7 +358,7 @@ async fn smtp_server(name: &str, mail: &str) -> (TestServer, u16) {
     let config = crate::common::temp_dir(name).join("hikeshi.toml");
     std::fs::write(
         &config,
-        format!("smtp_listen = \"127.0.0.1:{smtp}\"\n[mail]\n{mail}"),
+        format!("smtp_listen = \"127.0.0.1:{smtp}\"\n[mail]\nsender_checks = false\n{mail}"),
     )
     .expect("config");
     let s = TestServer::start(

@@ -219,7 +219,7 @@ async fn sigterm_ends_the_server_and_its_loops_within_five_seconds() {
     let config = config_file(
         "jobs-term",
         &format!(
-            "smtp_listen = \"127.0.0.1:{smtp}\"\n[mail]\nrelay = \"127.0.0.1:{relay}\"\nmaildir = \"{}\"\n[vulns]\nkev_url = \"http://127.0.0.1:9/kev.json\"\nrefresh_hours = 0.001\n",
+            "smtp_listen = \"127.0.0.1:{smtp}\"\n[mail]\nsender_checks = false\nrelay = \"127.0.0.1:{relay}\"\nmaildir = \"{}\"\n[vulns]\nkev_url = \"http://127.0.0.1:9/kev.json\"\nrefresh_hours = 0.001\n",
             maildir.display()
         ),
     );

@@ -159,7 +159,7 @@ async fn mail_in_and_acknowledgements_out() {
     std::fs::write(
         &config,
         format!(
-            "smtp_listen = \"127.0.0.1:{smtp_port}\"\n[mail]\nrelay = \"127.0.0.1:{sink_port}\"\nfrom = \"csirt@example.jp\"\nintake_addresses = [\"CSIRT@example.jp\"]\nmax_message_bytes = 200000\n"
+            "smtp_listen = \"127.0.0.1:{smtp_port}\"\n[mail]\nsender_checks = false\nrelay = \"127.0.0.1:{sink_port}\"\nfrom = \"csirt@example.jp\"\nintake_addresses = [\"CSIRT@example.jp\"]\nmax_message_bytes = 200000\n"
         ),
     )
     .expect("config");

@@ -56,7 +56,7 @@ async fn the_intake_offers_starttls_and_forgets_what_was_sent_before_it() {
     let config = dir.join("hikeshi.toml");
     std::fs::write(
         &config,
-        format!("smtp_listen = \"127.0.0.1:{smtp}\"\n[mail]\nintake_addresses = [\"csirt@example.jp\"]\nrequire_starttls = true\n"),
+        format!("smtp_listen = \"127.0.0.1:{smtp}\"\n[mail]\nsender_checks = false\nintake_addresses = [\"csirt@example.jp\"]\nrequire_starttls = true\n"),
     )
     .expect("config");
     let s = TestServer::start(
