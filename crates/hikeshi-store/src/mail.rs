@@ -19,7 +19,7 @@ pub struct OutboundMail {
     pub sent_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
 pub struct ReportMessage {
     pub id: String,
     pub report_id: String,

@@ -8,6 +8,7 @@ use crate::intake::sender_check::Verdict;
 use crate::intake::{self, ReportInput};
 use crate::App;
 use hikeshi_model::{find_tracking_number, ReportSource};
+use hikeshi_store::ReportMessage;
 use std::net::SocketAddr;
 
 /// Stores bytes as content-addressed evidence and describes them as a received file.
@@ -26,6 +27,41 @@ async fn keep(
         filename: name.to_string(),
         content_type: content_type.to_string(),
     })
+}
+
+/// A reporter's follow-up on a case: a comment with its text and the `.eml` as evidence, so the
+/// original is in the chain of custody with its hash. Used when the follow-up arrives and, for
+/// follow-ups that came before, when the case is opened from the report.
+pub(crate) async fn follow_up_into_case(
+    app: &App,
+    tx: &mut hikeshi_store::Tx,
+    case: &hikeshi_store::Case,
+    tracking: &str,
+    message: &ReportMessage,
+) -> hikeshi_store::Result<()> {
+    let actor = hikeshi_store::Actor::user("email");
+    let note = format!(
+        "メール受信 / E-mail from {} ({tracking}): {}\n\n{}",
+        message.from_addr, message.subject, message.body
+    );
+    let note: String = note.chars().take(crate::validate::MAX_TEXT).collect();
+    tx.add_comment(&case.number, &note, &actor).await?;
+    let size = tokio::fs::metadata(app.evidence.path_for(&message.eml_sha256))
+        .await
+        .map(|m| m.len() as i64)
+        .unwrap_or(0);
+    let evidence = hikeshi_store::NewEvidence {
+        sha256: message.eml_sha256.clone(),
+        filename: format!("follow-up-{tracking}.eml"),
+        content_type: "message/rfc822".into(),
+        size_bytes: size,
+        description: format!(
+            "メール受信 / e-mail from {} ({tracking})",
+            message.from_addr
+        ),
+    };
+    tx.add_evidence(&case.id, &evidence, &actor).await?;
+    Ok(())
 }
 
 /// One received message: a new report, or a follow-up to the one its subject names. With a
@@ -47,6 +83,25 @@ pub async fn receive(
         mut quiet,
         lang,
     } = IncomingMail::read(raw, envelope_from).map_err(|e| anyhow::anyhow!(e))?;
+    // A From that is no address (cron's `root@vm`, a tool's default) is kept, marked, and never
+    // answered: the report matters more than the reply.
+    let from_valid =
+        hikeshi_model::normalise_observable(hikeshi_model::ObservableKind::Email, &from_addr)
+            .is_ok();
+    let contact = if from_valid {
+        from_addr.clone()
+    } else {
+        let shown: String = from_addr
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        body = format!(
+            "{body}\n\n-- hikeshi: 差出人のアドレスが正しくありません(未確認) / the sender's address is not valid (unverified): `{shown}`"
+        );
+        quiet = true;
+        String::new()
+    };
     if let Some(verdict) = sender_check {
         let (ja, en) = if verdict.authenticated {
             ("送信元は認証されました", "sender authenticated")
@@ -71,11 +126,17 @@ pub async fn receive(
                 .await?;
             if let Some(case_id) = &report.case_id {
                 if let Ok(case) = app.store.case_by_id(case_id).await {
-                    let note =
-                        format!("E-mail from {from_addr} about {tracking}: {subject}\n\n{body}");
-                    let note: String = note.chars().take(crate::validate::MAX_TEXT).collect();
+                    let message = ReportMessage {
+                        from_addr: from_addr.clone(),
+                        subject: subject.clone(),
+                        body: body.clone(),
+                        eml_sha256: eml.sha256.clone(),
+                        ..ReportMessage::default()
+                    };
                     app.store
-                        .add_comment(&case.number, &note, &hikeshi_store::Actor::user("email"))
+                        .write(async |tx| {
+                            follow_up_into_case(app, tx, &case, &tracking, &message).await
+                        })
                         .await?;
                 }
             }
@@ -97,7 +158,7 @@ pub async fn receive(
             body
         },
         reporter_name: from_name,
-        reporter_contact: from_addr,
+        reporter_contact: contact,
         lang: Some(lang.into()),
         ..ReportInput::default()
     };

@@ -57,6 +57,10 @@ async fn carry_over(
         };
         tx.add_evidence(&case.id, &new, &actor).await?;
     }
+    // Follow-ups the reporter sent before there was a case come along, each with its .eml.
+    for message in app.store.report_messages(&report.id).await? {
+        super::mail::follow_up_into_case(app, tx, case, &report.tracking, &message).await?;
+    }
     let source = ReportSource::parse(&report.source).unwrap_or(ReportSource::Api);
     let entry = NewTimelineEntry {
         occurred_at: report.created_at,

@@ -58,12 +58,17 @@ impl MailSender {
     }
 
     async fn send(&self, mail: &OutboundMail) -> Result<(), String> {
+        let from: lettre::message::Mailbox = self
+            .from
+            .parse()
+            .map_err(|e| format!("sender `{}`: {e}", self.from))?;
+        // One Message-ID per queued mail, the same at every attempt, so a retry after a lost
+        // answer is recognisably the same message.
+        let message_id = format!("<{}@{}>", mail.id, from.email.domain());
         let message = Message::builder()
-            .from(
-                self.from
-                    .parse()
-                    .map_err(|e| format!("sender `{}`: {e}", self.from))?,
-            )
+            .from(from)
+            .message_id(Some(message_id))
+            .header(lettre::message::header::MIME_VERSION_1_0)
             .to(mail
                 .to_addr
                 .parse()

@@ -503,3 +503,152 @@ async fn maildir_messages_become_reports() {
         ]
     );
 }
+
+fn plain_message(from: &str, subject: &str, text: &str) -> Vec<u8> {
+    format!("From: {from}\r\nTo: csirt@example.jp\r\nSubject: {subject}\r\n\r\n{text}\r\n")
+        .into_bytes()
+}
+
+/// Sends a message to the intake and returns the tracking number it was accepted as.
+pub(crate) async fn accepted(smtp: u16, from: &str, raw: &[u8]) -> String {
+    let replies = send_mail(smtp, from, "csirt@example.jp", raw, None).await;
+    let last = replies.last().cloned().unwrap_or_default();
+    assert!(last.starts_with("250 2.0.0 Accepted as HK-"), "{replies:?}");
+    last.trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Issue 19, the intake loses nothing: a From that is no address is kept (unverified, not
+/// answered) instead of refused; follow-ups sent before a case exists come into the case when
+/// it is opened, and later ones too, each with its .eml as evidence; sent mail carries
+/// Message-ID, Date and MIME-Version.
+#[tokio::test]
+async fn follow_ups_and_odd_senders_lose_nothing() {
+    let (sink_port, sink) = smtp_sink().await;
+    let smtp = crate::common::free_port();
+    let dir = temp_dir("mail-follow-ups");
+    let config = dir.join("hikeshi.toml");
+    std::fs::write(
+        &config,
+        format!("smtp_listen = \"127.0.0.1:{smtp}\"\n[mail]\nsender_checks = false\nrelay = \"127.0.0.1:{sink_port}\"\nfrom = \"csirt@example.jp\"\n"),
+    )
+    .expect("config");
+    let s = TestServer::start(
+        Db::Sqlite,
+        "mail-follow-ups",
+        &["--config", &config.display().to_string()],
+    )
+    .await;
+    s.add_user("lead", "manager");
+    let token = s.token("lead");
+
+    // cron's mail: `root@vm` is no address; kept, marked, not answered.
+    let cron = accepted(
+        smtp,
+        "root@vm",
+        &plain_message("root@vm", "disk alert", "/var is 99% full"),
+    )
+    .await;
+    let (_, v) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/reports/{cron}"),
+            &token,
+            None,
+        )
+        .await;
+    let body = v["report"]["body"].as_str().unwrap_or("");
+    assert!(
+        body.contains("/var is 99% full") && body.contains("unverified"),
+        "{body}"
+    );
+    assert_eq!(v["report"]["reporter_contact"], "");
+
+    // A report, a follow-up before any case, the case, and a follow-up after.
+    let tracking = accepted(
+        smtp,
+        "hana@example.jp",
+        &plain_message("hana@example.jp", "phishing", "a fake login page"),
+    )
+    .await;
+    let early = plain_message(
+        "hana@example.jp",
+        &format!("Re: {tracking}"),
+        "it also asked for my card number",
+    );
+    assert_eq!(accepted(smtp, "hana@example.jp", &early).await, tracking);
+    let (st, case) = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/reports/{tracking}/case"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{case}");
+    let number = case["number"].as_str().unwrap_or_default().to_string();
+    let late = plain_message(
+        "hana@example.jp",
+        &format!("Re: {tracking}"),
+        "the page is gone now",
+    );
+    assert_eq!(accepted(smtp, "hana@example.jp", &late).await, tracking);
+    let (_, detail) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/cases/{number}"),
+            &token,
+            None,
+        )
+        .await;
+    let comments = detail["comments"].to_string();
+    assert!(
+        comments.contains("card number") && comments.contains("page is gone"),
+        "{comments}"
+    );
+    let follow_ups: Vec<&str> = detail["evidence"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter(|x| {
+                    x["filename"]
+                        .as_str()
+                        .is_some_and(|n| n.starts_with("follow-up-"))
+                })
+                .filter_map(|x| x["sha256"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let want = [
+        hex::encode(Sha256::digest(&early)),
+        hex::encode(Sha256::digest(&late)),
+    ];
+    assert_eq!(follow_ups.len(), 2, "{detail}");
+    assert!(
+        want.iter().all(|w| follow_ups.contains(&w.as_str())),
+        "{detail}"
+    );
+
+    // Only hana was acknowledged, with the headers a mail client expects.
+    for _ in 0..100 {
+        if !sink.lock().expect("sink").is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // A second acknowledgement, if one were wrongly queued, would follow within this.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let acks = sink.lock().expect("sink").clone();
+    assert_eq!(acks.len(), 1, "cron's mail is not answered");
+    let ack = mail_parser::MessageParser::default()
+        .parse(&acks[0])
+        .expect("ack");
+    assert!(ack
+        .message_id()
+        .is_some_and(|id| id.ends_with("@example.jp")));
+    assert!(ack.date().is_some());
+    assert!(ack.header("MIME-Version").is_some());
+}

@@ -4,7 +4,7 @@
 //! are acknowledged, and the report says what the checks found.
 
 use crate::common::{free_port, temp_dir, Db, TestServer};
-use crate::mail::send_mail;
+use crate::mail::accepted as send;
 use reqwest::Method;
 use serde_json::Value;
 use std::io::Write;
@@ -120,17 +120,6 @@ fn txt(text: &str) -> String {
         .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-async fn send(s_port: u16, from: &str, raw: &[u8]) -> String {
-    let replies = send_mail(s_port, from, "csirt@example.jp", raw, None).await;
-    let last = replies.last().cloned().unwrap_or_default();
-    assert!(last.starts_with("250 2.0.0 Accepted as HK-"), "{replies:?}");
-    last.trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[tokio::test]
