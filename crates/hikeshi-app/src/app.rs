@@ -22,6 +22,8 @@ pub struct App {
     pub fetch: Option<Arc<dyn crate::fetch::Fetch>>,
     /// Delays after failed logins.
     pub login_throttle: Arc<crate::users::LoginThrottle>,
+    /// Logins waiting for their second factor.
+    pub second_factors: Arc<crate::second_factor::PendingSecondFactors>,
     /// Login through the OpenID provider, when `[auth.oidc]` is set.
     pub oidc: Option<Arc<crate::oidc::OidcLogin>>,
 }
@@ -48,6 +50,7 @@ impl App {
             fetch: None,
             login_throttle: Arc::default(),
             oidc: None,
+            second_factors: Arc::default(),
         }
     }
 

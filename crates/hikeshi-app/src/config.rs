@@ -24,6 +24,8 @@ pub struct AppConfig {
     pub relay_password: Option<Secret>,
     /// `[auth.ldap]`: logins of users without a local password go to this directory.
     pub ldap: Option<crate::ldap::LdapSettings>,
+    /// `[auth] second_factor_roles`: roles whose local accounts must use a second factor.
+    pub second_factor_roles: Vec<String>,
     pub mail: MailSettings,
     /// `[vulns]`: the automatic case rule and the KEV/EPSS feeds.
     pub vulns: VulnsSettings,
@@ -230,6 +232,7 @@ impl Default for AppConfig {
             tls: None,
             relay_password: None,
             ldap: None,
+            second_factor_roles: Vec::new(),
             mail: MailSettings::default(),
             vulns: VulnsSettings::default(),
             reporting: Default::default(),

@@ -28,6 +28,7 @@ pub mod oidc;
 pub mod outbound_reports;
 pub mod reporting;
 pub mod retention;
+pub mod second_factor;
 pub mod team;
 pub mod timefmt;
 pub mod tls;

@@ -22,6 +22,7 @@ mod reports;
 mod retention;
 mod rollups;
 pub mod scratch;
+mod second_factor;
 mod seed;
 mod suppressions;
 mod tasks;

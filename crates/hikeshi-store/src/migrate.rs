@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../migrations/0009_reporting.sql")),
     (10, include_str!("../migrations/0010_jobs.sql")),
     (11, include_str!("../migrations/0011_token_scope.sql")),
+    (12, include_str!("../migrations/0012_second_factor.sql")),
 ];
 
 /// Serialises migrations when several processes (`serve` and workers) start at once.

@@ -22,6 +22,11 @@ pub struct User {
     #[serde(skip)]
     pub locked_until: Option<i64>,
     pub created_at: i64,
+    /// The confirmed TOTP secret (base32); none: no second factor.
+    #[serde(skip)]
+    pub totp_secret: Option<String>,
+    #[serde(skip)]
+    pub totp_last_step: i64,
 }
 
 impl User {
@@ -61,7 +66,7 @@ pub struct ApiToken {
     pub scope: String,
 }
 
-const USER_COLUMNS: &str = "id, username, display_name, role, password_hash, lang, time_zone, disabled, failed_logins, locked_until, created_at";
+const USER_COLUMNS: &str = "id, username, display_name, role, password_hash, lang, time_zone, disabled, failed_logins, locked_until, created_at, totp_secret, totp_last_step";
 
 impl Store {
     pub async fn create_user(&self, new: &NewUser, actor: &Actor) -> Result<User> {
@@ -77,6 +82,8 @@ impl Store {
             failed_logins: 0,
             locked_until: None,
             created_at: now_ms(),
+            totp_secret: None,
+            totp_last_step: 0,
         };
         let mut tx = self.writer.begin().await?;
         let inserted = sqlx::query(

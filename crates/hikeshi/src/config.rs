@@ -49,6 +49,9 @@ pub struct FileConfig {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthFileConfig {
+    /// Roles whose local accounts must use a second factor (TOTP).
+    #[serde(default)]
+    pub second_factor_roles: Vec<hikeshi_model::Role>,
     pub ldap: Option<hikeshi_app::ldap::LdapSettings>,
     pub oidc: Option<hikeshi_app::oidc::OidcSettings>,
 }
@@ -227,6 +230,16 @@ pub fn app_config(file: &FileConfig, data_dir: PathBuf) -> AppConfig {
         tls: None,
         relay_password: None,
         ldap: file.auth.as_ref().and_then(|a| a.ldap.clone()),
+        second_factor_roles: file
+            .auth
+            .as_ref()
+            .map(|a| {
+                a.second_factor_roles
+                    .iter()
+                    .map(|r| r.code().to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
         mail: file.mail.clone().unwrap_or_default(),
         vulns: file.vulns.clone().unwrap_or_default(),
         reporting: file.reporting.clone().unwrap_or_default(),

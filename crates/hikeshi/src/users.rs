@@ -61,16 +61,20 @@ pub async fn user_command(cmd: UserCommand, db: &Database) -> anyhow::Result<()>
             println!("created user {} ({})", user.username, user.role);
         }
         UserCommand::List => {
-            println!("{:<24} {:<8} {:<9} display name", "user", "role", "state");
+            println!(
+                "{:<24} {:<8} {:<9} {:<6} display name",
+                "user", "role", "state", "2-step"
+            );
             for u in store.list_users().await? {
                 let state = if u.is_disabled() {
                     "disabled"
                 } else {
                     "active"
                 };
+                let second = if u.totp_secret.is_some() { "on" } else { "-" };
                 println!(
-                    "{:<24} {:<8} {:<9} {}",
-                    u.username, u.role, state, u.display_name
+                    "{:<24} {:<8} {:<9} {:<6} {}",
+                    u.username, u.role, state, second, u.display_name
                 );
             }
         }
@@ -87,6 +91,10 @@ pub async fn user_command(cmd: UserCommand, db: &Database) -> anyhow::Result<()>
             let hash = hash_password(&password).map_err(|m| anyhow::anyhow!(m))?;
             store.set_user_password(&name, &hash, &actor).await?;
             println!("password of {name} changed; their sessions have ended");
+        }
+        UserCommand::ResetSecondFactor { name } => {
+            store.set_second_factor(&name, None, &[], &actor).await?;
+            println!("two-step login of {name} removed; their sessions have ended / 2段階ログインを解除しました");
         }
     }
     store.close().await;
@@ -168,6 +176,9 @@ pub enum UserCommand {
     Enable { name: String },
     /// Set a new password (read like `user add`).
     ResetPassword { name: String },
+    /// Remove a user's two-step login (a lost phone); they set it up again at the next login
+    /// if their role requires it.
+    ResetSecondFactor { name: String },
 }
 
 #[derive(Subcommand)]

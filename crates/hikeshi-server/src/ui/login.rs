@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use hikeshi_app::i18n::Lang;
+use hikeshi_app::second_factor::NextStep;
 use hikeshi_app::users::LoginError;
 use serde::Deserialize;
 
@@ -42,7 +43,8 @@ fn sso_button(state: &AppState, next: &str) -> Option<(String, String)> {
     })
 }
 
-/// The login page with an error on top (the provider login's failures).
+/// The login page with an error on top (the provider login's and the second factor's
+/// failures).
 pub(super) fn login_form(state: &AppState, i: &I18n, error_key: &str) -> Response {
     let next = safe_next(None);
     render(&LoginPage {
@@ -162,26 +164,39 @@ async fn login_submit(
         (status, render(&page)).into_response()
     };
     match hikeshi_app::users::login(&state, &username, &form.password, from).await {
-        Ok(user) => {
-            match hikeshi_app::users::start_session(&state.store, &user, state.config.session_hours)
-                .await
-            {
-                Ok(token) => {
-                    let cookie = auth::session_cookie(
-                        &token,
-                        state.web.secure_cookies,
-                        state.config.session_hours * 3600,
-                    );
-                    ([(header::SET_COOKIE, cookie)], see_other(&next)).into_response()
-                }
-                Err(e) => error_page(&viewer.i, None, e),
-            }
-        }
+        Ok(user) => match hikeshi_app::second_factor::after_password(&state, &user, &next) {
+            Ok(NextStep::Done) => signed_in(&state, &viewer.i, &user, see_other(&next)).await,
+            Ok(step) => super::second_factor::ask(&viewer.i, step, "/login/code", None),
+            Err(e) => error_page(&viewer.i, None, e),
+        },
         Err(LoginError::Invalid) => failed("login.invalid", StatusCode::UNAUTHORIZED),
         Err(LoginError::Locked { .. }) => failed("login.locked", StatusCode::TOO_MANY_REQUESTS),
         Err(LoginError::Internal(e)) => {
             error_page(&viewer.i, None, crate::error::ApiError::internal(e))
         }
+    }
+}
+
+/// Starts the session and answers with `then`, the session cookie set.
+pub(super) async fn signed_in(
+    state: &AppState,
+    i: &I18n,
+    user: &hikeshi_store::User,
+    mut then: Response,
+) -> Response {
+    match hikeshi_app::users::start_session(&state.store, user, state.config.session_hours).await {
+        Ok(token) => {
+            let cookie = auth::session_cookie(
+                &token,
+                state.web.secure_cookies,
+                state.config.session_hours * 3600,
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+                then.headers_mut().append(header::SET_COOKIE, v);
+            }
+            then
+        }
+        Err(e) => error_page(i, None, e),
     }
 }
 
@@ -266,6 +281,9 @@ struct SettingsPage {
     lang: String,
     time_zone: String,
     zones: Vec<&'static str>,
+    /// `on`, `off`, or `external` (the directory or the provider asks for its own factors).
+    second_factor: &'static str,
+    recovery_codes_left: i64,
 }
 
 const ZONES: &[&str] = &[
@@ -280,8 +298,21 @@ const ZONES: &[&str] = &[
     "America/Los_Angeles",
 ];
 
-async fn settings_page(s: SignedIn) -> Response {
+async fn settings_page(State(state): State<AppState>, s: SignedIn) -> Response {
+    let user = &s.who.user;
+    let recovery_codes_left = hikeshi_app::second_factor::recovery_codes_left(&state, user)
+        .await
+        .unwrap_or(0);
+    let second_factor = if user.password_hash.starts_with('!') {
+        "external"
+    } else if user.totp_secret.is_some() {
+        "on"
+    } else {
+        "off"
+    };
     render(&SettingsPage {
+        second_factor,
+        recovery_codes_left,
         lang: s.who.user.lang.clone().unwrap_or_default(),
         time_zone: s.viewer.i.tz_name(),
         zones: ZONES.to_vec(),

@@ -13,6 +13,7 @@ mod outbound;
 mod report_form;
 pub mod reporting;
 mod reports;
+mod second_factor;
 mod team_admin;
 
 use crate::auth::{cookie_value, resolve_user, CurrentUser, LANG_COOKIE};
@@ -35,6 +36,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/static/app.js", get(js))
         .merge(login::routes())
         .merge(oidc_login::routes())
+        .merge(second_factor::routes())
         .merge(cases::routes(state))
         .merge(admin::routes())
         .merge(report_form::routes(state))

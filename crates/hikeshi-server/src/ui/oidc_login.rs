@@ -2,7 +2,7 @@
 //! ties the answer to it, and `/login/oidc/callback` takes the answer back once.
 
 use super::{render, I18n, Viewer};
-use crate::auth::{self, cookie_in};
+use crate::auth::cookie_in;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -96,29 +96,15 @@ async fn callback(
         }
         Err(_) => return failed(&state, &viewer.i, StatusCode::FORBIDDEN, "login.sso_taken"),
     };
-    let token =
-        match hikeshi_app::users::start_session(&state.store, &user, state.config.session_hours)
-            .await
-        {
-            Ok(token) => token,
-            Err(e) => return super::error_page(&viewer.i, None, e),
-        };
-    let session = auth::session_cookie(
-        &token,
-        state.web.secure_cookies,
-        state.config.session_hours * 3600,
-    );
     // A page of our own moves on to `next`: a redirect straight from the provider's navigation
     // would be cross-site, and the browser would not send the new `SameSite=Strict` session.
-    let mut response = render(&SignedInPage {
-        i: viewer.i,
+    let page = render(&SignedInPage {
+        i: viewer.i.clone(),
         next: found.next,
     });
-    let h = response.headers_mut();
-    for cookie in [session, clear] {
-        if let Ok(v) = header::HeaderValue::from_str(&cookie) {
-            h.append(header::SET_COOKIE, v);
-        }
+    let mut response = super::login::signed_in(&state, &viewer.i, &user, page).await;
+    if let Ok(v) = header::HeaderValue::from_str(&clear) {
+        response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
 }

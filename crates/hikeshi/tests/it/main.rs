@@ -20,6 +20,7 @@ mod live_sources;
 mod mail;
 mod oidc;
 mod reporting;
+mod second_factor;
 mod sender_checks;
 mod sigma_regression;
 mod tls;
