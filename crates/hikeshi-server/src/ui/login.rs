@@ -115,7 +115,7 @@ struct LoginForm {
 /// A login posted from another site (login CSRF: the victim would be signed in as the
 /// attacker). Browsers say where a form came from in `Origin` and `Sec-Fetch-Site`; tools
 /// that send neither are not browsers and cannot be tricked this way.
-fn cross_site(headers: &axum::http::HeaderMap) -> bool {
+pub(super) fn cross_site(headers: &axum::http::HeaderMap) -> bool {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if get("sec-fetch-site") == Some("cross-site") {
         return true;
@@ -131,6 +131,19 @@ fn cross_site(headers: &axum::http::HeaderMap) -> bool {
     }
 }
 
+/// The answer to a login form (password or code) posted from another site.
+pub(super) fn cross_site_refusal(i: &I18n) -> Response {
+    error_page(
+        i,
+        None,
+        hikeshi_app::AppError::new(
+            hikeshi_app::ErrorKind::Forbidden,
+            "cross_site",
+            "a login form from another site is refused",
+        ),
+    )
+}
+
 async fn login_submit(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -139,15 +152,7 @@ async fn login_submit(
     Form(form): Form<LoginForm>,
 ) -> Response {
     if cross_site(&headers) {
-        return error_page(
-            &viewer.i,
-            None,
-            hikeshi_app::AppError::new(
-                hikeshi_app::ErrorKind::Forbidden,
-                "cross_site",
-                "a login form from another site is refused",
-            ),
-        );
+        return cross_site_refusal(&viewer.i);
     }
     let from = peer.map(|axum::Extension(axum::extract::ConnectInfo(a))| a.ip());
     let next = safe_next(form.next.as_deref());

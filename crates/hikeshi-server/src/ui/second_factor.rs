@@ -128,8 +128,13 @@ fn refused(
 async fn login_code(
     State(state): State<AppState>,
     viewer: Viewer,
+    headers: axum::http::HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
+    // As at /login: another site must not sign a victim in with the attacker's waiting login.
+    if super::login::cross_site(&headers) {
+        return super::login::cross_site_refusal(&viewer.i);
+    }
     match hikeshi_app::second_factor::finish_login(&state, &form.pending, &form.code).await {
         Ok(Passed {
             user,

@@ -118,6 +118,18 @@ async fn two_step_login_with_totp_and_recovery_codes() {
         "{out}"
     );
 
+    // A code form posted from another site is refused (login CSRF).
+    let (pending, _) = after_password(&s, "root").await;
+    let forged = s
+        .client
+        .post(format!("{}/login/code", s.base))
+        .header("origin", "https://evil.example")
+        .form(&[("pending", pending.as_str()), ("code", "000000")])
+        .send()
+        .await
+        .expect("forged");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
     // The next login asks for a code; the one already used does not work again.
     let (pending, secret_again) = after_password(&s, "root").await;
     assert!(secret_again.is_none(), "a code page, not a new set-up");
