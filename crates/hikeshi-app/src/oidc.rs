@@ -33,6 +33,9 @@ pub const PROVIDER_MANAGED_PREFIX: &str = "!oidc ";
 const FLOW_LIFETIME: Duration = Duration::from_secs(600);
 /// Started logins held at once: a flood of `/login/oidc` cannot grow memory without bound.
 const MAX_PENDING: usize = 10_000;
+/// Started logins one address may hold, so that one sender cannot fill the table and keep
+/// everyone else from signing in.
+const MAX_PENDING_PER_ADDRESS: usize = 20;
 /// How long discovered provider metadata (endpoints, keys) is reused.
 const METADATA_LIFETIME: Duration = Duration::from_secs(3600);
 
@@ -161,6 +164,8 @@ pub enum Refused {
     NoRole,
     /// The provider could not be asked (down, TLS, timeout): logged, not shown.
     Unavailable(String),
+    /// Too many logins are under way (from this address, or at all): try again later.
+    Busy,
 }
 
 /// Claims beyond the standard ones, kept whole so that any groups claim can be read.
@@ -192,6 +197,7 @@ struct Pending {
     nonce: String,
     next: String,
     started: Instant,
+    from: Option<std::net::IpAddr>,
 }
 
 /// A started login: the browser keeps `cookie` and goes to `url`.
@@ -287,7 +293,11 @@ impl OidcLogin {
     }
 
     /// Starts a login: where to send the browser, and the cookie that ties the answer to it.
-    pub async fn begin(&self, next: &str) -> Result<Begun, Refused> {
+    pub async fn begin(
+        &self,
+        next: &str,
+        from: Option<std::net::IpAddr>,
+    ) -> Result<Begun, Refused> {
         let client = self.client().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -304,10 +314,10 @@ impl OidcLogin {
         let cookie = crate::users::random_token();
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         pending.retain(|_, p| p.started.elapsed() < FLOW_LIFETIME);
-        if pending.len() >= MAX_PENDING {
-            return Err(Refused::Unavailable(
-                "too many logins under way at the provider".into(),
-            ));
+        let from_here = pending.values().filter(|p| p.from == from).count();
+        if pending.len() >= MAX_PENDING || (from.is_some() && from_here >= MAX_PENDING_PER_ADDRESS)
+        {
+            return Err(Refused::Busy);
         }
         pending.insert(
             crate::users::token_digest(&cookie),
@@ -317,6 +327,7 @@ impl OidcLogin {
                 nonce: nonce.secret().clone(),
                 next: next.to_string(),
                 started: Instant::now(),
+                from,
             },
         );
         Ok(Begun {

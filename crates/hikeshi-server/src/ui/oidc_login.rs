@@ -37,13 +37,15 @@ struct StartQuery {
 async fn start(
     State(state): State<AppState>,
     viewer: Viewer,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     Query(q): Query<StartQuery>,
 ) -> Response {
+    let from = peer.map(|axum::Extension(axum::extract::ConnectInfo(a))| a.ip());
     let Some(oidc) = state.oidc.clone() else {
         return failed(&state, &viewer.i, StatusCode::NOT_FOUND, "login.sso_off");
     };
     let next = super::login::safe_next(q.next.as_deref());
-    match oidc.begin(&next).await {
+    match oidc.begin(&next, from).await {
         Ok(begun) => (
             [(
                 header::SET_COOKIE,
@@ -121,6 +123,7 @@ fn refusal(state: &AppState, i: &I18n, refused: Refused) -> Response {
             tracing::warn!(%why, "the provider's answer was not accepted");
             failed(state, i, StatusCode::UNAUTHORIZED, "login.sso_failed")
         }
+        Refused::Busy => failed(state, i, StatusCode::TOO_MANY_REQUESTS, "login.sso_busy"),
         Refused::Unavailable(why) => {
             tracing::error!(%why, "the provider could not be asked");
             failed(state, i, StatusCode::BAD_GATEWAY, "login.sso_unavailable")

@@ -299,6 +299,22 @@ async fn an_answer_counts_once_and_only_in_the_browser_that_asked() {
         "a replayed answer is refused"
     );
 
+    // One address cannot fill the table of started logins: after 20, it is told to wait.
+    let flood = browser(true);
+    let mut answers = Vec::new();
+    for _ in 0..25 {
+        let r = flood
+            .get(format!("{}/login/oidc", s.base))
+            .send()
+            .await
+            .expect("start");
+        answers.push(r.status());
+    }
+    assert!(
+        answers.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{answers:?}"
+    );
+
     // A wrong client secret: the provider refuses the code exchange.
     drop(s);
     let s = start(&dir, port, &provider, "not-the-secret").await;
