@@ -51,14 +51,6 @@ impl Lang {
         }
         best.map(|(_, l)| l).unwrap_or(Lang::En)
     }
-
-    /// Default display time zone for the language.
-    pub fn default_time_zone(self) -> &'static str {
-        match self {
-            Lang::Ja => "Asia/Tokyo",
-            Lang::En => "UTC",
-        }
-    }
 }
 
 type Table = HashMap<String, String>;

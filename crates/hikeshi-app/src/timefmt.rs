@@ -14,6 +14,26 @@ pub fn parse_tz(name: &str) -> Option<Tz> {
     name.parse().ok()
 }
 
+/// The zone pages are shown in for a user who chose none: the team's (`[reporting]
+/// utc_offset`), whatever the language, so that switching to English does not move every time
+/// on the page. +09:00 is Asia/Tokyo; other whole hours are `Etc/GMT∓N` (whose sign is the
+/// POSIX one, the opposite of ISO 8601); anything else is UTC.
+pub fn team_zone(offset_ms: i64) -> Tz {
+    if offset_ms == 9 * 3_600_000 {
+        return chrono_tz::Asia::Tokyo;
+    }
+    if offset_ms % 3_600_000 != 0 {
+        return chrono_tz::UTC;
+    }
+    let hours = offset_ms / 3_600_000;
+    let name = match hours {
+        0 => "UTC".to_string(),
+        h if h > 0 => format!("Etc/GMT-{h}"),
+        h => format!("Etc/GMT+{}", -h),
+    };
+    parse_tz(&name).unwrap_or(chrono_tz::UTC)
+}
+
 /// `2026-11-26 18:30 JST`, in the viewer's zone.
 pub fn local(ms: i64, tz: Tz) -> String {
     let Some(t) = DateTime::<Utc>::from_timestamp_millis(ms) else {
@@ -41,4 +61,17 @@ pub fn remaining(due_ms: i64, now_ms: i64) -> (bool, String) {
         format!("{}h {:02}m", minutes / 60, minutes % 60)
     };
     (overdue, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_team_zone_follows_the_offset() {
+        assert_eq!(team_zone(9 * 3_600_000).name(), "Asia/Tokyo");
+        assert_eq!(team_zone(0).name(), "UTC");
+        assert_eq!(team_zone(-5 * 3_600_000).name(), "Etc/GMT+5");
+        assert_eq!(team_zone(5 * 3_600_000 + 1_800_000).name(), "UTC");
+    }
 }

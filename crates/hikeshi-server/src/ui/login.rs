@@ -289,6 +289,13 @@ struct SettingsPage {
     /// `on`, `off`, or `external` (the directory or the provider asks for its own factors).
     second_factor: &'static str,
     recovery_codes_left: i64,
+    /// The settings were just saved: say so.
+    saved: bool,
+}
+
+#[derive(Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
 }
 
 const ZONES: &[&str] = &[
@@ -303,7 +310,11 @@ const ZONES: &[&str] = &[
     "America/Los_Angeles",
 ];
 
-async fn settings_page(State(state): State<AppState>, s: SignedIn) -> Response {
+async fn settings_page(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Query(q): Query<SavedQuery>,
+) -> Response {
     let user = &s.who.user;
     let recovery_codes_left = hikeshi_app::second_factor::recovery_codes_left(&state, user)
         .await
@@ -318,9 +329,18 @@ async fn settings_page(State(state): State<AppState>, s: SignedIn) -> Response {
     render(&SettingsPage {
         second_factor,
         recovery_codes_left,
+        saved: q.saved.is_some(),
         lang: s.who.user.lang.clone().unwrap_or_default(),
         time_zone: s.viewer.i.tz_name(),
-        zones: ZONES.to_vec(),
+        zones: {
+            // The zone in use is always offered, so saving does not change it unasked.
+            let mut zones = ZONES.to_vec();
+            let current = s.viewer.i.tz.name();
+            if !zones.contains(&current) {
+                zones.insert(0, current);
+            }
+            zones
+        },
         i: s.viewer.i,
         nav: Some(s.nav),
     })
@@ -358,7 +378,7 @@ async fn settings_submit(
         .set_user_preferences(&s.who.user.username, lang, tz.as_deref(), &s.who.actor())
         .await
     {
-        Ok(_) => see_other("/settings"),
+        Ok(_) => see_other("/settings?saved=1"),
         Err(e) => error_page(&s.viewer.i, Some(s.nav), e),
     }
 }

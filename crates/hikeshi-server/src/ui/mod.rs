@@ -200,8 +200,7 @@ impl FromRequestParts<AppState> for Viewer {
             .as_ref()
             .and_then(|u| u.user.time_zone.as_deref())
             .and_then(hikeshi_app::timefmt::parse_tz)
-            .or_else(|| hikeshi_app::timefmt::parse_tz(lang.default_time_zone()))
-            .unwrap_or(chrono_tz::UTC);
+            .unwrap_or_else(|| hikeshi_app::timefmt::team_zone(state.calendar.offset_ms()));
         Ok(Viewer {
             user,
             i: I18n { lang, tz },

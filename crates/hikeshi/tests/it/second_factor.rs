@@ -173,3 +173,68 @@ async fn two_step_login_with_totp_and_recovery_codes() {
     let (_, secret) = after_password(&s, "root").await;
     assert!(secret.is_some(), "set up again at the next login");
 }
+
+/// Issue 19, item 9: settings say what they did, and English does not move the clock: a user
+/// who chose no zone sees the team's (+09:00 by default) in either language.
+#[tokio::test]
+async fn settings_confirm_and_english_keeps_the_team_zone() {
+    let s = TestServer::start(Db::Sqlite, "settings", &[]).await;
+    s.add_user("hana", "handler");
+    let (cookie, csrf) = crate::common::browser_login(&s, "hana", PASSWORD)
+        .await
+        .expect("login");
+    let page = |lang: &'static str| {
+        let cookie = cookie.clone();
+        let s = &s;
+        async move {
+            s.client
+                .get(format!("{}/settings", s.base))
+                .header("cookie", format!("{cookie}; hikeshi_lang={lang}"))
+                .header("accept-language", lang)
+                .send()
+                .await
+                .expect("settings")
+                .text()
+                .await
+                .expect("html")
+        }
+    };
+    for lang in ["ja", "en"] {
+        let html = page(lang).await;
+        assert!(
+            html.contains("<option value=\"Asia/Tokyo\" selected>"),
+            "{lang}: {html}"
+        );
+    }
+    let saved = s
+        .client
+        .post(format!("{}/settings", s.base))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("lang", "en"),
+            ("time_zone", "UTC"),
+        ])
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let to = saved
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let html = s
+        .client
+        .get(format!("{}{to}", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("settings")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("id=\"settings-saved\""), "{html}");
+    assert!(html.contains("<option value=\"UTC\" selected>"), "{html}");
+}
