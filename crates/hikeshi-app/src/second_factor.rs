@@ -106,7 +106,7 @@ impl PendingSecondFactors {
 }
 
 /// Whether the account's own password is what it logs in with (not a directory or provider).
-fn is_local(user: &User) -> bool {
+pub fn is_local(user: &User) -> bool {
     !user.password_hash.starts_with('!')
 }
 

@@ -319,7 +319,7 @@ async fn settings_page(
     let recovery_codes_left = hikeshi_app::second_factor::recovery_codes_left(&state, user)
         .await
         .unwrap_or(0);
-    let second_factor = if user.password_hash.starts_with('!') {
+    let second_factor = if !hikeshi_app::second_factor::is_local(user) {
         "external"
     } else if user.totp_secret.is_some() {
         "on"

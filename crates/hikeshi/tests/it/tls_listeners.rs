@@ -4,7 +4,7 @@
 //! syslog over TLS (RFC 5425).
 
 use crate::common::live::{hits_of, wait_for, write_rules, SSH_RULE_ID};
-use crate::common::{certificate, cli_at, free_port, temp_dir, Db, TestServer};
+use crate::common::{certificate, free_port, temp_dir, Db, TestServer};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use reqwest::{Method, StatusCode};
@@ -290,24 +290,10 @@ fn a_relay_password_file_others_can_read_stops_the_start() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o644))
         .expect("chmod");
-    let config = dir.join("hikeshi.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[mail]\nrelay = \"127.0.0.1:25\"\nrelay_tls = \"starttls\"\nrelay_user = \"hikeshi\"\nrelay_password_file = \"{}\"\n",
-            password_file.display()
-        ),
-    )
-    .expect("config");
-    let listen = format!("127.0.0.1:{}", free_port());
-    let config = config.display().to_string();
-    let (ok, _, err) = cli_at(
-        &dir.join("data"),
-        None,
-        &["serve", "--config", &config, "--listen", &listen],
-        "",
-    );
-    assert!(!ok, "{err}");
+    let err = crate::common::serve_refuses(&format!(
+        "[mail]\nrelay = \"127.0.0.1:25\"\nrelay_tls = \"starttls\"\nrelay_user = \"hikeshi\"\nrelay_password_file = \"{}\"\n",
+        password_file.display()
+    ));
     assert!(
         err.contains("relay-password") && err.contains("chmod 600"),
         "{err}"
