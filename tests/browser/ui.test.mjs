@@ -5,11 +5,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
+import { navTo } from './menu.mjs';
 
 const BIN = resolve(process.env.HIKESHI_BIN ?? '../../target/debug/hikeshi');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -76,11 +78,11 @@ test('a case from login to logout in the browser', async () => {
   await page.fill('#password', PASSWORD);
   await page.click('#login-submit');
   await page.waitForURL(/\/cases$/);
-  assert.equal(await page.locator('#nav-cases').innerText(), '事案一覧');
+  assert.equal(await page.locator('#nav-cases').textContent(), '事案一覧');
   assert.match(await page.locator('#who').innerText(), /山田 花子/);
 
   // A new case from the phishing template.
-  await page.click('#nav-new-case');
+  await navTo(page, 'nav-new-case');
   await page.selectOption('#new-template', 'phishing');
   await page.fill('#new-title', '標的型メール攻撃の疑い(経理部)');
   await page.fill('#new-description', '経理部の3名が不審な請求書メールを受信。\n\n<script>alert(1)</script>');
@@ -112,13 +114,13 @@ test('a case from login to logout in the browser', async () => {
   // English and back.
   await page.click('#lang-switch');
   await page.waitForLoadState();
-  assert.equal(await page.locator('#nav-cases').innerText(), 'Cases');
+  assert.equal(await page.locator('#nav-cases').textContent(), 'Cases');
   assert.match(page.url(), new RegExp(`/cases/${number}`), 'the switch stays on the page');
   assert.match(await page.locator('#tasks h2').innerText(), /^Tasks/);
   await shot('04-case-en');
   await page.click('#lang-switch');
   await page.waitForLoadState();
-  assert.equal(await page.locator('#nav-cases').innerText(), '事案一覧');
+  assert.equal(await page.locator('#nav-cases').textContent(), '事案一覧');
 
   // The list finds the case by a Japanese word.
   await page.goto(`${base}/cases`);
@@ -176,7 +178,7 @@ test('a report through the public form, in Japanese and in English, triaged into
   await t.fill('#password', PASSWORD);
   await t.click('#login-submit');
   await t.waitForURL(/\/cases$/);
-  await t.click('#nav-reports');
+  await navTo(t, 'nav-reports');
   await t.waitForURL(/\/reports$/);
   assert.equal(await t.locator('#reports-table tbody tr').count(), 2);
   await t.screenshot({ path: join(ARTIFACTS, '12-triage-queue.png'), fullPage: true });
@@ -216,7 +218,7 @@ test('the alert queue updates by itself and escalates selected alerts, in Japane
     await page.fill('#password', PASSWORD);
     await page.click('#login-submit');
     await page.waitForURL(/\/cases$/);
-    await page.click('#nav-alerts');
+    await navTo(page, 'nav-alerts');
     await page.waitForURL(/\/alerts$/);
     assert.equal(await page.locator('h1').first().innerText(), 'アラートキュー');
     assert.equal(await page.locator('#alerts-empty').isVisible(), true);
@@ -287,7 +289,7 @@ test('the vulnerability queue and an asset page, in Japanese and English', async
   await page.fill('#password', PASSWORD);
   await page.click('#login-submit');
   await page.waitForURL(/\/cases$/);
-  await page.click('#nav-vulns');
+  await navTo(page, 'nav-vulns');
   await page.waitForURL(/\/vulns$/);
   assert.equal(await page.locator('h1').first().innerText(), '脆弱性キュー');
   const first = page.locator('tr.finding-row').first();
@@ -309,7 +311,7 @@ test('the vulnerability queue and an asset page, in Japanese and English', async
   await page.waitForLoadState();
   assert.match(await page.locator('#findings h2').innerText(), /^Findings \(2\)/);
   assert.match(await page.locator('.finding-why').first().innerText(), /asset value 3 \(Production\) \(\+10\), CVSS v3 9\.8 \(\+29\), KEV CVE-2024-3400 \(\+25\)/);
-  await page.click('#nav-assets');
+  await navTo(page, 'nav-assets');
   await page.waitForURL(/\/assets$/);
   assert.equal(await page.locator('h1').first().innerText(), 'Assets by expected damage');
   assert.equal(await page.locator('#assets-table .asset-damage').first().innerText(), '15.0');
@@ -338,7 +340,7 @@ test('the CISO dashboard, the monthly report, statistics, the countermeasure map
   await page.fill('#password', PASSWORD);
   await page.click('#login-submit');
   await page.waitForURL(/\/cases$/);
-  await page.click('#nav-dashboard');
+  await navTo(page, 'nav-dashboard');
   await page.waitForURL(/\/dashboard$/);
   // An earlier test may have left this user in English.
   if ((await page.locator('html').getAttribute('lang')) === 'en') {
@@ -432,7 +434,7 @@ test('the CISO dashboard, the monthly report, statistics, the countermeasure map
   await page.screenshot({ path: join(ARTIFACTS, '43-stats-en.png'), fullPage: true });
 
   // The countermeasure map: a registered control fills its cell.
-  await page.click('#nav-coverage');
+  await navTo(page, 'nav-coverage');
   await page.waitForURL(/\/coverage$/);
   await page.fill('#control-name', 'EDR (全端末)');
   await page.selectOption('#control-layer', 'endpoint');
@@ -449,7 +451,7 @@ test('the CISO dashboard, the monthly report, statistics, the countermeasure map
   // The self-check in Japanese: the radar and the gap list.
   await page.click('#lang-switch');
   await page.waitForLoadState();
-  await page.click('#nav-maturity');
+  await navTo(page, 'nav-maturity');
   await page.waitForURL(/\/maturity$/);
   assert.match(await page.locator('h1').first().innerText(), /^成熟度セルフチェック/);
   await page.fill('#maturity-title', '2026年度 上期');
@@ -465,4 +467,99 @@ test('the CISO dashboard, the monthly report, statistics, the countermeasure map
   assert.match(await page.locator('#maturity-history').innerText(), /2026年度 上期/);
   await page.screenshot({ path: join(ARTIFACTS, '45-maturity-ja.png'), fullPage: true });
   await context.close();
+});
+
+// axe-core runs inside the page through the DevTools protocol, so the page's own
+// Content-Security-Policy (script-src 'self') stays as users get it.
+const AXE = readFileSync(join(dirname(createRequire(import.meta.url).resolve('axe-core')), 'axe.min.js'), 'utf8');
+
+async function seriousViolations(page) {
+  await page.evaluate(`${AXE};0`);
+  const result = await page.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+async function logIn(page) {
+  await page.goto(`${base}/login`);
+  await page.fill('#username', 'lead');
+  await page.fill('#password', PASSWORD);
+  await page.click('#login-submit');
+  await page.waitForURL(/\/cases$/);
+}
+
+test('the menu on a phone is one button; a skip link, landmarks and a 404 page in both languages', async () => {
+  const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await logIn(page);
+  if ((await page.locator('html').getAttribute('lang')) === 'en') {
+    await page.click('#lang-switch');
+    await page.waitForLoadState();
+  }
+  assert.equal(await page.locator('#nav-menu').isVisible(), true, 'one menu button');
+  assert.equal(await page.locator('#nav-main').isVisible(), false, 'the links wait behind it');
+  assert.equal(await page.locator('header nav').count(), 1);
+  await page.screenshot({ path: join(ARTIFACTS, '50-phone-menu-closed.png') });
+  const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(pageWidth <= 390, `the page fits the phone (${pageWidth} px)`);
+  await page.click('#nav-menu');
+  for (const id of ['nav-cases', 'nav-alerts', 'nav-reports', 'nav-assets', 'nav-dashboard', 'nav-settings']) {
+    assert.equal(await page.locator(`#${id}`).isVisible(), true, `${id} shows once the menu is open`);
+  }
+  await page.screenshot({ path: join(ARTIFACTS, '51-phone-menu-open.png') });
+  await page.click('#nav-alerts');
+  await page.waitForURL(/\/alerts$/);
+
+  // The first Tab reaches the skip link, which moves to the page's main landmark.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.className), 'skip-link');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), '本文へ移動');
+  await page.keyboard.press('Enter');
+  assert.match(page.url(), /#main$/);
+  assert.equal(await page.locator('header[class="top"], main#main, nav[aria-label]').count(), 3);
+
+  // An unknown address is a real page, in the viewer's language, with the menu.
+  const missing = await page.goto(`${base}/no-such-page`);
+  assert.equal(missing.status(), 404);
+  assert.equal(await page.locator('#error-title').innerText(), '見つかりません');
+  assert.equal(await page.locator('#nav-menu').count(), 1);
+  await page.click('#lang-switch');
+  await page.waitForLoadState();
+  assert.equal(await page.locator('#error-title').innerText(), 'Not found');
+  await page.click('#lang-switch');
+  await page.waitForLoadState();
+  await context.close();
+});
+
+test('axe-core finds no serious or critical violation on the main pages, in Japanese and English', async () => {
+  const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
+  const found = [];
+  for (const path of ['/login', '/report']) {
+    await page.goto(`${base}${path}`);
+    for (const v of await seriousViolations(page)) found.push(`${path}: ${v}`);
+  }
+  await logIn(page);
+  // The earlier tests left cases, reports and assets behind: their pages are checked too.
+  const firstLink = async (list, pattern) => {
+    await page.goto(`${base}${list}`);
+    const hrefs = await page.locator('main a[href]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    return hrefs.find((h) => pattern.test(h));
+  };
+  const details = [await firstLink('/cases', /^\/cases\/\d{4}-\d+$/), await firstLink('/reports', /^\/reports\/[^/]+$/), await firstLink('/assets', /^\/assets\/[^/]+$/)];
+  assert.equal(details.filter(Boolean).length, 3, `a case, a report and an asset to check: ${details}`);
+  const pages = [...details, '/cases', '/cases/new', '/alerts', '/reports', '/contacts', '/assets', '/vulns', '/dashboard', '/stats', '/coverage', '/maturity', '/settings', '/admin/tokens', '/admin/mail'];
+  for (const lang of ['ja', 'en']) {
+    if ((await page.locator('html').getAttribute('lang')) !== lang) {
+      await page.click('#lang-switch');
+      await page.waitForLoadState();
+    }
+    for (const path of pages) {
+      await page.goto(`${base}${path}`);
+      for (const v of await seriousViolations(page)) found.push(`${lang} ${path}: ${v}`);
+    }
+  }
+  await context.close();
+  assert.deepEqual(found, []);
 });

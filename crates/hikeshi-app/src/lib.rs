@@ -9,6 +9,7 @@
 
 pub mod alerts;
 mod app;
+pub mod audit_diff;
 pub mod backup;
 pub mod calendar;
 pub mod cases;

@@ -195,6 +195,7 @@ pub async fn finish_login(
     app: &App,
     pending: &str,
     code: &str,
+    from: Option<std::net::IpAddr>,
 ) -> Result<Passed, (CodeRefused, Option<String>)> {
     let internal = |e: String| (CodeRefused::Wrong, Some(e));
     let (user_id, next, enrolling) = app
@@ -220,6 +221,15 @@ pub async fn finish_login(
         }
         None => {
             if !accept_code(app, &user, code).await.map_err(internal)? {
+                let attempt = hikeshi_store::SignInAttempt {
+                    username: &user.username,
+                    method: "totp",
+                    from,
+                };
+                app.store
+                    .record_login_failure(&attempt, "wrong_code")
+                    .await
+                    .map_err(|e| internal(e.to_string()))?;
                 return Err((CodeRefused::Wrong, None));
             }
             Vec::new()

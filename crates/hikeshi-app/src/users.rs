@@ -6,7 +6,7 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
-use hikeshi_store::{Session, Store, User};
+use hikeshi_store::{Session, SignInAttempt, Store, User};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -202,15 +202,24 @@ pub async fn login(
     })
     .await
     .map_err(|e| LoginError::Internal(e.to_string()))?;
+    let disabled = user.as_ref().is_some_and(User::is_disabled);
     let Some(user) = user.filter(|u| ok && !u.is_disabled()) else {
         throttle.failed(from, username, now);
-        if let Some(u) = store.user_by_name(username).await.ok().flatten() {
-            // Kept for the record; the account itself is never locked.
-            store
-                .record_login_failure(&u.id, None)
-                .await
-                .map_err(|e| LoginError::Internal(e.to_string()))?;
-        }
+        // Kept for the record; the account itself is never locked.
+        let attempt = SignInAttempt {
+            username,
+            method: "password",
+            from,
+        };
+        let reason = if ok && disabled {
+            "disabled"
+        } else {
+            "invalid"
+        };
+        store
+            .record_login_failure(&attempt, reason)
+            .await
+            .map_err(|e| LoginError::Internal(e.to_string()))?;
         tracing::warn!(username = %username.chars().take(64).collect::<String>(), ?from, "failed login");
         return Err(LoginError::Invalid);
     };
@@ -243,12 +252,20 @@ async fn directory_login(
                 tracing::error!(error = %why, "the directory could not be asked");
             }
             throttle.failed(from, username, now);
-            if let Some(u) = &user {
-                store
-                    .record_login_failure(&u.id, None)
-                    .await
-                    .map_err(internal)?;
-            }
+            let attempt = SignInAttempt {
+                username,
+                method: "ldap",
+                from,
+            };
+            let reason = match &refused {
+                crate::ldap::Refused::Unavailable(_) => "unavailable",
+                crate::ldap::Refused::NoRole => "no_role",
+                _ => "invalid",
+            };
+            store
+                .record_login_failure(&attempt, reason)
+                .await
+                .map_err(internal)?;
             tracing::warn!(username = %username.chars().take(64).collect::<String>(), ?from, ?refused, "failed directory login");
             return Err(LoginError::Invalid);
         }
@@ -275,6 +292,15 @@ async fn directory_login(
     };
     if user.is_disabled() {
         throttle.failed(from, username, now);
+        let attempt = SignInAttempt {
+            username,
+            method: "ldap",
+            from,
+        };
+        store
+            .record_login_failure(&attempt, "disabled")
+            .await
+            .map_err(internal)?;
         return Err(LoginError::Invalid);
     }
     throttle.succeeded(from, username);
@@ -293,9 +319,15 @@ async fn directory_login(
 pub async fn provider_login(
     app: &crate::App,
     found: &crate::oidc::ProviderUser,
+    from: Option<std::net::IpAddr>,
 ) -> Result<User, LoginError> {
     let store = &app.store;
     let internal = |e: hikeshi_store::StoreError| LoginError::Internal(e.to_string());
+    let attempt = SignInAttempt {
+        username: &found.username,
+        method: "oidc",
+        from,
+    };
     let credential = format!("{}{}", crate::oidc::PROVIDER_MANAGED_PREFIX, found.subject);
     let actor = hikeshi_store::Actor::user("oidc");
     let user = match store
@@ -317,6 +349,10 @@ pub async fn provider_login(
             .map_err(internal)?,
         Some(u) if u.password_hash != credential => {
             tracing::warn!(user = %found.username, subject = %found.subject, "provider login refused: the name belongs to another account");
+            store
+                .record_login_failure(&attempt, "taken")
+                .await
+                .map_err(internal)?;
             return Err(LoginError::Invalid);
         }
         Some(u) if u.role != found.role.code() => store
@@ -326,6 +362,10 @@ pub async fn provider_login(
         Some(u) => u,
     };
     if user.is_disabled() {
+        store
+            .record_login_failure(&attempt, "disabled")
+            .await
+            .map_err(internal)?;
         return Err(LoginError::Invalid);
     }
     store
@@ -336,18 +376,48 @@ pub async fn provider_login(
     Ok(user)
 }
 
-/// Starts a session; returns the cookie value (the only copy of the secret).
-pub async fn start_session(store: &Store, user: &User, hours: i64) -> AppResult<String> {
+/// How an account signs in, as the audit log names it.
+pub fn sign_in_method(user: &User) -> &'static str {
+    let second = user.totp_secret.is_some();
+    if user.password_hash == crate::ldap::DIRECTORY_MANAGED {
+        "ldap"
+    } else if user
+        .password_hash
+        .starts_with(crate::oidc::PROVIDER_MANAGED_PREFIX)
+    {
+        "oidc"
+    } else if second {
+        "password+totp"
+    } else {
+        "password"
+    }
+}
+
+/// Starts a session and records the login; returns the cookie value (the only copy of the
+/// secret).
+pub async fn start_session(
+    store: &Store,
+    user: &User,
+    hours: i64,
+    from: Option<std::net::IpAddr>,
+) -> AppResult<String> {
     let token = random_token();
     let now = hikeshi_store::now_ms();
     store
-        .create_session(&Session {
-            token_hash: token_digest(&token),
-            user_id: user.id.clone(),
-            csrf_token: random_token(),
-            created_at: now,
-            expires_at: now + hours * 3_600_000,
-        })
+        .create_session(
+            &Session {
+                token_hash: token_digest(&token),
+                user_id: user.id.clone(),
+                csrf_token: random_token(),
+                created_at: now,
+                expires_at: now + hours * 3_600_000,
+            },
+            &SignInAttempt {
+                username: &user.username,
+                method: sign_in_method(user),
+                from,
+            },
+        )
         .await?;
     Ok(token)
 }

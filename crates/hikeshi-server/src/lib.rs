@@ -32,6 +32,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(api::routes(&state))
         .merge(ui::routes(&state))
+        .fallback(ui::no_such_page)
         .layer(axum::extract::DefaultBodyLimit::max(json::JSON_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

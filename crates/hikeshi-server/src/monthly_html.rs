@@ -27,24 +27,36 @@ pub fn monthly_html(d: &ReportData) -> String {
     let page = MonthlyHtml {
         d,
         category_chart: charts::paired_bars(
-            "report-category",
+            charts::ChartName {
+                id: "report-category",
+                title: &t("by_category"),
+            },
             &pairs(&d.by_category),
             (&legend.0, &legend.1),
         ),
         severity_chart: charts::paired_bars(
-            "report-severity",
+            charts::ChartName {
+                id: "report-severity",
+                title: &t("by_severity"),
+            },
             &pairs(&d.by_severity),
             (&legend.0, &legend.1),
         ),
         alerts_chart: charts::columns(
-            "report-alerts",
+            charts::ChartName {
+                id: "report-alerts",
+                title: &t("alerts_by_level"),
+            },
             &d.alerts_by_level
                 .iter()
                 .map(|b| (format!("  {}", b.label), b.current))
                 .collect::<Vec<_>>(),
         ),
         trend_chart: charts::columns(
-            "report-trend",
+            charts::ChartName {
+                id: "report-trend",
+                title: &t("trend_13"),
+            },
             &d.trend
                 .iter()
                 .map(|b| (b.label.clone(), b.current))

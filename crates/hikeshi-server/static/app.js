@@ -14,6 +14,30 @@ document.addEventListener('DOMContentLoaded', () => {
       if (!window.confirm(form.dataset.confirm || '?')) event.preventDefault();
     });
   }
+  // The menu: one group open at a time, closed by a click elsewhere or Escape. On a phone the
+  // whole menu is one button, opened with every group showing.
+  const groups = [...document.querySelectorAll('details.nav-group')];
+  const menu = document.querySelector('details.nav-menu');
+  const phone = window.matchMedia('(max-width: 760px)');
+  const fitMenu = () => {
+    if (!menu) return;
+    menu.open = !phone.matches;
+    for (const g of groups) g.open = phone.matches;
+  };
+  fitMenu();
+  phone.addEventListener('change', fitMenu);
+  for (const g of groups) {
+    g.addEventListener('toggle', () => {
+      if (g.open && !phone.matches) for (const other of groups) if (other !== g) other.open = false;
+    });
+  }
+  document.addEventListener('click', (event) => {
+    if (phone.matches) return;
+    for (const g of groups) if (g.open && !g.contains(event.target)) g.open = false;
+  });
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && !phone.matches) for (const g of groups) g.open = false;
+  });
   for (const link of document.querySelectorAll('a.js-back')) {
     link.addEventListener('click', (event) => { event.preventDefault(); history.back(); });
   }

@@ -59,7 +59,7 @@ pub use rollups::{settled_hour, DepartmentOf, RuleCount, SourceActivity, HOUR_MS
 pub use suppressions::{NewSuppression, Suppression};
 pub use tasks::{NewTask, Task, TaskPatch};
 pub use tx::Tx;
-pub use users::{ApiToken, NewUser, Session, User};
+pub use users::{ApiToken, NewUser, Session, SignInAttempt, User};
 
 /// Who made a change, as written into the audit log.
 #[derive(Debug, Clone)]

@@ -52,6 +52,34 @@ pub struct Session {
     pub expires_at: i64,
 }
 
+/// Who tried to sign in, how and from where: what the audit log keeps of a login.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInAttempt<'a> {
+    /// As typed for a refused login (at most 64 characters), the account's name otherwise.
+    pub username: &'a str,
+    /// `password`, `password+totp`, `ldap`, `oidc`, `totp`.
+    pub method: &'a str,
+    pub from: Option<std::net::IpAddr>,
+}
+
+#[derive(Serialize)]
+struct SignInDetail<'a> {
+    method: &'a str,
+    from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+impl<'a> SignInAttempt<'a> {
+    fn detail(&self, reason: Option<&'a str>) -> SignInDetail<'a> {
+        SignInDetail {
+            method: self.method,
+            from: self.from.map(|ip| ip.to_string()),
+            reason,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ApiToken {
     pub id: String,
@@ -255,20 +283,30 @@ impl Store {
         .await
     }
 
-    /// Counts a failed login and returns the new count; the caller decides the lock-out.
-    /// Not audited row by row: login failures are logged by the server instead.
+    /// Counts a refused login against the name (when it is an account) and writes it to the
+    /// audit log, in one transaction. Names that are no account are recorded as typed: the
+    /// record is how an admin sees guessing.
     pub async fn record_login_failure(
         &self,
-        user_id: &str,
-        locked_until: Option<i64>,
+        attempt: &SignInAttempt<'_>,
+        reason: &str,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE users SET failed_logins = failed_logins + 1, locked_until = $1 WHERE id = $2",
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE username = $1")
+            .bind(attempt.username)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            &Actor::user(attempt.username),
+            "session.login_failed",
+            "user",
+            attempt.username,
+            NONE,
+            Some(&attempt.detail(Some(reason))),
         )
-        .bind(locked_until)
-        .bind(user_id)
-        .execute(&self.writer)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -280,7 +318,13 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_session(&self, session: &Session) -> Result<()> {
+    /// Starts a session and records the login in the audit log, in one transaction.
+    pub async fn create_session(
+        &self,
+        session: &Session,
+        attempt: &SignInAttempt<'_>,
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -289,8 +333,19 @@ impl Store {
         .bind(&session.csrf_token)
         .bind(session.created_at)
         .bind(session.expires_at)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
+        record(
+            &mut tx,
+            &Actor::user(attempt.username),
+            "session.login",
+            "user",
+            attempt.username,
+            NONE,
+            Some(&attempt.detail(None)),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -312,12 +367,31 @@ impl Store {
             .map(|u| (session, u)))
     }
 
-    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1 OR expires_at < $2")
+    /// Ends a session (a logout) and records it; expired sessions are cleared on the way.
+    pub async fn delete_session(&self, token_hash: &str, username: &str) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let ended = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(now_ms())
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        if ended > 0 {
+            record(
+                &mut tx,
+                &Actor::user(username),
+                "session.logout",
+                "user",
+                username,
+                NONE,
+                NONE,
+            )
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -282,6 +282,18 @@ pub async fn create_category(app: &App, who: &Who, input: CategoryInput) -> AppR
     Ok(cat)
 }
 
+/// One piece of evidence, the number of its case and its chain of custody, oldest first.
+pub async fn evidence_custody(
+    app: &App,
+    _who: &Who,
+    id: &str,
+) -> AppResult<(Evidence, String, Vec<hikeshi_store::CustodyEntry>)> {
+    let ev = app.store.evidence(id).await?;
+    let case = app.store.case_by_id(&ev.case_id).await?;
+    let log = app.store.custody_log(&ev.id).await?;
+    Ok((ev, case.number, log))
+}
+
 /// Opens evidence bytes for a download and writes the download into the chain of custody
 /// (who took it, with what).
 pub async fn take_evidence(

@@ -13,17 +13,30 @@ fn esc(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A chart's element id and the words a screen reader says for it (its section's heading).
+#[derive(Debug, Clone, Copy)]
+pub struct ChartName<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+}
+
+/// The opening `<svg>` with its accessible name, as an attribute and as the first `<title>`.
+fn open(name: ChartName, width: &str, height: &str) -> String {
+    format!(
+        r#"<svg id="{id}" class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{title}"><title>{title}</title>"#,
+        id = esc(name.id),
+        title = esc(name.title),
+    )
+}
+
 /// One row per label with the current value's bar and, under it, the previous period's.
-pub fn paired_bars(id: &str, rows: &[(String, i64, i64)], legend: (&str, &str)) -> String {
+pub fn paired_bars(name: ChartName, rows: &[(String, i64, i64)], legend: (&str, &str)) -> String {
     let row_h = 26;
     let label_w = 170.0;
     let bar_w = 300.0;
     let height = rows.len() as i64 * row_h + 30;
     let max = rows.iter().map(|r| r.1.max(r.2)).max().unwrap_or(0).max(1) as f64;
-    let mut svg = format!(
-        r#"<svg id="{}" class="chart" xmlns="http://www.w3.org/2000/svg" width="520" height="{height}" viewBox="0 0 520 {height}" role="img">"#,
-        esc(id)
-    );
+    let mut svg = open(name, "520", &height.to_string());
     for (i, (label, current, previous)) in rows.iter().enumerate() {
         let y = i as i64 * row_h + 4;
         let wc = *current as f64 / max * bar_w;
@@ -56,15 +69,12 @@ pub fn paired_bars(id: &str, rows: &[(String, i64, i64)], legend: (&str, &str)) 
 }
 
 /// Columns over time (months or quarters), the value above each.
-pub fn columns(id: &str, points: &[(String, i64)]) -> String {
+pub fn columns(name: ChartName, points: &[(String, i64)]) -> String {
     let col_w = 36.0;
     let chart_h = 140.0;
     let width = (points.len() as f64 * col_w + 10.0).max(100.0);
     let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1) as f64;
-    let mut svg = format!(
-        r#"<svg id="{}" class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="190" viewBox="0 0 {width} 190" role="img">"#,
-        esc(id)
-    );
+    let mut svg = open(name, &width.to_string(), "190");
     for (i, (label, value)) in points.iter().enumerate() {
         let h = *value as f64 / max * chart_h;
         let x = i as f64 * col_w + 6.0;
@@ -85,7 +95,7 @@ pub fn columns(id: &str, points: &[(String, i64)]) -> String {
 
 /// A radar of per-area scores on a 0–4 scale: as-is filled, to-be outlined.
 pub fn radar(
-    id: &str,
+    name: ChartName,
     axes: &[String],
     as_is: &[f64],
     to_be: &[f64],
@@ -111,10 +121,7 @@ pub fn radar(
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let mut svg = format!(
-        r#"<svg id="{}" class="chart" xmlns="http://www.w3.org/2000/svg" width="520" height="400" viewBox="0 0 520 400" role="img">"#,
-        esc(id)
-    );
+    let mut svg = open(name, "520", "400");
     for ring in 1..=4 {
         let ring_values = vec![ring as f64; axes.len()];
         let _ = write!(
@@ -160,9 +167,17 @@ mod tests {
 
     #[test]
     fn labels_are_escaped_and_bars_scale() {
-        let svg = paired_bars("c", &[("<x>".into(), 10, 5)], ("now", "before"));
+        let svg = paired_bars(
+            ChartName {
+                id: "c",
+                title: "<t>",
+            },
+            &[("<x>".into(), 10, 5)],
+            ("now", "before"),
+        );
         assert!(svg.contains("&lt;x&gt;"));
         assert!(svg.contains(r#"width="300.0""#));
         assert!(svg.contains(r#"width="150.0""#));
+        assert!(svg.contains(r#"aria-label="&lt;t&gt;"><title>&lt;t&gt;</title>"#));
     }
 }

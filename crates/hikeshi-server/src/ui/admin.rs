@@ -198,20 +198,54 @@ async fn token_revoke(
     }
 }
 
+/// One audit entry as the page shows it: the action in words and the fields that changed.
+struct AuditRow {
+    at: i64,
+    actor: String,
+    action: String,
+    object_type: String,
+    object_id: String,
+    changes: Vec<hikeshi_app::audit_diff::FieldChange>,
+}
+
+impl AuditRow {
+    fn new(i: &I18n, e: AuditEntry) -> Self {
+        let key = format!("audit.{}", e.action);
+        let label = i.t(&key);
+        AuditRow {
+            changes: hikeshi_app::audit_diff::field_changes(
+                e.before_json.as_deref(),
+                e.after_json.as_deref(),
+            ),
+            // An action without words yet is shown by its code rather than by the missing key.
+            action: if label == key { e.action } else { label },
+            at: e.at,
+            actor: e.actor,
+            object_type: e.object_type,
+            object_id: e.object_id,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin_audit.html")]
 struct AuditPage {
     i: I18n,
     nav: Option<Nav>,
-    entries: Vec<AuditEntry>,
+    rows: Vec<AuditRow>,
     page: i64,
+    more: bool,
     object_id: String,
+    actor: String,
+    /// The filter as a query string, for the pager's links.
+    filter_query: String,
 }
 
 #[derive(Deserialize)]
 struct AuditPageQuery {
     page: Option<i64>,
     object_id: Option<String>,
+    actor: Option<String>,
 }
 
 const AUDIT_PAGE: i64 = 100;
@@ -223,21 +257,42 @@ async fn audit_page(
 ) -> Response {
     let i = s.viewer.i.clone();
     let result: ApiResult<Response> = async {
-        let page = q.page.unwrap_or(1).max(1);
-        let object_id = q.object_id.clone().filter(|o| !o.trim().is_empty());
+        let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.chars().take(200).collect::<String>())
+        };
+        let object_id = given(&q.object_id);
+        let actor = given(&q.actor);
+        // One entry more than a page tells whether there is a next page.
         let query = AuditQuery {
             object_id: object_id.clone(),
-            limit: AUDIT_PAGE,
+            actor: actor.clone(),
+            limit: AUDIT_PAGE + 1,
             offset: (page - 1) * AUDIT_PAGE,
             ..Default::default()
         };
-        let entries = users::audit_entries(&state, &s.who, &query).await?;
+        let mut entries = users::audit_entries(&state, &s.who, &query).await?;
+        let more = entries.len() as i64 > AUDIT_PAGE;
+        entries.truncate(AUDIT_PAGE as usize);
+        let object_id = object_id.unwrap_or_default();
+        let actor = actor.unwrap_or_default();
+        let filter_query = format!(
+            "object_id={}&actor={}",
+            urlencoding::encode(&object_id),
+            urlencoding::encode(&actor)
+        );
         Ok(render(&AuditPage {
+            rows: entries.into_iter().map(|e| AuditRow::new(&i, e)).collect(),
             i: i.clone(),
             nav: Some(s.nav.clone()),
-            entries,
             page,
-            object_id: object_id.unwrap_or_default(),
+            more,
+            object_id,
+            actor,
+            filter_query,
         }))
     }
     .await;

@@ -147,14 +147,13 @@ pub(super) fn cross_site_refusal(i: &I18n) -> Response {
 async fn login_submit(
     State(state): State<AppState>,
     viewer: Viewer,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    super::PeerAddr(from): super::PeerAddr,
     headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     if cross_site(&headers) {
         return cross_site_refusal(&viewer.i);
     }
-    let from = peer.map(|axum::Extension(axum::extract::ConnectInfo(a))| a.ip());
     let next = safe_next(form.next.as_deref());
     let username: String = form.username.trim().chars().take(64).collect();
     let failed = |key: &str, status: StatusCode| {
@@ -170,7 +169,7 @@ async fn login_submit(
     };
     match hikeshi_app::users::login(&state, &username, &form.password, from).await {
         Ok(user) => match hikeshi_app::second_factor::after_password(&state, &user, &next) {
-            Ok(NextStep::Done) => signed_in(&state, &viewer.i, &user, see_other(&next)).await,
+            Ok(NextStep::Done) => signed_in(&state, &viewer.i, &user, from, see_other(&next)).await,
             Ok(step) => super::second_factor::ask(&viewer.i, step, "/login/code", None),
             Err(e) => error_page(&viewer.i, None, e),
         },
@@ -187,9 +186,12 @@ pub(super) async fn signed_in(
     state: &AppState,
     i: &I18n,
     user: &hikeshi_store::User,
+    from: Option<std::net::IpAddr>,
     mut then: Response,
 ) -> Response {
-    match hikeshi_app::users::start_session(&state.store, user, state.config.session_hours).await {
+    match hikeshi_app::users::start_session(&state.store, user, state.config.session_hours, from)
+        .await
+    {
         Ok(token) => {
             let cookie = auth::session_cookie(
                 &token,
@@ -220,7 +222,7 @@ async fn logout(
             return error_page(&viewer.i, viewer.nav(), e);
         }
         if let Some(hash) = &who.session_hash {
-            if let Err(e) = state.store.delete_session(hash).await {
+            if let Err(e) = state.store.delete_session(hash, &who.user.username).await {
                 return error_page(&viewer.i, None, e);
             }
         }

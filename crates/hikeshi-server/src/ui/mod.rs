@@ -6,6 +6,7 @@ mod alerts;
 mod assets;
 mod cases;
 mod contacts;
+mod evidence;
 mod jobs;
 mod login;
 mod oidc_login;
@@ -45,9 +46,27 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(jobs::routes())
         .merge(outbound::routes())
         .merge(contacts::routes())
+        .merge(evidence::routes())
         .merge(alerts::routes())
         .merge(assets::routes())
         .merge(reporting::routes())
+}
+
+/// The client's address, when the listener knows it (tests that call the router directly
+/// do not): what login records and rate limits use.
+pub(crate) struct PeerAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|axum::extract::ConnectInfo(a)| a.ip()),
+        ))
+    }
 }
 
 async fn css() -> impl IntoResponse {
@@ -277,6 +296,22 @@ pub fn error_page(i: &I18n, nav: Option<Nav>, err: impl Into<ApiError>) -> Respo
             .unwrap_or_default(),
     };
     (status, render(&page)).into_response()
+}
+
+/// Any address no route answers: a page in the viewer's language for people, a JSON error
+/// for API clients.
+pub async fn no_such_page(viewer: Viewer, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return ApiError::not_found(format!("{} (no such API path)", uri.path())).into_response();
+    }
+    let page = ErrorPage {
+        title: viewer.i.t("error.not_found"),
+        message: viewer.i.t("error.no_such_page"),
+        field: String::new(),
+        nav: viewer.nav(),
+        i: viewer.i,
+    };
+    (StatusCode::NOT_FOUND, render(&page)).into_response()
 }
 
 /// The post-redirect-get answer to a successful form.

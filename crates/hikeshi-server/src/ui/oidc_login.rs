@@ -37,10 +37,9 @@ struct StartQuery {
 async fn start(
     State(state): State<AppState>,
     viewer: Viewer,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    super::PeerAddr(from): super::PeerAddr,
     Query(q): Query<StartQuery>,
 ) -> Response {
-    let from = peer.map(|axum::Extension(axum::extract::ConnectInfo(a))| a.ip());
     let Some(oidc) = state.oidc.clone() else {
         return failed(&state, &viewer.i, StatusCode::NOT_FOUND, "login.sso_off");
     };
@@ -68,6 +67,7 @@ struct SignedInPage {
 async fn callback(
     State(state): State<AppState>,
     viewer: Viewer,
+    super::PeerAddr(from): super::PeerAddr,
     headers: HeaderMap,
     Query(answer): Query<CallbackAnswer>,
 ) -> Response {
@@ -85,7 +85,7 @@ async fn callback(
                 .into_response()
         }
     };
-    let user = match hikeshi_app::users::provider_login(&state, &found).await {
+    let user = match hikeshi_app::users::provider_login(&state, &found, from).await {
         Ok(user) => user,
         Err(hikeshi_app::users::LoginError::Internal(e)) => {
             tracing::error!(error = %e, "provider login");
@@ -104,7 +104,7 @@ async fn callback(
         i: viewer.i.clone(),
         next: found.next,
     });
-    let mut response = super::login::signed_in(&state, &viewer.i, &user, page).await;
+    let mut response = super::login::signed_in(&state, &viewer.i, &user, from, page).await;
     if let Ok(v) = header::HeaderValue::from_str(&clear) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }

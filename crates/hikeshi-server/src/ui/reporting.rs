@@ -295,19 +295,36 @@ async fn stats_page(
                     .iter()
                     .map(|r| (label(b.dimension, &r.code), r.current, r.previous))
                     .collect();
-                (
-                    i.t(&format!("stats.by_{}", b.dimension)),
-                    charts::paired_bars(&format!("chart-{}", b.dimension), &rows, legend),
-                    rows,
-                )
+                let title = i.t(&format!("stats.by_{}", b.dimension));
+                let chart = charts::paired_bars(
+                    charts::ChartName {
+                        id: &format!("chart-{}", b.dimension),
+                        title: &title,
+                    },
+                    &rows,
+                    legend,
+                );
+                (title, chart, rows)
             })
             .collect();
         let at =
             q.at.clone()
                 .unwrap_or_else(|| stats.period.last_month().code());
         Ok::<_, ApiError>(StatsPage {
-            monthly_chart: charts::columns("chart-monthly", &stats.monthly),
-            quarterly_chart: charts::columns("chart-quarterly", &stats.quarterly),
+            monthly_chart: charts::columns(
+                charts::ChartName {
+                    id: "chart-monthly",
+                    title: &i.t("stats.monthly"),
+                },
+                &stats.monthly,
+            ),
+            quarterly_chart: charts::columns(
+                charts::ChartName {
+                    id: "chart-quarterly",
+                    title: &i.t("stats.quarterly"),
+                },
+                &stats.quarterly,
+            ),
             response: stats
                 .response
                 .iter()
@@ -529,7 +546,10 @@ async fn maturity_page(State(state): State<AppState>, s: SignedIn) -> Response {
         let radar = latest
             .map(|v| {
                 charts::radar(
-                    "maturity-radar",
+                    charts::ChartName {
+                        id: "maturity-radar",
+                        title: &i.t("maturity.radar"),
+                    },
                     &area_names,
                     &v.areas.iter().map(|a| a.as_is).collect::<Vec<_>>(),
                     &v.areas.iter().map(|a| a.to_be).collect::<Vec<_>>(),

@@ -128,6 +128,7 @@ fn refused(
 async fn login_code(
     State(state): State<AppState>,
     viewer: Viewer,
+    super::PeerAddr(from): super::PeerAddr,
     headers: axum::http::HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
@@ -135,7 +136,7 @@ async fn login_code(
     if super::login::cross_site(&headers) {
         return super::login::cross_site_refusal(&viewer.i);
     }
-    match hikeshi_app::second_factor::finish_login(&state, &form.pending, &form.code).await {
+    match hikeshi_app::second_factor::finish_login(&state, &form.pending, &form.code, from).await {
         Ok(Passed {
             user,
             next,
@@ -151,7 +152,7 @@ async fn login_code(
                     next,
                 })
             };
-            super::login::signed_in(&state, &viewer.i, &user, then).await
+            super::login::signed_in(&state, &viewer.i, &user, from, then).await
         }
         Err((why, internal)) => refused(&state, &viewer.i, &form.pending, why, internal),
     }
@@ -168,12 +169,13 @@ async fn setup(s: SignedIn, State(state): State<AppState>) -> Response {
 async fn setup_code(
     s: SignedIn,
     State(state): State<AppState>,
+    super::PeerAddr(from): super::PeerAddr,
     Form(form): Form<CodeForm>,
 ) -> Response {
     if let Err(e) = s.who.check_csrf(form.csrf.as_deref()) {
         return error_page(&s.viewer.i, Some(s.nav), e);
     }
-    match hikeshi_app::second_factor::finish_login(&state, &form.pending, &form.code).await {
+    match hikeshi_app::second_factor::finish_login(&state, &form.pending, &form.code, from).await {
         Ok(passed) if passed.user.id == s.who.user.id => render(&RecoveryPage {
             i: s.viewer.i,
             nav: Some(s.nav),

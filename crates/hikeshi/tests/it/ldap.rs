@@ -4,7 +4,9 @@
 //! reaches the directory, a role follows the groups, and a local admin still logs in when the
 //! directory is down.
 
-use crate::common::{certificate, free_port, temp_dir, Db, TestServer, PASSWORD};
+use crate::common::{
+    certificate, form_login_status, free_port, temp_dir, Db, TestServer, PASSWORD,
+};
 use reqwest::StatusCode;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -137,17 +139,6 @@ impl Drop for Directory {
     }
 }
 
-async fn login(s: &TestServer, user: &str, password: &str) -> StatusCode {
-    s.client
-        .post(format!("{}/login", s.base))
-        .header("origin", &s.base)
-        .form(&[("username", user), ("password", password)])
-        .send()
-        .await
-        .expect("login")
-        .status()
-}
-
 #[tokio::test]
 async fn directory_users_log_in_with_the_role_their_groups_give() {
     let dir = temp_dir("ldap");
@@ -171,22 +162,28 @@ async fn directory_users_log_in_with_the_role_their_groups_give() {
     s.add_user("root", "admin");
 
     assert_eq!(
-        login(&s, "sato", "sato-directory-pw").await,
+        form_login_status(&s, "sato", "sato-directory-pw").await,
         StatusCode::SEE_OTHER
     );
     let sato = s.user_line("sato").expect("a local account for sato");
     assert!(sato.contains("handler"), "{sato}");
     assert_eq!(
-        login(&s, "suzuki", "suzuki-directory-pw").await,
+        form_login_status(&s, "suzuki", "suzuki-directory-pw").await,
         StatusCode::SEE_OTHER
     );
     assert!(s.user_line("suzuki").unwrap_or_default().contains("admin"));
 
     // Wrong, empty, no mapped group, and names that would rewrite the DN or a filter.
-    assert_eq!(login(&s, "sato", "wrong").await, StatusCode::UNAUTHORIZED);
-    assert_eq!(login(&s, "sato", "").await, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        login(&s, "tanaka", "tanaka-directory-pw").await,
+        form_login_status(&s, "sato", "wrong").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        form_login_status(&s, "sato", "").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        form_login_status(&s, "tanaka", "tanaka-directory-pw").await,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
@@ -196,7 +193,7 @@ async fn directory_users_log_in_with_the_role_their_groups_give() {
     );
     for name in ["*", "sato,ou=people", "sato)(uid=*"] {
         assert_eq!(
-            login(&s, name, "sato-directory-pw").await,
+            form_login_status(&s, name, "sato-directory-pw").await,
             StatusCode::UNAUTHORIZED
         );
     }
@@ -208,7 +205,7 @@ async fn directory_users_log_in_with_the_role_their_groups_give() {
         "dn: cn=csirt-admins,ou=groups,{BASE}\nchangetype: modify\nadd: member\nmember: uid=sato,ou=people,{BASE}\n"
     ));
     assert_eq!(
-        login(&s, "sato", "sato-directory-pw").await,
+        form_login_status(&s, "sato", "sato-directory-pw").await,
         StatusCode::SEE_OTHER
     );
     assert!(s.user_line("sato").unwrap_or_default().contains("admin"));
@@ -216,10 +213,13 @@ async fn directory_users_log_in_with_the_role_their_groups_give() {
     // Directory down: its users are out, the local admin is not (break-glass).
     directory.stop();
     assert_eq!(
-        login(&s, "sato", "sato-directory-pw").await,
+        form_login_status(&s, "sato", "sato-directory-pw").await,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(login(&s, "root", PASSWORD).await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        form_login_status(&s, "root", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[test]

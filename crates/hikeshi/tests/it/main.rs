@@ -3,6 +3,7 @@
 //! One binary links once; `cargo test -p hikeshi --test it <module>::` runs one part.
 
 mod api;
+mod audit_log;
 mod backup;
 mod cli;
 mod common;

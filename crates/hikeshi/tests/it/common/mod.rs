@@ -308,6 +308,19 @@ impl Drop for TestServer {
     }
 }
 
+/// Posts the login form as a browser on the same site would; the answer's status.
+pub async fn form_login_status(server: &TestServer, user: &str, password: &str) -> StatusCode {
+    server
+        .client
+        .post(format!("{}/login", server.base))
+        .header("origin", &server.base)
+        .form(&[("username", user), ("password", password)])
+        .send()
+        .await
+        .expect("login")
+        .status()
+}
+
 /// Logs in through the form and returns (cookie header value, CSRF token from the page).
 pub async fn browser_login(
     server: &TestServer,
