@@ -273,11 +273,17 @@ async fn switch_lang(
         "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000",
         lang.code()
     );
-    (
-        [(header::SET_COOKIE, cookie)],
-        see_other(&safe_next(form.next.as_deref())),
-    )
-        .into_response()
+    let next = safe_next(form.next.as_deref());
+    // The page it returns to confirms the switch once; an earlier confirmation is not repeated.
+    let next = next.split('#').next().unwrap_or("/cases");
+    let (path, query) = next.split_once('?').unwrap_or((next, ""));
+    let mut pairs: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && *p != super::LANG_SWITCHED)
+        .collect();
+    pairs.push(super::LANG_SWITCHED);
+    let back = format!("{path}?{}", pairs.join("&"));
+    ([(header::SET_COOKIE, cookie)], see_other(&back)).into_response()
 }
 
 #[derive(Template)]

@@ -137,6 +137,9 @@ pub fn category_label(cats: &[Choice], code: &str) -> String {
 pub struct I18n {
     pub lang: Lang,
     pub tz: Tz,
+    /// The language was just switched: the page says so once (the switch adds
+    /// `lang_switched=1` to the address it returns to).
+    pub lang_switched: bool,
 }
 
 impl I18n {
@@ -220,12 +223,23 @@ impl FromRequestParts<AppState> for Viewer {
             .and_then(|u| u.user.time_zone.as_deref())
             .and_then(hikeshi_app::timefmt::parse_tz)
             .unwrap_or_else(|| hikeshi_app::timefmt::team_zone(state.calendar.offset_ms()));
+        let lang_switched = parts
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|pair| pair == LANG_SWITCHED));
         Ok(Viewer {
             user,
-            i: I18n { lang, tz },
+            i: I18n {
+                lang,
+                tz,
+                lang_switched,
+            },
         })
     }
 }
+
+/// The query pair the language switch adds to the page it returns to.
+pub(crate) const LANG_SWITCHED: &str = "lang_switched=1";
 
 /// A viewer who must be signed in; others are sent to the login page.
 pub struct SignedIn {

@@ -34,14 +34,50 @@ async fn login_and_language_never_redirect_off_site() {
         "https%3A%2F%2Fevil.example",
     ] {
         let to = location_after(&s, "/lang", &format!("lang=en&next={next}")).await;
-        assert_eq!(to, "/cases", "/lang with next={next}");
+        assert_eq!(to, "/cases?lang_switched=1", "/lang with next={next}");
         let login = format!("username=hana&password={PASSWORD}&next={next}");
         let to = location_after(&s, "/login", &login).await;
         assert_eq!(to, "/cases", "/login with next={next}");
     }
     // A path on this site is still followed.
     let to = location_after(&s, "/lang", "lang=ja&next=%2Freports%3Fstatus%3Dnew").await;
-    assert_eq!(to, "/reports?status=new");
+    assert_eq!(to, "/reports?status=new&lang_switched=1");
+    // Switching again from the confirmed page confirms once, not twice.
+    let again = "lang=en&next=%2Freports%3Fstatus%3Dnew%26lang_switched%3D1%23top";
+    let to = location_after(&s, "/lang", again).await;
+    assert_eq!(to, "/reports?status=new&lang_switched=1");
+    // The page it lands on says what happened, in the new language; other pages do not.
+    for (lang, words) in [
+        ("ja", "表示言語を日本語にしました"),
+        ("en", "The display language is now English"),
+    ] {
+        let page = |path: &'static str| {
+            s.client
+                .get(format!("{}{path}", s.base))
+                .header("cookie", format!("hikeshi_lang={lang}"))
+                .send()
+        };
+        let html = page("/login?lang_switched=1")
+            .await
+            .expect("page")
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(
+            html.contains("id=\"lang-switched\"") && html.contains(words),
+            "{lang}: {html}"
+        );
+        let html = page("/login")
+            .await
+            .expect("page")
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(
+            !html.contains("id=\"lang-switched\""),
+            "{lang}: only after a switch"
+        );
+    }
 }
 
 const WHOAMI_RULE: &str = "title: Whoami\nid: 3c5a0f4e-8d59-4e0b-9a57-7e7f7a1d2b01\nstatus: test\nlogsource:\n  category: process_creation\n  product: windows\ndetection:\n  selection:\n    Image|endswith: '\\whoami.exe'\n  condition: selection\nlevel: high\n";
