@@ -516,7 +516,7 @@ test('the menu on a phone is one button; a skip link, landmarks and a 404 page i
   assert.equal(await page.evaluate(() => document.activeElement?.className), 'skip-link');
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), '本文へ移動');
   await page.keyboard.press('Enter');
-  assert.match(page.url(), /#main$/);
+  await page.waitForURL(/#main$/);
   assert.equal(await page.locator('header[class="top"], main#main, nav[aria-label]').count(), 3);
 
   // An unknown address is a real page, in the viewer's language, with the menu.

@@ -68,6 +68,27 @@ async fn syslog_tcp_and_udp_with_hostile_lines() {
         1,
         "the 10 MB line is refused and counted"
     );
+    // Parsing is counted before detection writes the alert: wait for the alerts themselves.
+    wait_for(
+        "the alerts of both hosts",
+        Duration::from_secs(30),
+        || async {
+            let mut found = 0;
+            for host in ["web-latin1", "web-after"] {
+                let (_, a) = s
+                    .json(
+                        Method::GET,
+                        &format!("/api/v1/alerts?host={host}"),
+                        &token,
+                        None,
+                    )
+                    .await;
+                found += a.as_array().map(Vec::len).unwrap_or(0);
+            }
+            found == 2
+        },
+    )
+    .await;
     for host in ["web-latin1", "web-after"] {
         let (_, a) = s
             .json(
