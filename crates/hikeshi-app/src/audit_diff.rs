@@ -13,8 +13,9 @@ pub struct FieldChange {
 }
 
 /// The fields that differ between `before` and `after` (stored JSON): the newer side's fields
-/// in the order the record lists them, then the fields that are gone. A creation lists every field of `after`, a deletion every field of `before`.
-/// A side that is not a JSON object counts as one field named `value`.
+/// in the order the record lists them, then the fields that are gone. A creation lists every
+/// field of `after`, a deletion every field of `before`. A side that is not a JSON object counts
+/// as one field named `value`.
 pub fn field_changes(before: Option<&str>, after: Option<&str>) -> Vec<FieldChange> {
     let before = before.map(as_fields).unwrap_or_default();
     let after = after.map(as_fields).unwrap_or_default();

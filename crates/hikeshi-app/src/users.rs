@@ -245,6 +245,11 @@ async fn directory_login(
     let store = &app.store;
     let throttle = &app.login_throttle;
     let internal = |e: hikeshi_store::StoreError| LoginError::Internal(e.to_string());
+    let attempt = SignInAttempt {
+        username,
+        method: "ldap",
+        from,
+    };
     let found = match ldap.authenticate(username, password).await {
         Ok(found) => found,
         Err(refused) => {
@@ -252,11 +257,6 @@ async fn directory_login(
                 tracing::error!(error = %why, "the directory could not be asked");
             }
             throttle.failed(from, username, now);
-            let attempt = SignInAttempt {
-                username,
-                method: "ldap",
-                from,
-            };
             let reason = match &refused {
                 crate::ldap::Refused::Unavailable(_) => "unavailable",
                 crate::ldap::Refused::NoRole => "no_role",
@@ -292,11 +292,6 @@ async fn directory_login(
     };
     if user.is_disabled() {
         throttle.failed(from, username, now);
-        let attempt = SignInAttempt {
-            username,
-            method: "ldap",
-            from,
-        };
         store
             .record_login_failure(&attempt, "disabled")
             .await
@@ -378,7 +373,6 @@ pub async fn provider_login(
 
 /// How an account signs in, as the audit log names it.
 pub fn sign_in_method(user: &User) -> &'static str {
-    let second = user.totp_secret.is_some();
     if user.password_hash == crate::ldap::DIRECTORY_MANAGED {
         "ldap"
     } else if user
@@ -386,7 +380,7 @@ pub fn sign_in_method(user: &User) -> &'static str {
         .starts_with(crate::oidc::PROVIDER_MANAGED_PREFIX)
     {
         "oidc"
-    } else if second {
+    } else if user.totp_secret.is_some() {
         "password+totp"
     } else {
         "password"

@@ -228,9 +228,9 @@ async fn download_evidence(
 
 async fn custody(
     State(state): State<AppState>,
-    _who: CurrentUser,
+    who: CurrentUser,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let ev = state.store.evidence(&id).await?;
-    Ok(Json(state.store.custody_log(&ev.id).await?))
+    let (_, _, log) = hikeshi_app::cases::evidence_custody(&state, &who, &id).await?;
+    Ok(Json(log))
 }

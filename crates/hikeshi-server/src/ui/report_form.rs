@@ -6,11 +6,11 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::upload::{hold_field, multipart_error};
 use askama::Template;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Multipart, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Router;
 use hikeshi_app::cases::ReceivedFile;
 use hikeshi_app::evidence_files::Held;
 use hikeshi_app::form_guard::Refusal;
@@ -19,7 +19,6 @@ use hikeshi_app::intake::{self, ReportInput};
 use hikeshi_app::team::{self, TeamProfile};
 use hikeshi_model::{ReportSource, Tlp};
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 pub fn routes(state: &AppState) -> Router<AppState> {
     let f = state.config.report_form;
@@ -286,10 +285,9 @@ async fn read_form(
 async fn form_submit(
     State(state): State<AppState>,
     viewer: Viewer,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    super::PeerAddr(addr): super::PeerAddr,
     multipart: Multipart,
 ) -> Response {
-    let addr = peer.map(|Extension(ConnectInfo(a))| a.ip());
     let mut i = viewer.i.clone();
     let nav = viewer.nav();
     let posted = match read_form(&state, multipart, addr).await {

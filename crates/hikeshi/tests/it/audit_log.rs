@@ -139,7 +139,12 @@ async fn logins_logouts_and_changes(db: Db) {
         "no raw JSON on the page: {html}"
     );
     let html = page(&s, &root_cookie, "/admin/audit?actor=hana").await;
-    for words in ["ログイン失敗", "ログイン", "ログアウト", "127.0.0.1"] {
+    for words in [
+        "<td class=\"audit-action\">ログイン失敗</td>",
+        "<td class=\"audit-action\">ログイン</td>",
+        "<td class=\"audit-action\">ログアウト</td>",
+        "<ins>127.0.0.1</ins>",
+    ] {
         assert!(html.contains(words), "{words}: {html}");
     }
     let html = page(&s, &root_cookie, "/admin/audit?actor=nobody-at-all").await;

@@ -51,28 +51,24 @@ async fn login_and_language_never_redirect_off_site() {
         ("ja", "表示言語を日本語にしました"),
         ("en", "The display language is now English"),
     ] {
-        let page = |path: &'static str| {
+        let s = &s;
+        let page = |path: &'static str| async move {
             s.client
                 .get(format!("{}{path}", s.base))
                 .header("cookie", format!("hikeshi_lang={lang}"))
                 .send()
+                .await
+                .expect("page")
+                .text()
+                .await
+                .unwrap_or_default()
         };
-        let html = page("/login?lang_switched=1")
-            .await
-            .expect("page")
-            .text()
-            .await
-            .unwrap_or_default();
+        let html = page("/login?lang_switched=1").await;
         assert!(
             html.contains("id=\"lang-switched\"") && html.contains(words),
             "{lang}: {html}"
         );
-        let html = page("/login")
-            .await
-            .expect("page")
-            .text()
-            .await
-            .unwrap_or_default();
+        let html = page("/login").await;
         assert!(
             !html.contains("id=\"lang-switched\""),
             "{lang}: only after a switch"
