@@ -193,31 +193,60 @@ test('a report through the public form, in Japanese and in English, triaged into
   await team.close();
 });
 
-test('the alert queue updates by itself and escalates selected alerts, in Japanese and English', async () => {
-  // A second server with a rule loaded, on its own data folder.
+/** A second server with `rules` (file name → YAML lines) loaded, on its own data folder, with
+ * a handler `soc` and an API token for it. */
+async function startLive(rules) {
   const dir = mkdtempSync(join(tmpdir(), 'hikeshi-browser-live-'));
-  const rules = join(dir, 'rules');
-  mkdirSync(rules);
-  writeFileSync(join(rules, 'shadows.yml'), [
-    'title: Shadow Copies Deleted', 'id: 0b1c2d3e-0000-4000-8000-0000000000aa', 'level: high',
-    'logsource: {category: process_creation, product: windows}',
-    'detection:', '  sel:', "    CommandLine|contains: 'delete shadows'", '  condition: sel', '',
-  ].join('\n'));
-  const add = spawnSync(BIN, ['user', 'add', 'soc', '--role', 'handler', '--data-dir', dir], { input: `${PASSWORD}\n` });
-  assert.equal(add.status, 0, `user add failed: ${add.stderr}`);
+  const folder = join(dir, 'rules');
+  mkdirSync(folder);
+  for (const [name, lines] of Object.entries(rules)) writeFileSync(join(folder, name), lines.join('\n'));
+  for (const [user, role] of [['soc', 'handler'], ['eye', 'viewer']]) {
+    const add = spawnSync(BIN, ['user', 'add', user, '--role', role, '--data-dir', dir], { input: `${PASSWORD}\n` });
+    assert.equal(add.status, 0, `user add failed: ${add.stderr}`);
+  }
   const token = spawnSync(BIN, ['token', 'create', '--user', 'soc', '--data-dir', dir]).stdout.toString().trim();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const live = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, '--rules', rules], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, HIKESHI_LOG: 'warn' } });
+  const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, '--rules', folder], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, HIKESHI_LOG: 'warn' } });
+  const stop = async () => {
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try { await waitReady(`${url}/readyz`); } catch (e) { await stop(); throw e; }
+  const send = async (lines) => {
+    const r = await fetch(`${url}/api/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: lines.map((l) => JSON.stringify(l)).join('\n') });
+    assert.equal(r.status, 200, await r.text());
+  };
+  return { url, token, send, stop };
+}
+
+async function loginAt(context, url, user) {
+  const page = await context.newPage();
+  await page.goto(`${url}/login`);
+  await page.fill('#username', user);
+  await page.fill('#password', PASSWORD);
+  await page.click('#login-submit');
+  await page.waitForURL(/\/cases$/);
+  return page;
+}
+
+const SHADOWS_RULE = [
+  'title: Shadow Copies Deleted', 'id: 0b1c2d3e-0000-4000-8000-0000000000aa', 'level: high',
+  'description: Deleting volume shadow copies is what ransomware does before it encrypts.',
+  'references:', '  - https://attack.mitre.org/techniques/T1490/',
+  'tags:', '  - attack.impact', '  - attack.t1490',
+  'logsource: {category: process_creation, product: windows}',
+  'detection:', '  sel:', "    CommandLine|contains: 'delete shadows'", '  filter:', '    User: NT AUTHORITY\\SYSTEM', '  condition: sel and not filter', '',
+];
+
+const sysmon = (n, cmd, host = 'PC-KEIRI-01') => ({ Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 1, Computer: host, User: 'CORP\\sato', CommandLine: cmd, RecordID: n });
+
+test('the alert queue updates by itself and escalates selected alerts, in Japanese and English', async () => {
+  const { url, token, send, stop } = await startLive({ 'shadows.yml': SHADOWS_RULE });
   try {
-    await waitReady(`${url}/readyz`);
     const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1366, height: 900 } });
-    const page = await context.newPage();
-    await page.goto(`${url}/login`);
-    await page.fill('#username', 'soc');
-    await page.fill('#password', PASSWORD);
-    await page.click('#login-submit');
-    await page.waitForURL(/\/cases$/);
+    const page = await loginAt(context, url, 'soc');
     await navTo(page, 'nav-alerts');
     await page.waitForURL(/\/alerts$/);
     assert.equal(await page.locator('h1').first().innerText(), 'アラートキュー');
@@ -225,10 +254,7 @@ test('the alert queue updates by itself and escalates selected alerts, in Japane
     await page.waitForSelector('#alerts-live-state.live');
 
     // Events arrive over the API while the page is open: the rows appear without a reload.
-    const event = (n, cmd) => JSON.stringify({ Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 1, Computer: 'PC-KEIRI-01', User: 'CORP\\sato', CommandLine: cmd, RecordID: n });
-    const body = [event(1, 'notepad.exe'), event(2, 'vssadmin delete shadows /all'), event(3, 'vssadmin delete shadows /quiet')].join('\n');
-    const r = await fetch(`${url}/api/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body });
-    assert.equal(r.status, 200, await r.text());
+    await send([sysmon(1, 'notepad.exe'), sysmon(2, 'vssadmin delete shadows /all'), sysmon(3, 'vssadmin delete shadows /quiet')]);
     // The PC is in the inventory under its full name: the case will show it as hit.
     const asset = await fetch(`${url}/api/v1/assets`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'pc-keiri-01.corp.example.jp', kind: 'pc', hostnames: ['pc-keiri-01.corp.example.jp'], department: '経理部' }) });
@@ -260,9 +286,87 @@ test('the alert queue updates by itself and escalates selected alerts, in Japane
     assert.equal(await page.locator('#alert-rows .alert-status').first().innerText(), 'Escalated');
     await context.close();
   } finally {
-    live.kill('SIGTERM');
-    await new Promise((r) => live.once('exit', r));
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
+  }
+});
+
+test('an alert page shows the rule, the events as stored with the matched field, and suppresses alerts like it in one click, in Japanese and English', async () => {
+  const { url, token, send, stop } = await startLive({ 'shadows.yml': SHADOWS_RULE });
+  try {
+    await send([sysmon(7, 'vssadmin delete shadows /all /quiet')]);
+    const api = async (path) => (await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
+    let alerts = [];
+    for (let i = 0; i < 100 && alerts.length === 0; i++) {
+      alerts = await api('/api/v1/alerts?status=new');
+      if (alerts.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(alerts.length, 1, JSON.stringify(alerts));
+    const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1366, height: 900 } });
+    const page = await loginAt(context, url, 'soc');
+    await navTo(page, 'nav-alerts');
+    await page.waitForURL(/\/alerts$/);
+    await page.click('#alert-rows .alert-link');
+    await page.waitForURL(/\/alerts\/[0-9a-z]+$/);
+    assert.equal(await page.locator('h1').innerText(), 'Shadow Copies Deleted');
+    assert.equal(await page.locator('#alert-rule h2').innerText(), '検知ルール');
+    assert.match(await page.locator('#alert-rule-description').innerText(), /ransomware/);
+    assert.equal(await page.locator('#alert-tags a.attack-tag').getAttribute('href'), 'https://attack.mitre.org/techniques/T1490/');
+    assert.equal(await page.locator('#alert-references a').innerText(), 'https://attack.mitre.org/techniques/T1490/');
+    // The field the rule matched is marked; the filter's field (User) is not, though present.
+    const matched = page.locator('#alert-events tr.event-field.matched');
+    assert.equal(await matched.count(), 1);
+    assert.equal(await matched.locator('th').innerText(), 'CommandLine');
+    assert.equal(await matched.locator('mark').innerText(), 'vssadmin delete shadows /all /quiet');
+    assert.equal(await page.locator('#alert-events tr.event-field:not(.matched) th', { hasText: /^User$/ }).count(), 1);
+    await page.click('#alert-events details.stored-event summary');
+    const stored = JSON.parse(await page.locator('#alert-events details.stored-event pre').innerText());
+    assert.equal(stored.RecordID, 7);
+    assert.equal(stored.Computer, 'PC-KEIRI-01');
+    assert.match(await page.locator('#alert-history').innerText(), /まだ変更されていません/);
+    await page.screenshot({ path: join(ARTIFACTS, '22-alert-page-ja.png'), fullPage: true });
+
+    // Acknowledge from the page: it comes back to the alert, and the history says who.
+    await page.selectOption('#alert-move', 'acknowledged');
+    await page.click('#alert-move-apply');
+    await page.waitForSelector('#alert-status[data-status="acknowledged"]');
+    assert.match(await page.locator('#alert-history').innerText(), /soc/);
+    assert.equal(await page.locator('#alert-move option[value="acknowledged"]').count(), 0, 'no move to where it already is');
+
+    // English; suppress this rule on this host, without typing the rule's id.
+    await page.click('#lang-switch');
+    await page.waitForURL(/lang_switched=1/);
+    await page.waitForLoadState('load');
+    assert.equal(await page.locator('#alert-rule h2').innerText(), 'The rule');
+    assert.match(await page.locator('#alert-suppression label.choice').first().innerText(), /This rule on host PC-KEIRI-01/);
+    assert.match(await page.locator('#alert-suppression').innerText(), /This rule when CommandLine is/);
+    await page.fill('#alert-suppress-reason', 'backup software on the accounting PC');
+    await page.fill('#alert-suppress-days', '7');
+    await page.locator('#alert-suppress-save').click();
+    await page.waitForURL(/\/alerts\/[0-9a-z]+#alert-suppression$/);
+    await page.screenshot({ path: join(ARTIFACTS, '23-alert-page-en.png'), fullPage: true });
+    const rules = await api('/api/v1/suppressions');
+    assert.equal(rules.length, 1, JSON.stringify(rules));
+    assert.deepEqual([rules[0].rule_id, rules[0].host, rules[0].author], ['0b1c2d3e-0000-4000-8000-0000000000aa', 'PC-KEIRI-01', 'soc']);
+    // A new hit on that host is silenced; the same rule on another host is not.
+    await send([sysmon(8, 'vssadmin delete shadows /all', 'PC-KEIRI-01'), sysmon(9, 'vssadmin delete shadows /all', 'PC-SOUMU-02')]);
+    let silenced = [];
+    for (let i = 0; i < 100 && silenced.length === 0; i++) {
+      silenced = await api('/api/v1/alerts?status=suppressed');
+      if (silenced.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(silenced.map((a) => a.host), ['PC-KEIRI-01']);
+    assert.deepEqual((await api('/api/v1/alerts?status=new')).map((a) => a.host), ['PC-SOUMU-02']);
+    await context.close();
+
+    // A viewer reads the same page without any way to change it.
+    const viewing = await browser.newContext({ locale: 'en-US', viewport: { width: 1366, height: 900 } });
+    const eye = await loginAt(viewing, url, 'eye');
+    await eye.goto(`${url}/alerts/${alerts[0].id}`);
+    assert.equal(await eye.locator('h1').innerText(), 'Shadow Copies Deleted');
+    assert.equal(await eye.locator('#alert-actions, #alert-suppression, #bulk-form').count(), 0);
+    await viewing.close();
+  } finally {
+    await stop();
   }
 });
 

@@ -79,6 +79,7 @@ pub struct CompiledRule {
     pub tags: Vec<String>,
     pub logsource: LogSource,
     pub author: Option<String>,
+    pub description: Option<String>,
     pub references: Vec<String>,
     pub selection_names: Vec<String>,
     /// Per selection: alternatives (OR) of groups of field tests (AND).
@@ -295,6 +296,7 @@ fn compile_detection(doc: &yaml_serde::Mapping) -> Result<CompiledRule, RuleErro
         tags: texts(doc, "tags"),
         logsource,
         author: text(doc, "author"),
+        description: text(doc, "description"),
         references: texts(doc, "references"),
         selection_names: names,
         selections,
@@ -371,5 +373,45 @@ impl CompiledRule {
     /// Whether the event matches the rule's detection (log source selection is the caller's).
     pub fn matches(&self, event: &dyn Event) -> bool {
         self.eval(&self.condition, event)
+    }
+
+    /// The fields that made a match, for showing an analyst why an event fired: the field tests
+    /// of every wholly matching group in selections the condition counts for the match (a
+    /// selection under `not` only ever keeps an event out, so it is never named). Keyword
+    /// searches have no field and are not named. Empty when the event does not match.
+    pub fn matched_fields(&self, event: &dyn Event) -> Vec<String> {
+        let mut found = Vec::new();
+        if self.matches(event) {
+            self.collect_matched(&self.condition, event, &mut found);
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    fn collect_matched(&self, cond: &Cond, event: &dyn Event, found: &mut Vec<String>) {
+        let from_selection = |index: usize, found: &mut Vec<String>| {
+            for group in &self.selections[index] {
+                if group.iter().all(|t| t.matches(event)) {
+                    found.extend(group.iter().filter_map(|t| t.field.clone()));
+                }
+            }
+        };
+        match cond {
+            Cond::Sel(i) => from_selection(*i, found),
+            Cond::And(parts) | Cond::Or(parts) => {
+                for part in parts {
+                    if self.eval(part, event) {
+                        self.collect_matched(part, event, found);
+                    }
+                }
+            }
+            Cond::Not(_) => {}
+            Cond::AnyOf(sels) | Cond::AllOf(sels) => {
+                for i in sels {
+                    from_selection(*i, found);
+                }
+            }
+        }
     }
 }

