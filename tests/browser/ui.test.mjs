@@ -41,6 +41,8 @@ before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'hikeshi-browser-'));
   const add = spawnSync(BIN, ['user', 'add', 'lead', '--role', 'manager', '--display-name', '山田 花子', '--data-dir', dataDir], { input: `${PASSWORD}\n` });
   assert.equal(add.status, 0, `user add failed: ${add.stderr}`);
+  const viewer = spawnSync(BIN, ['user', 'add', 'eye', '--role', 'viewer', '--data-dir', dataDir], { input: `${PASSWORD}\n` });
+  assert.equal(viewer.status, 0, `user add failed: ${viewer.stderr}`);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   server = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, HIKESHI_LOG: 'warn' } });
@@ -134,6 +136,57 @@ test('a case from login to logout in the browser', async () => {
   await page.goto(`${base}/cases/${number}`);
   assert.match(page.url(), /\/login/, 'logged out for real');
   await context.close();
+});
+
+test('a case offers only the moves its workflow allows, resolving with open tasks asks first, and a viewer sees no write actions', async () => {
+  const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1366, height: 900 } });
+  const page = await loginAt(context, base, 'lead');
+  await navTo(page, 'nav-new-case');
+  await page.selectOption('#new-template', 'phishing');
+  await page.fill('#new-title', 'ワークフロー確認用の事案');
+  await page.click('#new-submit');
+  await page.waitForURL(/\/cases\/\d{4}-\d{4}$/);
+  const number = await page.locator('#case-number').innerText();
+  const offered = async () => page.locator('#case-status-select option').evaluateAll((os) => os.map((o) => o.value));
+  assert.deepEqual(await offered(), ['new', 'triage', 'in_progress', 'rejected']);
+  assert.match(await page.locator('#case-not-offered').innerText(), /解決.*クローズ/);
+
+  // Forward one step, then ask to resolve while the template's tasks are open.
+  await page.selectOption('#case-status-select', 'in_progress');
+  await page.click('#triage-submit');
+  await page.waitForSelector('#case-status-select option[value="resolved"]', { state: 'attached' });
+  assert.deepEqual(await offered(), ['triage', 'in_progress', 'resolved', 'rejected']);
+  await page.selectOption('#case-status-select', 'resolved');
+  await page.fill('#triage-form textarea[name="resolution_summary"]', '不審メールは削除済み');
+  await page.click('#triage-submit');
+  await page.waitForSelector('#close-confirm');
+  assert.equal(await page.locator('#close-confirm h1').innerText(), '未完了のタスクがあります');
+  assert.equal(await page.locator('#close-open-tasks tbody tr').count(), 7);
+  assert.match(await page.locator('#close-confirm-why').innerText(), new RegExp(`${number}.*「解決」.*7 件`));
+  await page.click('#close-confirm-no');
+  await page.waitForURL(new RegExp(`/cases/${number}#tasks$`));
+  assert.equal(await page.locator('#case-status').innerText(), '対応中');
+  // Asked again, and confirmed: the change goes through with what the form held.
+  await page.selectOption('#case-status-select', 'resolved');
+  await page.fill('#triage-form textarea[name="resolution_summary"]', '不審メールは削除済み');
+  await page.click('#triage-submit');
+  await page.waitForSelector('#close-confirm');
+  await page.click('#close-confirm-yes');
+  await page.waitForURL(new RegExp(`/cases/${number}$`));
+  assert.equal(await page.locator('#case-status').innerText(), '解決');
+  assert.match(await page.locator('body').innerText(), /不審メールは削除済み/);
+  await context.close();
+
+  // A viewer reads the case but is offered nothing that writes.
+  const viewing = await browser.newContext({ locale: 'en-US', viewport: { width: 1366, height: 900 } });
+  const eye = await loginAt(viewing, base, 'eye');
+  assert.equal(await eye.locator('#nav-new-case').count(), 0);
+  await eye.goto(`${base}/cases/${number}`);
+  assert.equal(await eye.locator('#case-number').innerText(), number);
+  assert.equal(await eye.locator('#triage-form, #edit, form[action$="/tasks"], #observable-form, #evidence-form, select.js-autosubmit').count(), 0);
+  const refused = await eye.goto(`${base}/cases/new`);
+  assert.equal(refused.status(), 403);
+  await viewing.close();
 });
 
 test('a report through the public form, in Japanese and in English, triaged into a case', async () => {

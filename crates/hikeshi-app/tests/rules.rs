@@ -11,6 +11,11 @@ use hikeshi_app::{App, Clock, Lang, Who};
 use hikeshi_model::{ReportSource, Role};
 use hikeshi_store::{CaseFilter, NewHit, Store};
 
+const JA: intake::CarryOver = intake::CarryOver {
+    lang: Lang::Ja,
+    include_reporter: false,
+};
+
 /// 2026-12-31T23:30:00Z: 18:30 on New Year's Eve in New York, 2027 already in Tokyo.
 const NEW_YEARS_EVE: i64 = 1_798_759_800_000;
 
@@ -143,7 +148,7 @@ async fn every_way_a_case_opens_in_the_teams_year(db: Db) {
     )
     .await
     .expect("report");
-    let by_intake = intake::create_case_from_report(&app, &who, &report.tracking, Lang::Ja)
+    let by_intake = intake::create_case_from_report(&app, &who, &report.tracking, JA)
         .await
         .expect("intake case");
     // Grouping.
@@ -232,8 +237,8 @@ async fn two_triagers_at_once_leave_one_case(db: Db) {
     assert!(indicators >= 2, "the report carries indicators");
     let (a, b) = (handler(), Who::user("taro", Role::Handler, None));
     let (first, second) = tokio::join!(
-        intake::create_case_from_report(&app, &a, &report.tracking, Lang::Ja),
-        intake::create_case_from_report(&app, &b, &report.tracking, Lang::Ja),
+        intake::create_case_from_report(&app, &a, &report.tracking, JA),
+        intake::create_case_from_report(&app, &b, &report.tracking, JA),
     );
     let won: Vec<_> = [&first, &second]
         .into_iter()

@@ -12,7 +12,7 @@ mod submit;
 mod triage;
 
 pub use submit::submit_report;
-pub use triage::{attach_report, close_report, create_case_from_report};
+pub use triage::{attach_report, close_report, create_case_from_report, CarryOver};
 
 use crate::error::AppResult;
 use crate::App;

@@ -28,6 +28,20 @@ async fn undecided(app: &App, tracking: &str) -> AppResult<Report> {
     Ok(report)
 }
 
+/// How a report's text is carried into a case: in which language, and whether the reporter's
+/// name and address come along. They stay with the report unless the handler chooses to copy
+/// them, so case text (and the drafts to JPCERT/CC and IPA made from it) holds no personal data
+/// by default.
+#[derive(Debug, Clone, Copy)]
+pub struct CarryOver {
+    pub lang: Lang,
+    pub include_reporter: bool,
+}
+
+fn said(lang: Lang, key: &str, tracking: &str) -> String {
+    crate::i18n::text(lang, key).replace("{tracking}", tracking)
+}
+
 /// Copies a report's indicators and attachments onto a case and notes it on the timeline.
 async fn carry_over(
     app: &App,
@@ -35,13 +49,15 @@ async fn carry_over(
     who: &Who,
     report: &Report,
     case: &Case,
+    how: CarryOver,
 ) -> AppResult<()> {
     let actor = who.actor();
+    let lang = how.lang;
     for o in app.store.report_observables(&report.id).await? {
         let new = NewObservable {
             kind: o.kind,
             value: o.value,
-            description: format!("report {}", report.tracking),
+            description: said(lang, "from_report.observable", &report.tracking),
             tlp: report.tlp.clone(),
             is_ioc: false,
         };
@@ -53,7 +69,7 @@ async fn carry_over(
             filename: a.file_name,
             content_type: a.content_type,
             size_bytes: a.size_bytes,
-            description: format!("attached to report {}", report.tracking),
+            description: said(lang, "from_report.attachment", &report.tracking),
         };
         tx.add_evidence(&case.id, &new, &actor).await?;
     }
@@ -65,13 +81,13 @@ async fn carry_over(
     let entry = NewTimelineEntry {
         occurred_at: report.created_at,
         kind: TimelineKind::Observed.code().into(),
-        text: format!(
-            "Report {} received ({}) from {}: {}",
-            report.tracking,
-            source.code(),
-            reporter_line(report),
-            report.subject
-        ),
+        text: said(lang, "from_report.received", &report.tracking)
+            .replace(
+                "{source}",
+                &crate::i18n::text(lang, &format!("report_source.{}", source.code())),
+            )
+            .replace("{reporter}", &reporter_line(report, how))
+            .replace("{subject}", &report.subject),
     };
     tx.add_timeline_entry(&case.number, &entry, &actor).await?;
     Ok(())
@@ -87,6 +103,7 @@ async fn join_case(
     report: &Report,
     case: Case,
     status: ReportStatus,
+    how: CarryOver,
 ) -> AppResult<Case> {
     let decision = Decision {
         status: status.code().into(),
@@ -95,11 +112,14 @@ async fn join_case(
     };
     tx.decide_report(&report.tracking, &decision, &who.actor())
         .await?;
-    carry_over(app, tx, who, report, &case).await?;
+    carry_over(app, tx, who, report, &case, how).await?;
     Ok(case)
 }
 
-fn reporter_line(report: &Report) -> String {
+fn reporter_line(report: &Report, how: CarryOver) -> String {
+    if !how.include_reporter {
+        return said(how.lang, "from_report.reporter_kept", &report.tracking);
+    }
     let parts: Vec<&str> = [
         report.reporter_name.as_str(),
         report.reporter_org.as_str(),
@@ -109,7 +129,7 @@ fn reporter_line(report: &Report) -> String {
     .filter(|p| !p.is_empty())
     .collect();
     if parts.is_empty() {
-        "an anonymous reporter".into()
+        crate::i18n::text(how.lang, "from_report.anonymous")
     } else {
         parts.join(", ")
     }
@@ -120,17 +140,23 @@ pub async fn create_case_from_report(
     app: &App,
     who: &Who,
     tracking: &str,
-    lang: Lang,
+    how: CarryOver,
 ) -> AppResult<Case> {
     who.require_edit("open cases from reports")?;
     let report = undecided(app, tracking).await?;
+    let label = |key: &str| crate::i18n::text(how.lang, &format!("from_report.{key}"));
     let description = format!(
-        "{}\n\n---\n- Report: {}\n- Reporter: {}\n- When: {}\n- Affected: {}\n- Indicators given: {}",
+        "{}\n\n---\n- {}: {}\n- {}: {}\n- {}: {}\n- {}: {}\n- {}: {}",
         report.body,
+        label("report"),
         report.tracking,
-        reporter_line(&report),
+        label("reporter"),
+        reporter_line(&report, how),
+        label("when"),
         report.occurred,
+        label("affected"),
         report.affected,
+        label("indicators"),
         report.indicators.replace('\n', " "),
     );
     let category = if report.suggested_category.is_empty() {
@@ -151,8 +177,8 @@ pub async fn create_case_from_report(
     let report = &report;
     app.store
         .write(async |tx| {
-            let case = cases::open_in(app, tx, who, input, lang).await?;
-            join_case(app, tx, who, report, case, ReportStatus::Case).await
+            let case = cases::open_in(app, tx, who, input, how.lang).await?;
+            join_case(app, tx, who, report, case, ReportStatus::Case, how).await
         })
         .await
 }
@@ -163,6 +189,7 @@ pub async fn attach_report(
     who: &Who,
     tracking: &str,
     case_number: &str,
+    lang: Lang,
 ) -> AppResult<Case> {
     who.require_edit("attach reports to cases")?;
     let report = undecided(app, tracking).await?;
@@ -176,7 +203,14 @@ pub async fn attach_report(
     }
     let report = &report;
     app.store
-        .write(async |tx| join_case(app, tx, who, report, case, ReportStatus::Attached).await)
+        .write(async |tx| {
+            // A second report joins a case already under way: its reporter stays with it.
+            let how = CarryOver {
+                lang,
+                include_reporter: false,
+            };
+            join_case(app, tx, who, report, case, ReportStatus::Attached, how).await
+        })
         .await
 }
 

@@ -198,7 +198,7 @@ fn intake_part() -> (Value, Value) {
             "post": op("File a report (any token); the reporter is acknowledged if they gave an e-mail address", "reports", Some("Report"), ("201", "tracking number, status and suggested category"))
         },
         "/api/v1/reports/{tracking}": {"get": with(op("A report with its indicators, attachments, duplicates and later e-mail", "reports", None, ("200", "the report")), vec![tracking()])},
-        "/api/v1/reports/{tracking}/case": {"post": with(op("Open a case from the report (409 if already decided)", "reports", None, ("201", "the case")), vec![tracking()])},
+        "/api/v1/reports/{tracking}/case": {"post": with(op("Open a case from the report (409 if already decided); the reporter's name and contact are copied into the case only with include_reporter=true", "reports", None, ("201", "the case")), vec![tracking(), query("include_reporter", json!({"type": "boolean", "default": false}))])},
         "/api/v1/reports/{tracking}/attach": {"post": with(op("Add the report to an existing case", "reports", Some("Attach"), ("200", "the case")), vec![tracking()])},
         "/api/v1/reports/{tracking}/reject": {"post": with(op("Reject with a reason; the reporter is told", "reports", Some("Reason"), ("200", "the report")), vec![tracking()])},
         "/api/v1/reports/{tracking}/spam": {"post": with(op("Mark as spam", "reports", None, ("200", "the report")), vec![tracking()])},

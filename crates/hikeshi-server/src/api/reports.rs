@@ -218,18 +218,26 @@ async fn show(
     Ok(Json(intake::report_view(&state, &tracking).await?))
 }
 
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ToCaseQuery {
+    /// Copy the reporter's name and contact into the case text (default: they stay with the
+    /// report).
+    #[serde(default)]
+    include_reporter: bool,
+}
+
 async fn to_case(
     State(state): State<AppState>,
     who: CurrentUser,
     Path(tracking): Path<String>,
+    ApiQuery(q): ApiQuery<ToCaseQuery>,
 ) -> ApiResult<(StatusCode, Json<Case>)> {
-    let case = intake::create_case_from_report(
-        &state,
-        &who,
-        &tracking,
-        who.lang_or(hikeshi_app::Lang::En),
-    )
-    .await?;
+    let how = intake::CarryOver {
+        lang: who.lang_or(hikeshi_app::Lang::En),
+        include_reporter: q.include_reporter,
+    };
+    let case = intake::create_case_from_report(&state, &who, &tracking, how).await?;
     Ok((StatusCode::CREATED, Json(case)))
 }
 
@@ -246,7 +254,14 @@ async fn attach(
     ApiJson(input): ApiJson<AttachInput>,
 ) -> ApiResult<Json<Case>> {
     Ok(Json(
-        intake::attach_report(&state, &who, &tracking, &input.case).await?,
+        intake::attach_report(
+            &state,
+            &who,
+            &tracking,
+            &input.case,
+            who.lang_or(hikeshi_app::Lang::En),
+        )
+        .await?,
     ))
 }
 

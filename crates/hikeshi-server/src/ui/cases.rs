@@ -206,6 +206,10 @@ struct NewPage {
 
 async fn new_page(State(state): State<AppState>, s: SignedIn) -> Response {
     let i = s.viewer.i.clone();
+    // A viewer is not shown a form whose saving would be refused.
+    if let Err(e) = s.who.require_edit("open cases") {
+        return error_page(&i, Some(s.nav), e);
+    }
     let users = match state.store.list_users().await {
         Ok(u) => u.into_iter().filter(|u| !u.is_disabled()).collect(),
         Err(e) => return error_page(&i, Some(s.nav), e),
@@ -323,7 +327,10 @@ struct CasePage {
     sla_overdue: bool,
     linked_cases: Vec<(String, String, Vec<String>)>,
     categories: Vec<Choice>,
+    /// The current status and the moves the workflow allows from it.
     statuses: Vec<Choice>,
+    /// The statuses the workflow does not allow from here, named so nobody wonders.
+    not_offered: Vec<String>,
     phases: Vec<Choice>,
     severities: Vec<Choice>,
     tlps: Vec<Choice>,
@@ -481,7 +488,11 @@ async fn case_page(
             sla_overdue,
             linked_cases,
             categories: cats,
-            statuses: choices(&i, "status", CaseStatus::ALL, CaseStatus::code),
+            statuses: status_moves(&i, &d.case.status, true),
+            not_offered: status_moves(&i, &d.case.status, false)
+                .into_iter()
+                .map(|c| c.label)
+                .collect(),
             phases: choices(&i, "phase", Phase::ALL, Phase::code),
             severities: choices(&i, "severity", Severity::ALL, Severity::code),
             tlps: choices(&i, "tlp", Tlp::ALL, Tlp::code),
@@ -569,6 +580,113 @@ struct UpdateForm {
     #[serde(default)]
     lessons_learned: String,
     business_impact: Option<String>,
+    /// Set by the confirmation page: close although tasks are still open.
+    #[serde(default)]
+    confirm_open_tasks: String,
+}
+
+/// The statuses the workflow allows from `current` (`allowed`), or those it does not.
+fn status_moves(i: &I18n, current: &str, allowed: bool) -> Vec<Choice> {
+    let Ok(from) = CaseStatus::parse(current) else {
+        return Vec::new();
+    };
+    choices(i, "status", CaseStatus::ALL, CaseStatus::code)
+        .into_iter()
+        .filter(|c| {
+            CaseStatus::parse(&c.code)
+                .map(|to| from.can_move_to(to) == allowed)
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "case_close_confirm.html")]
+struct CloseConfirmPage {
+    i: I18n,
+    nav: Option<Nav>,
+    number: String,
+    title: String,
+    why: String,
+    yes: String,
+    open_tasks: Vec<(String, String, String)>,
+    /// The triage form's fields, sent again unchanged.
+    fields: Vec<(&'static str, String)>,
+}
+
+/// Resolving or closing a case whose tasks are still open asks first: a page lists the open
+/// tasks and sends the same change again only when the handler confirms.
+async fn close_confirmation(
+    state: &AppState,
+    s: &SignedIn,
+    number: &str,
+    f: &UpdateForm,
+) -> Option<Response> {
+    if f.confirm_open_tasks == "1" {
+        return None;
+    }
+    let target = CaseStatus::parse(&f.status).ok()?;
+    if !matches!(target, CaseStatus::Resolved | CaseStatus::Closed) {
+        return None;
+    }
+    let case = state
+        .store
+        .case_by_number(&cases::parse_number(number).ok()?)
+        .await
+        .ok()?;
+    if case.status == target.code() {
+        return None;
+    }
+    let i = &s.viewer.i;
+    let open_tasks: Vec<(String, String, String)> = state
+        .store
+        .tasks(&case.id)
+        .await
+        .ok()?
+        .into_iter()
+        .filter(|t| matches!(t.status.as_str(), "todo" | "in_progress"))
+        .map(|t| {
+            (
+                t.title,
+                t.assignee.unwrap_or_default(),
+                i.label("task_status", &t.status),
+            )
+        })
+        .collect();
+    if open_tasks.is_empty() {
+        return None;
+    }
+    let fields = vec![
+        ("csrf", f.csrf.clone()),
+        ("status", f.status.clone()),
+        ("phase", f.phase.clone()),
+        ("severity", f.severity.clone()),
+        ("tlp", f.tlp.clone()),
+        ("pap", f.pap.clone()),
+        ("assignee", f.assignee.clone().unwrap_or_default()),
+        ("resolution_summary", f.resolution_summary.clone()),
+        ("lessons_learned", f.lessons_learned.clone()),
+        (
+            "business_impact",
+            f.business_impact.clone().unwrap_or_default(),
+        ),
+        ("confirm_open_tasks", "1".to_string()),
+    ];
+    let status = i.label("status", target.code());
+    Some(render(&CloseConfirmPage {
+        why: i
+            .t("case.close_confirm_why")
+            .replace("{number}", &case.number)
+            .replace("{status}", &status)
+            .replace("{count}", &open_tasks.len().to_string()),
+        yes: i.t("case.close_confirm_yes").replace("{status}", &status),
+        i: i.clone(),
+        nav: Some(s.nav.clone()),
+        number: case.number,
+        title: case.title,
+        open_tasks,
+        fields,
+    }))
 }
 
 async fn update_submit(
@@ -577,6 +695,11 @@ async fn update_submit(
     Path(number): Path<String>,
     Form(f): Form<UpdateForm>,
 ) -> Response {
+    if s.who.check_csrf(Some(&f.csrf)).is_ok() {
+        if let Some(page) = close_confirmation(&state, &s, &number, &f).await {
+            return page;
+        }
+    }
     let csrf = f.csrf.clone();
     case_action(s, &number.clone(), &csrf, "", |p| async move {
         let current = state

@@ -202,6 +202,9 @@ struct DecideForm {
     case: String,
     #[serde(default)]
     reason: String,
+    /// Ticked: the reporter's name and contact are copied into the new case.
+    #[serde(default)]
+    include_reporter: String,
 }
 
 async fn decide(
@@ -215,10 +218,15 @@ async fn decide(
         return error_page(&i, Some(s.nav), e);
     }
     let done = match form.action.as_str() {
-        "case" => intake::create_case_from_report(&state, &s.who, &tracking, i.lang)
-            .await
-            .map(|c| format!("/cases/{}", c.number)),
-        "attach" => intake::attach_report(&state, &s.who, &tracking, &form.case)
+        "case" => {
+            let how = intake::CarryOver {
+                lang: i.lang,
+                include_reporter: form.include_reporter == "1",
+            };
+            intake::create_case_from_report(&state, &s.who, &tracking, how).await
+        }
+        .map(|c| format!("/cases/{}", c.number)),
+        "attach" => intake::attach_report(&state, &s.who, &tracking, &form.case, i.lang)
             .await
             .map(|c| format!("/cases/{}", c.number)),
         "reject" => intake::close_report(

@@ -242,6 +242,88 @@ async fn api_intake_and_triage(db: Db) {
     );
 }
 
+/// The reporter's name, organisation and address stay with the report: the case text and the
+/// JPCERT/CC and IPA drafts made from it hold them only when the handler asks.
+async fn personal_data_stays_with_the_report(db: Db) {
+    let s = start(db, "intake_personal").await;
+    let handler = s.token("hana");
+    let file = |subject: &str| {
+        json!({"subject": subject, "body": "不審なメールを受信しました。送信元 198.51.100.7",
+            "reporter_name": "佐藤 一郎", "reporter_org": "株式会社サンプル",
+            "reporter_contact": "ichiro.sato@example.jp", "lang": "ja"})
+    };
+    let personal = ["佐藤", "ichiro.sato", "株式会社サンプル"];
+    let mut texts = Vec::new();
+    for (subject, query) in [("一通目", ""), ("二通目", "?include_reporter=true")] {
+        let (st, filed) = s
+            .json(
+                Method::POST,
+                "/api/v1/reports",
+                &handler,
+                Some(file(subject)),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{filed}");
+        let tracking = filed["tracking"].as_str().unwrap_or_default().to_string();
+        let (st, case) = s
+            .json(
+                Method::POST,
+                &format!("/api/v1/reports/{tracking}/case{query}"),
+                &handler,
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{case}");
+        let number = case["number"].as_str().unwrap_or_default().to_string();
+        let (_, detail) = s
+            .json(
+                Method::GET,
+                &format!("/api/v1/cases/{number}"),
+                &handler,
+                None,
+            )
+            .await;
+        let mut text = format!("{}\n{}", detail["case"]["description"], detail["timeline"]);
+        for (form, lang) in [("jpcert", "ja"), ("ipa", "en")] {
+            let (st, draft) = s
+                .json(
+                    Method::GET,
+                    &format!("/api/v1/cases/{number}/outbound-report?form={form}&lang={lang}"),
+                    &handler,
+                    None,
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK, "{draft}");
+            text.push_str(draft["text"].as_str().unwrap_or_default());
+        }
+        assert!(text.contains(&tracking), "the report is named: {text}");
+        texts.push(text);
+    }
+    for p in personal {
+        assert!(
+            !texts[0].contains(p),
+            "`{p}` copied without being asked: {}",
+            texts[0]
+        );
+        assert!(
+            texts[1].contains(p),
+            "`{p}` asked for but missing: {}",
+            texts[1]
+        );
+    }
+    assert!(texts[0].contains("kept with report"), "{}", texts[0]);
+}
+
+#[tokio::test]
+async fn personal_data_stays_with_the_report_on_sqlite() {
+    personal_data_stays_with_the_report(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn personal_data_stays_with_the_report_on_postgres() {
+    personal_data_stays_with_the_report(Db::Postgres).await;
+}
+
 #[tokio::test]
 async fn api_intake_on_sqlite() {
     api_intake_and_triage(Db::Sqlite).await;
