@@ -97,7 +97,10 @@ pub async fn draft(app: &App, number: &str, form: ReportForm, lang: Lang) -> App
     let timeline: Vec<String> = d
         .timeline
         .iter()
-        .map(|t| format!("- {} [{}] {}", stamp(t.occurred_at, lang), t.kind, t.text))
+        .map(|t| {
+            let kind = crate::i18n::text(lang, &format!("timeline_kind.{}", t.kind));
+            format!("- {} [{kind}] {}", stamp(t.occurred_at, lang), t.text)
+        })
         .collect();
     let done: Vec<String> = d
         .timeline
@@ -137,7 +140,7 @@ pub async fn draft(app: &App, number: &str, form: ReportForm, lang: Lang) -> App
             case_title = c.title,
             l_category = l(lang, "種別", "Category"),
             l_severity = l(lang, "重大度", "Severity"),
-            severity = c.severity,
+            severity = crate::i18n::text(lang, &format!("severity.{}", c.severity)),
             l_first = l(lang, "最初の記録", "First recorded"),
             first = stamp(first_seen, lang),
             l_tlp = l(lang, "取り扱い", "Handling"),
@@ -165,7 +168,7 @@ pub async fn draft(app: &App, number: &str, form: ReportForm, lang: Lang) -> App
             h_damage = l(lang, "被害状況", "Damage"),
             l_category = l(lang, "種別", "Category"),
             l_severity = l(lang, "重大度", "Severity"),
-            severity = c.severity,
+            severity = crate::i18n::text(lang, &format!("severity.{}", c.severity)),
             indicators = list(&indicators),
             h_measures = l(lang, "対策(実施済みの対応)", "Countermeasures taken"),
             done = list(&done),

@@ -50,15 +50,20 @@ pub fn local_input(ms: i64, tz: Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string()
 }
 
-/// Remaining or overdue time against a due time, as hours and minutes.
-pub fn remaining(due_ms: i64, now_ms: i64) -> (bool, String) {
+/// Remaining or overdue time against a due time, as days and hours or hours and minutes, in
+/// the reader's language.
+pub fn remaining(due_ms: i64, now_ms: i64, lang: crate::i18n::Lang) -> (bool, String) {
     let diff = due_ms - now_ms;
     let overdue = diff < 0;
     let minutes = diff.abs() / 60_000;
     let text = if minutes >= 48 * 60 {
-        format!("{}d {}h", minutes / 1440, (minutes % 1440) / 60)
+        crate::i18n::text(lang, "unit.days_hours")
+            .replace("{d}", &(minutes / 1440).to_string())
+            .replace("{h}", &((minutes % 1440) / 60).to_string())
     } else {
-        format!("{}h {:02}m", minutes / 60, minutes % 60)
+        crate::i18n::text(lang, "unit.hours_minutes")
+            .replace("{h}", &(minutes / 60).to_string())
+            .replace("{m}", &format!("{:02}", minutes % 60))
     };
     (overdue, text)
 }
@@ -66,6 +71,19 @@ pub fn remaining(due_ms: i64, now_ms: i64) -> (bool, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remaining_time_reads_in_each_language() {
+        use crate::i18n::Lang;
+        let now = 1_000_000_000_000;
+        let due = now + (2 * 1440 + 23 * 60 + 5) * 60_000;
+        assert_eq!(remaining(due, now, Lang::Ja), (false, "2日23時間".into()));
+        assert_eq!(remaining(due, now, Lang::En), (false, "2d 23h".into()));
+        assert_eq!(
+            remaining(now - 95 * 60_000, now, Lang::Ja),
+            (true, "1時間35分".into())
+        );
+    }
 
     #[test]
     fn the_team_zone_follows_the_offset() {

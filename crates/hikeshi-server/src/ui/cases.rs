@@ -88,7 +88,8 @@ fn sla_text(i: &I18n, case: &Case) -> (String, bool) {
                 .map(|s| s.is_open())
                 .unwrap_or(false) =>
         {
-            let (overdue, span) = hikeshi_app::timefmt::remaining(due, hikeshi_store::now_ms());
+            let (overdue, span) =
+                hikeshi_app::timefmt::remaining(due, hikeshi_store::now_ms(), i.lang);
             let key = if overdue {
                 "sla.overdue"
             } else {

@@ -294,7 +294,22 @@ async fn personal_data_stays_with_the_report(db: Db) {
                 )
                 .await;
             assert_eq!(st, StatusCode::OK, "{draft}");
-            text.push_str(draft["text"].as_str().unwrap_or_default());
+            let draft = draft["text"].as_str().unwrap_or_default();
+            // Codes are spelled out in the draft's language (重大度: 中, not `medium`).
+            let severity = draft
+                .lines()
+                .find_map(|l| l.strip_prefix("重大度: ").or(l.strip_prefix("Severity: ")))
+                .unwrap_or_default();
+            let words: &[&str] = if lang == "ja" {
+                &["緊急", "高", "中", "低"]
+            } else {
+                &["Critical", "High", "Medium", "Low"]
+            };
+            assert!(
+                words.contains(&severity),
+                "severity `{severity}` in {draft}"
+            );
+            text.push_str(draft);
         }
         assert!(text.contains(&tracking), "the report is named: {text}");
         texts.push(text);
