@@ -130,6 +130,13 @@ test('a case from login to logout in the browser', async () => {
   await page.click('#filter-submit');
   assert.match(await page.locator('#case-table').innerText(), new RegExp(number));
   await shot('05-list');
+  // Half-width katakana find the full-width title (NFKC), and an observable finds its case.
+  for (const q of ['ﾒｰﾙ攻撃', '１９８．５１．１００．２３']) {
+    await page.fill('#filter-q', q);
+    await page.click('#filter-submit');
+    await page.waitForURL((u) => u.searchParams.get('q') === q);
+    assert.match(await page.locator('#case-table').innerText(), new RegExp(number), q);
+  }
 
   await page.click('#logout');
   await page.waitForURL(/\/login$/);

@@ -155,24 +155,30 @@ pub struct NewTimelineEntry {
     pub text: String,
 }
 
-/// Text the substring search runs over, folded to lower case once at write time.
-fn search_text(case: &Case) -> String {
-    format!(
+/// The form search compares: NFKC (half-width ﾌｨｯｼﾝｸﾞ and full-width ＷＥＢ become フィッシング
+/// and WEB) and then lower case. Stored text and the query are folded the same way.
+pub fn search_fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfkc().collect::<String>().to_lowercase()
+}
+
+/// Text the substring search runs over, folded once at write time.
+pub(crate) fn search_text(case: &Case) -> String {
+    search_fold(&format!(
         "{}\n{}\n{}\n{}\n{}",
         case.number,
         case.title,
         case.description,
         case.tags.join(" "),
         case.affected_assets
-    )
-    .to_lowercase()
+    ))
 }
 
 /// Escapes LIKE wildcards so user text matches literally.
 fn like_pattern(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('%');
-    for c in text.to_lowercase().chars() {
+    for c in search_fold(text).chars() {
         if matches!(c, '%' | '_' | '\\') {
             out.push('\\');
         }
@@ -206,6 +212,23 @@ async fn write_tags(
             .bind(case_id)
             .bind(tag)
             .bind(created_at)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Folds every case's search text again with the current [`search_fold`], inside the
+/// migration's transaction.
+pub(crate) async fn refold_search_text(conn: &mut AnyConnection) -> Result<()> {
+    let numbers: Vec<(String,)> = sqlx::query_as("SELECT number FROM cases")
+        .fetch_all(&mut *conn)
+        .await?;
+    for (number,) in numbers {
+        let case = case_in_tx(conn, &number).await?;
+        sqlx::query("UPDATE cases SET search_text = $1 WHERE id = $2")
+            .bind(search_text(&case))
+            .bind(&case.id)
             .execute(&mut *conn)
             .await?;
     }
@@ -660,9 +683,12 @@ fn case_source(f: &CaseFilter, p: &mut Params) -> String {
         }
     }
     if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // The case's own text, or one of its observables (an address, a hash, a domain).
+        let pattern = like_pattern(text);
         clauses.push(format!(
-            "search_text LIKE {} ESCAPE '\\'",
-            p.text(like_pattern(text))
+            "(search_text LIKE {} ESCAPE '\\' OR id IN (SELECT case_id FROM observables WHERE lower(value) LIKE {} ESCAPE '\\'))",
+            p.text(pattern.clone()),
+            p.text(pattern)
         ));
     }
     if clauses.is_empty() {

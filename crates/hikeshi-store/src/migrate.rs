@@ -17,7 +17,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../migrations/0010_jobs.sql")),
     (11, include_str!("../migrations/0011_token_scope.sql")),
     (12, include_str!("../migrations/0012_second_factor.sql")),
+    (13, include_str!("../migrations/0013_search_fold.sql")),
 ];
+
+/// The migration after which every case's search text is folded again in Rust (NFKC cannot be
+/// written in SQL that both engines run).
+const REFOLD_SEARCH_TEXT: i64 = 13;
 
 /// Serialises migrations when several processes (`serve` and workers) start at once.
 const PG_MIGRATION_LOCK: i64 = 0x6869_6b65_7368;
@@ -50,6 +55,9 @@ impl Store {
                     .execute(&mut *tx)
                     .await
                     .map_err(|source| StoreError::Migration { version, source })?;
+            }
+            if version == REFOLD_SEARCH_TEXT {
+                crate::cases::refold_search_text(&mut tx).await?;
             }
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(version)

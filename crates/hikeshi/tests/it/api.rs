@@ -378,6 +378,28 @@ async fn search_and_filters(w: &World) {
     let found = list(&format!("q={}", urlencode("標的型"))).await;
     assert_eq!(found["total"], 1, "{found}");
     assert_eq!(found["items"][0]["number"], n1);
+    // Half-width and full-width forms find the same text (NFKC), and observables are searched.
+    let numbers = |v: &serde_json::Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c["number"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let found = list(&format!("q={}", urlencode("ﾒｰﾙ攻撃"))).await;
+    assert_eq!(numbers(&found), vec![n1.clone()], "{found}");
+    let found = list(&format!("q={}", urlencode("ＷＥＢ改ざん"))).await;
+    assert_eq!(numbers(&found), vec![n2.clone()], "{found}");
+    add_observable(w, &n2, "ip", "198.51.100.99").await;
+    let found = list("q=198.51.100.99").await;
+    assert_eq!(numbers(&found), vec![n2.clone()], "{found}");
+    assert_eq!(
+        list(&format!("q={}", urlencode("１９８．５１．１００．９９"))).await["total"],
+        1
+    );
     assert_eq!(list("severity=critical").await["items"][0]["number"], n2);
     assert_eq!(list("tag=mail").await["total"], 1);
     assert_eq!(list("category=web_defacement").await["total"], 1);

@@ -1,0 +1,3 @@
+-- Case search folds text with NFKC before lower case, so that half-width and full-width forms
+-- match alike. The stored search_text of existing cases is folded again by the Rust step that
+-- runs with this migration (migrate.rs, REFOLD_SEARCH_TEXT); there is no schema change.
