@@ -383,6 +383,7 @@ test('an alert page shows the rule, the events as stored with the matched field,
     assert.equal(stored.RecordID, 7);
     assert.equal(stored.Computer, 'PC-KEIRI-01');
     assert.match(await page.locator('#alert-history').innerText(), /まだ変更されていません/);
+    assert.deepEqual(await seriousViolations(page), [], 'axe-core on the alert page (ja)');
     await page.screenshot({ path: join(ARTIFACTS, '22-alert-page-ja.png'), fullPage: true });
 
     // Acknowledge from the page: it comes back to the alert, and the history says who.
@@ -399,6 +400,7 @@ test('an alert page shows the rule, the events as stored with the matched field,
     assert.equal(await page.locator('#alert-rule h2').innerText(), 'The rule');
     assert.match(await page.locator('#alert-suppression label.choice').first().innerText(), /This rule on host PC-KEIRI-01/);
     assert.match(await page.locator('#alert-suppression').innerText(), /This rule when CommandLine is/);
+    assert.deepEqual(await seriousViolations(page), [], 'axe-core on the alert page (en)');
     await page.fill('#alert-suppress-reason', 'backup software on the accounting PC');
     await page.fill('#alert-suppress-days', '7');
     await page.locator('#alert-suppress-save').click();
