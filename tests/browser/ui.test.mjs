@@ -160,16 +160,34 @@ test('a case offers only the moves its workflow allows, resolving with open task
 
   // Forward one step, then ask to resolve while the template's tasks are open.
   await page.selectOption('#case-status-select', 'in_progress');
+  await page.selectOption('#triage-form select[name="assignee"]', 'lead');
   await page.click('#triage-submit');
   await page.waitForSelector('#case-status-select option[value="resolved"]', { state: 'attached' });
   assert.deepEqual(await offered(), ['triage', 'in_progress', 'resolved', 'rejected']);
+
+  // A task for myself, already overdue: 自分の担当 lists it first, and the case.
+  const taskForm = page.locator('form[action$="/tasks"]');
+  await taskForm.locator('input[name="title"]').fill('経理部への聞き取り');
+  await taskForm.locator('select[name="assignee"]').selectOption('lead');
+  await taskForm.locator('input[name="due_at"]').fill('2026-01-05T10:00');
+  await taskForm.locator('button').click();
+  await page.waitForURL(/#tasks$/);
+  await navTo(page, 'nav-my');
+  await page.waitForURL(/\/my$/);
+  assert.equal(await page.locator('h1').innerText(), '自分の担当');
+  const mine = page.locator('#my-tasks-table tr.my-task').first();
+  assert.match(await mine.innerText(), /経理部への聞き取り/);
+  assert.match(await mine.innerText(), /期限切れ/);
+  assert.match(await mine.innerText(), new RegExp(number));
+  assert.match(await page.locator('#my-cases-table').innerText(), /ワークフロー確認用の事案/);
+  await page.goto(`${base}/cases/${number}`);
   await page.selectOption('#case-status-select', 'resolved');
   await page.fill('#triage-form textarea[name="resolution_summary"]', '不審メールは削除済み');
   await page.click('#triage-submit');
   await page.waitForSelector('#close-confirm');
   assert.equal(await page.locator('#close-confirm h1').innerText(), '未完了のタスクがあります');
-  assert.equal(await page.locator('#close-open-tasks tbody tr').count(), 7);
-  assert.match(await page.locator('#close-confirm-why').innerText(), new RegExp(`${number}.*「解決」.*7 件`));
+  assert.equal(await page.locator('#close-open-tasks tbody tr').count(), 8);
+  assert.match(await page.locator('#close-confirm-why').innerText(), new RegExp(`${number}.*「解決」.*8 件`));
   await page.click('#close-confirm-no');
   await page.waitForURL(new RegExp(`/cases/${number}#tasks$`));
   assert.equal(await page.locator('#case-status').innerText(), '対応中');
@@ -715,7 +733,7 @@ test('axe-core finds no serious or critical violation on the main pages, in Japa
   };
   const details = [await firstLink('/cases', /^\/cases\/\d{4}-\d+$/), await firstLink('/reports', /^\/reports\/[^/]+$/), await firstLink('/assets', /^\/assets\/[^/]+$/)];
   assert.equal(details.filter(Boolean).length, 3, `a case, a report and an asset to check: ${details}`);
-  const pages = [...details, '/cases', '/cases/new', '/alerts', '/reports', '/contacts', '/assets', '/vulns', '/dashboard', '/stats', '/coverage', '/maturity', '/settings', '/admin/tokens', '/admin/mail'];
+  const pages = [...details, '/cases', '/cases/new', '/my', '/alerts', '/reports', '/contacts', '/assets', '/vulns', '/dashboard', '/stats', '/coverage', '/maturity', '/settings', '/admin/tokens', '/admin/mail'];
   for (const lang of ['ja', 'en']) {
     if ((await page.locator('html').getAttribute('lang')) !== lang) {
       await page.click('#lang-switch');

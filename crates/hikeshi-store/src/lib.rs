@@ -57,7 +57,7 @@ pub use reports::{
 pub use retention::{RetentionCutoffs, RetentionOutcome};
 pub use rollups::{settled_hour, DepartmentOf, RuleCount, SourceActivity, HOUR_MS};
 pub use suppressions::{NewSuppression, Suppression};
-pub use tasks::{NewTask, Task, TaskPatch};
+pub use tasks::{AssignedTask, NewTask, Task, TaskPatch};
 pub use tx::Tx;
 pub use users::{ApiToken, NewUser, Session, SignInAttempt, User};
 

@@ -35,6 +35,16 @@ pub struct TaskPatch {
     pub due_at: Option<Option<i64>>,
 }
 
+/// A task with the case it belongs to, for a person's own list.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AssignedTask {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub task: Task,
+    pub case_number: String,
+    pub case_title: String,
+}
+
 const TASK_COLUMNS: &str =
     "id, case_id, title, assignee, status, due_at, created_by, created_at, updated_at";
 
@@ -89,6 +99,20 @@ impl Store {
             format!("SELECT {TASK_COLUMNS} FROM tasks WHERE case_id = $1 ORDER BY created_at, id");
         Ok(sqlx::query_as(AssertSqlSafe(sql))
             .bind(case_id)
+            .fetch_all(&self.reader)
+            .await?)
+    }
+
+    /// Open tasks (to do, in progress) assigned to `username` on cases that were not merged
+    /// away, soonest due first, with their case's number and title.
+    pub async fn open_tasks_assigned(&self, username: &str) -> Result<Vec<AssignedTask>> {
+        let sql = "SELECT t.id, t.case_id, t.title, t.assignee, t.status, t.due_at, t.created_by, t.created_at, t.updated_at, c.number AS case_number, c.title AS case_title
+             FROM tasks t JOIN cases c ON c.id = t.case_id
+             WHERE t.assignee = $1 AND t.status IN ('todo', 'in_progress') AND c.merged_into IS NULL
+             ORDER BY CASE WHEN t.due_at IS NULL THEN 1 ELSE 0 END, t.due_at, t.created_at, t.id
+             LIMIT 500";
+        Ok(sqlx::query_as(sql)
+            .bind(username)
             .fetch_all(&self.reader)
             .await?)
     }

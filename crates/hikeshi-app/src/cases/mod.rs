@@ -318,3 +318,31 @@ pub async fn take_evidence(
         .await?;
     Ok((ev, file))
 }
+
+/// What is on one person's desk: their open tasks and the open cases assigned to them.
+pub struct MyWork {
+    pub tasks: Vec<hikeshi_store::AssignedTask>,
+    pub cases: Vec<Case>,
+}
+
+/// Cases looked through for a person's open ones; a desk with more is read through the list.
+const MY_CASES_SCAN: i64 = 500;
+
+pub async fn my_work(app: &App, who: &Who) -> AppResult<MyWork> {
+    let tasks = app.store.open_tasks_assigned(&who.name).await?;
+    let listed = app
+        .store
+        .list_cases(&CaseFilter {
+            assignee: Some(who.name.clone()),
+            limit: MY_CASES_SCAN,
+            ..CaseFilter::default()
+        })
+        .await?;
+    let cases = listed
+        .items
+        .into_iter()
+        .filter(|c| c.merged_into.is_none())
+        .filter(|c| CaseStatus::parse(&c.status).is_ok_and(CaseStatus::is_open))
+        .collect();
+    Ok(MyWork { tasks, cases })
+}

@@ -2,7 +2,7 @@
 //! Events tell the page; it fetches the rows again), bulk actions (acknowledge, close, false
 //! positive, escalate to a new or existing case) and the suppression rules.
 
-use super::{choices, error_page, render, Choice, I18n, Nav, SignedIn};
+use super::{choices, Choice, I18n, Nav, SignedIn};
 use crate::error::ApiError;
 use crate::state::AppState;
 use askama::Template;
@@ -256,10 +256,7 @@ async fn page(State(state): State<AppState>, s: SignedIn, Query(f): Query<Filter
         })
     }
     .await;
-    match result {
-        Ok(p) => render(&p),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    super::page_or_error(&i, s.nav, result)
 }
 
 /// The table body alone, for the page's live refresh.
@@ -565,10 +562,7 @@ async fn alert_page(
         })
     }
     .await;
-    match result {
-        Ok(p) => render(&p),
-        Err(e) => error_page(&i, Some(s.nav), e),
-    }
+    super::page_or_error(&i, s.nav, result)
 }
 
 #[derive(Deserialize)]

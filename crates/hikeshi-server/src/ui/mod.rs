@@ -9,6 +9,7 @@ mod contacts;
 mod evidence;
 mod jobs;
 mod login;
+mod my_work;
 mod oidc_login;
 mod outbound;
 mod report_form;
@@ -48,6 +49,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(contacts::routes())
         .merge(evidence::routes())
         .merge(alerts::routes())
+        .merge(my_work::routes())
         .merge(assets::routes())
         .merge(reporting::routes())
 }
