@@ -138,6 +138,17 @@ fn as_seen(stored: &Map<String, Value>, year: i32) -> Map<String, Value> {
     stored.clone()
 }
 
+/// An event's fields as the rules saw them, by dotted name.
+fn seen_fields(
+    stored: &Map<String, Value>,
+    year: i32,
+) -> (Map<String, Value>, Vec<(String, String)>) {
+    let seen = as_seen(stored, year);
+    let mut flat = Vec::new();
+    flatten("", &seen, &mut flat);
+    (seen, flat)
+}
+
 fn cut(text: &str) -> String {
     match text.char_indices().nth(FIELD_CHARS) {
         Some((at, _)) => format!("{}…", &text[..at]),
@@ -159,9 +170,7 @@ fn shown_event(
             matched: Vec::new(),
         };
     };
-    let seen = as_seen(map, year);
-    let mut flat = Vec::new();
-    flatten("", &seen, &mut flat);
+    let (seen, flat) = seen_fields(map, year);
     let matched: Vec<String> = match (rule, indicator) {
         (Some(rule), _) => rule.matched_fields(&JsonEvent::new(seen)),
         (None, Some(value)) => flat
@@ -348,11 +357,11 @@ pub async fn suppress_from_alert(
             let value = stored
                 .iter()
                 .filter_map(|e| match e {
-                    Value::Object(m) => {
-                        let mut flat = Vec::new();
-                        flatten("", &as_seen(m, year), &mut flat);
-                        flat.into_iter().find(|(k, _)| *k == name).map(|(_, v)| v)
-                    }
+                    Value::Object(m) => seen_fields(m, year)
+                        .1
+                        .into_iter()
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| v),
                     _ => None,
                 })
                 .next()

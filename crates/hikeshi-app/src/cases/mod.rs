@@ -346,3 +346,30 @@ pub async fn my_work(app: &App, who: &Who) -> AppResult<MyWork> {
         .collect();
     Ok(MyWork { tasks, cases })
 }
+
+/// The tasks still open (to do, in progress) that resolving or closing `number` as `target`
+/// would leave behind; empty when the move does not end the work or the case is already there.
+/// The page asks before such a move goes through.
+pub async fn tasks_left_open_by(
+    app: &App,
+    _who: &Who,
+    number: &str,
+    target: CaseStatus,
+) -> AppResult<(Case, Vec<Task>)> {
+    let case = app.store.case_by_number(&parse_number(number)?).await?;
+    if !matches!(target, CaseStatus::Resolved | CaseStatus::Closed) || case.status == target.code()
+    {
+        return Ok((case, Vec::new()));
+    }
+    let open = app
+        .store
+        .tasks(&case.id)
+        .await?
+        .into_iter()
+        .filter(|t| {
+            TaskStatus::parse(&t.status)
+                .is_ok_and(|s| matches!(s, TaskStatus::Todo | TaskStatus::InProgress))
+        })
+        .collect();
+    Ok((case, open))
+}

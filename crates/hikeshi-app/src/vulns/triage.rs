@@ -6,7 +6,7 @@ use hikeshi_store::{Alert, Store};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RankedAlert {
     #[serde(flatten)]
     pub alert: Alert,

@@ -496,14 +496,11 @@ async fn alert_page(
             alert.source.clone(),
         );
         let on_case = alert.case_id.is_some();
-        let ranked = RankedAlert {
-            alert: alert.clone(),
-            priority: detail.ranked.priority,
-            factors: detail.ranked.factors.clone(),
-            explanation: String::new(),
-            assets: detail.ranked.assets.clone(),
-        };
-        let a = row_of(&i, ranked, detail.case_number.clone().unwrap_or_default());
+        let a = row_of(
+            &i,
+            detail.ranked.clone(),
+            detail.case_number.clone().unwrap_or_default(),
+        );
         let assets = detail
             .assets
             .iter()

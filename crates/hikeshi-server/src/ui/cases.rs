@@ -627,25 +627,12 @@ async fn close_confirmation(
         return None;
     }
     let target = CaseStatus::parse(&f.status).ok()?;
-    if !matches!(target, CaseStatus::Resolved | CaseStatus::Closed) {
-        return None;
-    }
-    let case = state
-        .store
-        .case_by_number(&cases::parse_number(number).ok()?)
+    let (case, left) = cases::tasks_left_open_by(state, &s.who, number, target)
         .await
         .ok()?;
-    if case.status == target.code() {
-        return None;
-    }
     let i = &s.viewer.i;
-    let open_tasks: Vec<(String, String, String)> = state
-        .store
-        .tasks(&case.id)
-        .await
-        .ok()?
+    let open_tasks: Vec<(String, String, String)> = left
         .into_iter()
-        .filter(|t| matches!(t.status.as_str(), "todo" | "in_progress"))
         .map(|t| {
             (
                 t.title,
