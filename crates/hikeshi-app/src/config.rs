@@ -35,6 +35,8 @@ pub struct AppConfig {
     pub jobs: crate::jobs::JobSettings,
     /// `[retention]`: how long alerts and their kept events are held (forever by default).
     pub retention: crate::retention::RetentionSettings,
+    /// `[sharing]`: the organisation's own domains, withheld from what is shared.
+    pub sharing: crate::intel::SharingSettings,
 }
 
 /// `[vulns]`: what is done with findings, and where KEV and EPSS come from.
@@ -238,6 +240,7 @@ impl Default for AppConfig {
             reporting: Default::default(),
             jobs: Default::default(),
             retention: Default::default(),
+            sharing: Default::default(),
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod fetch;
 pub mod form_guard;
 pub mod i18n;
 pub mod intake;
+pub mod intel;
 pub mod jobs;
 pub mod ldap;
 pub mod live;

@@ -51,15 +51,16 @@ impl VictimProfile {
         url_host(value).is_some_and(|h| self.is_own_domain(h))
     }
 
-    /// Takes the withheld values out of a text, then every private address and every name
-    /// under the organisation's domains that is left.
+    /// Takes every private address and every name under the organisation's domains out of a
+    /// text, then every withheld value that is left. Whole tokens go first, so a withheld host
+    /// name inside an own domain name (`pc01` in `pc01.example.jp`) takes the name with it.
     pub fn redact(&self, text: &str, withheld: &[&str]) -> String {
-        let mut out = text.to_string();
+        let mut out = self.redact_tokens(text);
         for value in withheld.iter().filter(|v| !v.is_empty()) {
             let whole_words = value.len() < SHORTEST_REDACTED_VALUE;
             out = replace_ascii_case_insensitive(&out, value, whole_words);
         }
-        self.redact_tokens(&out)
+        out
     }
 
     fn redact_tokens(&self, text: &str) -> String {

@@ -61,6 +61,31 @@ pub(crate) async fn record<B: Serialize, A: Serialize>(
 pub(crate) const NONE: Option<&()> = None;
 
 impl Store {
+    /// Records something that changed nothing stored but must be accountable, such as data
+    /// leaving through an export.
+    pub async fn audit_event<A: Serialize>(
+        &self,
+        actor: &Actor,
+        action: &str,
+        object_type: &str,
+        object_id: &str,
+        detail: &A,
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        record(
+            &mut tx,
+            actor,
+            action,
+            object_type,
+            object_id,
+            NONE,
+            Some(detail),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Newest first.
     pub async fn audit_entries(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
         let mut p = Params::default();

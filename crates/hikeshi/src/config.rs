@@ -42,6 +42,8 @@ pub struct FileConfig {
     pub jobs: Option<hikeshi_app::jobs::JobSettings>,
     /// How long alerts and their kept events are held.
     pub retention: Option<hikeshi_app::retention::RetentionSettings>,
+    /// What identifies the organisation in what it shares.
+    pub sharing: Option<hikeshi_app::intel::SharingSettings>,
     /// `[auth.ldap]`: logins checked against a directory.
     pub auth: Option<AuthFileConfig>,
 }
@@ -245,5 +247,6 @@ pub fn app_config(file: &FileConfig, data_dir: PathBuf) -> AppConfig {
         reporting: file.reporting.clone().unwrap_or_default(),
         jobs: file.jobs.unwrap_or_default(),
         retention: file.retention.unwrap_or_default(),
+        sharing: file.sharing.clone().unwrap_or_default(),
     }
 }

@@ -4,8 +4,9 @@
 //! Cyber-observable objects use the standard's own rule (STIX 2.1, 2.9): a UUIDv5 in the STIX
 //! namespace over the canonical JSON of the object's ID-contributing properties, which is what
 //! every other STIX tool computes for the same value. Domain objects (report, indicator,
-//! identity) use a UUIDv5 in hikeshi's own namespace over the object type and hikeshi's
-//! internal identifier.
+//! identity) and bundles must carry a UUIDv4: theirs is the SHA-1 of hikeshi's own namespace,
+//! the object type and hikeshi's internal identifier, with the version 4 and variant bits set,
+//! so it has the form the standard asks for and is still the same on every export.
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -20,9 +21,10 @@ const HIKESHI_NAMESPACE: Uuid = Uuid::from_u128(0x2a7f0d1f_8600_5de9_814b_9a5198
 /// `indicator--…` for hikeshi's object `key`.
 pub fn domain_object_id(stix_type: &str, key: &str) -> String {
     let name = format!("{stix_type}/{key}");
+    let digest = Uuid::new_v5(&HIKESHI_NAMESPACE, name.as_bytes()).into_bytes();
     format!(
         "{stix_type}--{}",
-        Uuid::new_v5(&HIKESHI_NAMESPACE, name.as_bytes())
+        uuid::Builder::from_random_bytes(digest).into_uuid()
     )
 }
 
@@ -73,6 +75,14 @@ fn canonical_json(v: &Value, out: &mut String) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn domain_ids_are_version_4() {
+        let id = domain_object_id("report", "case-1");
+        let uuid = Uuid::parse_str(id.trim_start_matches("report--")).unwrap();
+        assert_eq!(uuid.get_version_num(), 4);
+        assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122);
+    }
 
     #[test]
     fn same_input_same_id() {

@@ -37,7 +37,14 @@ pub fn stix_form(kind: ObservableKind, value: &str) -> Option<StixForm> {
         Sha256 => return Some(hash_form("SHA-256", "'SHA-256'", value)),
         Filename => ("file", "name", "name", "="),
         UserAccount => ("user-account", "account_login", "account_login", "="),
-        RegistryKey => ("windows-registry-key", "key", "key", "="),
+        RegistryKey => {
+            let key = expand_hive(value);
+            return Some(StixForm {
+                sco_type: "windows-registry-key",
+                pattern: format!("[windows-registry-key:key = '{}']", quote(&key)),
+                properties: json!({ "key": key }),
+            });
+        }
         Ip | Host | Other => return None,
     };
     Some(StixForm {
@@ -48,6 +55,26 @@ pub fn stix_form(kind: ObservableKind, value: &str) -> Option<StixForm> {
             quote(value)
         ),
     })
+}
+
+/// STIX wants the hive written out (`HKEY_LOCAL_MACHINE`, never `HKLM`).
+fn expand_hive(key: &str) -> String {
+    const HIVES: &[(&str, &str)] = &[
+        ("HKLM", "HKEY_LOCAL_MACHINE"),
+        ("HKCU", "HKEY_CURRENT_USER"),
+        ("HKCR", "HKEY_CLASSES_ROOT"),
+        ("HKCC", "HKEY_CURRENT_CONFIG"),
+        ("HKU", "HKEY_USERS"),
+    ];
+    let (hive, rest) = key.split_once('\\').unwrap_or((key, ""));
+    match HIVES
+        .iter()
+        .find(|(short, _)| short.eq_ignore_ascii_case(hive))
+    {
+        Some((_, full)) if !key.contains('\\') => full.to_string(),
+        Some((_, full)) => format!("{full}\\{rest}"),
+        None => key.to_string(),
+    }
 }
 
 fn address_type(address: &str) -> &'static str {
@@ -93,7 +120,12 @@ mod tests {
         );
         assert_eq!(
             p(RegistryKey, r"HKLM\Software\O'Brien").unwrap(),
-            r"[windows-registry-key:key = 'HKLM\\Software\\O\'Brien']"
+            r"[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\Software\\O\'Brien']"
+        );
+        assert_eq!(expand_hive("hku"), "HKEY_USERS");
+        assert_eq!(
+            expand_hive(r"HKEY_CURRENT_USER\Run"),
+            r"HKEY_CURRENT_USER\Run"
         );
         assert_eq!(p(Host, "fs01"), None);
         assert_eq!(p(Other, "x"), None);

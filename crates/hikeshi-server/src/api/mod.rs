@@ -11,6 +11,7 @@ mod jobs;
 mod openapi;
 mod reporting;
 mod reports;
+mod sharing;
 
 use crate::state::AppState;
 use axum::Router;
@@ -25,4 +26,5 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(assets::routes())
         .merge(reporting::routes())
         .merge(jobs::routes())
+        .merge(sharing::routes())
 }

@@ -23,6 +23,7 @@ mod oidc;
 mod reporting;
 mod second_factor;
 mod sender_checks;
+mod sharing;
 mod sigma_regression;
 mod tls;
 mod tls_listeners;
