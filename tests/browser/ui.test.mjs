@@ -653,6 +653,70 @@ test('the CISO dashboard, the monthly report, statistics, the countermeasure map
   await context.close();
 });
 
+test('a case shared as STIX 2.1: the preview shows what leaves and why the rest stays, in Japanese and English', async () => {
+  const token = spawnSync(BIN, ['token', 'create', '--user', 'lead', '--data-dir', dataDir]).stdout.toString().trim();
+  const api = async (method, path, body) => {
+    const r = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const text = await r.text();
+    assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
+    return JSON.parse(text);
+  };
+  const created = await api('POST', '/api/v1/cases', { title: '請求書を装う標的型メール', description: '経理部の 10.20.30.40 が C2 203.0.113.99 に接続。', tlp: 'green' });
+  const number = created.number;
+  for (const [kind, value, tlp] of [['ip', '203.0.113.99', 'green'], ['domain', 'invoice-c2.example', 'green'], ['ip', '10.20.30.40', 'green'], ['domain', 'red-only-canary.example', 'red']]) {
+    await api('POST', `/api/v1/cases/${number}/observables`, { kind, value, tlp, ioc: true });
+  }
+
+  const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1366, height: 900 } });
+  const page = await loginAt(context, base, 'lead');
+  if ((await page.locator('html').getAttribute('lang')) === 'en') {
+    await page.click('#lang-switch');
+    await page.waitForURL(/lang_switched=1/);
+  }
+  await page.goto(`${base}/cases/${number}`);
+  await page.click('#case-share');
+  await page.waitForURL(new RegExp(`/cases/${number}/share$`));
+  assert.equal(await page.locator('h1').innerText(), `STIX 2.1 で共有 — ${number}`);
+  await page.selectOption('#share-audience', 'community');
+  await page.check('#share-include-summary');
+  await page.click('#share-preview');
+  await page.waitForURL(/audience=community/);
+  assert.equal(await page.locator('#share-description').innerText(), '経理部の [redacted] が C2 203.0.113.99 に接続。');
+  const leaves = await page.locator('tr.share-leaves').allInnerTexts();
+  assert.equal(leaves.length, 2, leaves.join('\n'));
+  assert.match(leaves.join('\n'), /invoice-c2\.example/);
+  const stays = await page.locator('tr.share-stays').allInnerTexts();
+  assert.equal(stays.length, 2, stays.join('\n'));
+  assert.match(stays.find((r) => r.includes('10.20.30.40')), /内部アドレスです/);
+  assert.match(stays.find((r) => r.includes('red-only-canary')), /TLP:RED.*共有コミュニティには出せません/);
+  assert.deepEqual(await seriousViolations(page), []);
+  await page.screenshot({ path: join(ARTIFACTS, '60-share-preview-ja.png'), fullPage: true });
+
+  // The download is the same decision, as a bundle.
+  const href = await page.locator('#share-download').getAttribute('href');
+  const download = await page.request.get(`${base}${href}`);
+  assert.equal(download.status(), 200);
+  assert.equal(download.headers()['content-type'], 'application/stix+json;version=2.1');
+  const bundle = await download.text();
+  assert.match(bundle, /\[domain-name:value = 'invoice-c2\.example'\]/);
+  for (const held of ['10.20.30.40', 'red-only-canary', 'e828b379-4e03-4974-9ac4-e53a884c97c1']) assert.ok(!bundle.includes(held), `${held} left`);
+
+  // In English the reasons are English, and the public gets nothing of a GREEN case.
+  await page.click('#lang-switch');
+  await page.waitForURL(/lang_switched=1/);
+  await page.waitForLoadState('load');
+  await page.goto(`${base}/cases/${number}/share?audience=community`);
+  assert.match((await page.locator('tr.share-stays').allInnerTexts()).join('\n'), /An internal address/);
+  await page.selectOption('#share-audience', 'public');
+  await page.click('#share-preview');
+  await page.waitForURL(/audience=public/);
+  assert.match(await page.locator('#share-refused').innerText(), /The case is marked TLP:GREEN: nothing of it may go to the public/);
+  assert.equal(await page.locator('#share-download').count(), 0);
+  await page.click('#lang-switch');
+  await page.waitForURL(/lang_switched=1/);
+  await context.close();
+});
+
 // axe-core runs inside the page through the DevTools protocol, so the page's own
 // Content-Security-Policy (script-src 'self') stays as users get it.
 const AXE = readFileSync(join(dirname(createRequire(import.meta.url).resolve('axe-core')), 'axe.min.js'), 'utf8');

@@ -94,30 +94,31 @@ pub struct WithheldItem {
     pub why: String,
 }
 
-/// The preview: what a share of this case to this audience would carry.
+/// The preview: what a share of this case to this audience would carry, explained in `lang`
+/// (the page's language; the API uses the caller's).
 pub async fn case_share(
     app: &App,
     who: &Who,
     number: &str,
     request: ShareRequest,
+    lang: Lang,
 ) -> AppResult<CaseShare> {
     who.require_edit("share cases")?;
-    let lang = who.lang_or(Lang::En);
     let (graph, victim) = graph_of(app, number, lang).await?;
     let decided = decide(&graph, &victim, request);
     Ok(describe(&graph, request.audience, &decided, lang))
 }
 
-/// The STIX 2.1 bundle for the case and audience, audited. Refused as a whole when the case's
-/// marking does not allow the audience.
+/// The STIX 2.1 bundle for the case and audience, audited; generated texts in `lang`. Refused
+/// as a whole when the case's marking does not allow the audience.
 pub async fn case_stix(
     app: &App,
     who: &Who,
     number: &str,
     request: ShareRequest,
+    lang: Lang,
 ) -> AppResult<serde_json::Value> {
     who.require_edit("share cases")?;
-    let lang = who.lang_or(Lang::En);
     let (graph, victim) = graph_of(app, number, lang).await?;
     let cleared = match decide(&graph, &victim, request) {
         Ok(c) => c,

@@ -13,6 +13,8 @@ mod reporting;
 mod reports;
 mod sharing;
 
+pub(crate) use sharing::stix_download;
+
 use crate::state::AppState;
 use axum::Router;
 

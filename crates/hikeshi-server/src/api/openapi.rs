@@ -28,6 +28,25 @@ fn op(summary: &str, tag: &str, body: Option<&str>, ok: (&str, &str)) -> Value {
 }
 
 /// An operation with its parameters.
+/// The case number and the share's choices: audience, summary, victim details.
+fn share_params() -> Vec<Value> {
+    vec![
+        number_param(),
+        query(
+            "audience",
+            json!({"type": "string", "enum": ["organisation", "client_partner", "partner", "community", "public"], "default": "partner"}),
+        ),
+        query(
+            "include_summary",
+            json!({"type": "boolean", "default": false}),
+        ),
+        query(
+            "keep_victim_details",
+            json!({"type": "boolean", "default": false}),
+        ),
+    ]
+}
+
 fn with(mut op: Value, params: Vec<Value>) -> Value {
     op["parameters"] = Value::Array(params);
     op
@@ -141,6 +160,8 @@ pub fn spec() -> Value {
                 "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}, "description": {"type": "string"}}, "required": ["file"]}}}},
                 "responses": {"201": {"description": "the evidence record with its SHA-256"}, "413": error_response("file over the upload limit")}
             }},
+            "/api/v1/cases/{number}/share": {"get": with(op("What a share of the case to this audience would carry, and why the rest stays behind (TLP, victim details)", "sharing", None, ("200", "leaving and withheld observables with reasons")), share_params())},
+            "/api/v1/cases/{number}/stix": {"get": with(also(op("The case as a STIX 2.1 report bundle (application/stix+json;version=2.1) of what the egress gate lets out for the audience; audited", "sharing", None, ("200", "the bundle")), "409", "the case's own TLP forbids this audience"), share_params())},
             "/api/v1/evidence/{id}": {"get": with(op("Download evidence (recorded in the chain of custody)", "evidence", None, ("200", "the bytes")), vec![path_id("id")])},
             "/api/v1/evidence/{id}/custody": {"get": with(op("Chain of custody of one piece of evidence", "evidence", None, ("200", "custody entries")), vec![path_id("id")])},
             "/api/v1/categories": {

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use hikeshi_app::intel::{self, ShareRequest};
+use hikeshi_app::Lang;
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
@@ -46,7 +47,8 @@ async fn share_preview(
     Path(number): Path<String>,
     ApiQuery(q): ApiQuery<ShareQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let preview = intel::case_share(&state, &who, &number, q.request()?).await?;
+    let preview =
+        intel::case_share(&state, &who, &number, q.request()?, who.lang_or(Lang::En)).await?;
     Ok(Json(preview))
 }
 
@@ -57,7 +59,7 @@ async fn case_stix(
     ApiQuery(q): ApiQuery<ShareQuery>,
 ) -> ApiResult<Response> {
     let request = q.request()?;
-    let bundle = intel::case_stix(&state, &who, &number, request).await?;
+    let bundle = intel::case_stix(&state, &who, &number, request, who.lang_or(Lang::En)).await?;
     Ok(stix_download(&number, request, &bundle))
 }
 

@@ -16,6 +16,7 @@ mod report_form;
 pub mod reporting;
 mod reports;
 mod second_factor;
+mod sharing;
 mod team_admin;
 
 use crate::auth::{cookie_value, resolve_user, CurrentUser, LANG_COOKIE};
@@ -46,6 +47,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(team_admin::routes())
         .merge(jobs::routes())
         .merge(outbound::routes())
+        .merge(sharing::routes())
         .merge(contacts::routes())
         .merge(evidence::routes())
         .merge(alerts::routes())

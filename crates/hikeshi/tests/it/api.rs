@@ -911,6 +911,8 @@ async fn the_openapi_document_describes_the_routes(w: &World) {
         "/api/v1/audit",
         "/api/v1/evidence/{id}/custody",
         "/api/v1/cases/{number}/tasks/{task_id}",
+        "/api/v1/cases/{number}/stix",
+        "/api/v1/cases/{number}/share",
     ] {
         assert!(spec["paths"].get(p).is_some(), "openapi lacks {p}");
     }
