@@ -354,5 +354,6 @@ wire_enum!(
         Soc => "soc",
         Detection => "detection",
         Vulnerability => "vulnerability",
+        Sharing => "sharing",
     }
 );

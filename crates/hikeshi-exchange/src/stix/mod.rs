@@ -10,6 +10,7 @@
 //! effective TLP; and the TLP 2.0 marking definitions they reference.
 
 pub mod ids;
+pub mod import;
 pub mod observable;
 
 use crate::egress::Cleared;

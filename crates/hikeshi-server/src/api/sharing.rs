@@ -1,14 +1,14 @@
 //! Sharing in the API: the gate's preview of a case for an audience, and the case as a STIX 2.1
-//! report bundle made from what the gate cleared.
+//! report bundle made from what the gate cleared; a partner's bundle imported as a case.
 
 use crate::auth::CurrentUser;
 use crate::error::ApiResult;
 use crate::json::ApiQuery;
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use hikeshi_app::intel::{self, ShareRequest};
 use hikeshi_app::Lang;
@@ -18,6 +18,20 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/cases/{number}/share", get(share_preview))
         .route("/api/v1/cases/{number}/stix", get(case_stix))
+        .route("/api/v1/stix/import", post(import_bundle))
+}
+
+/// A partner's bundle (the raw JSON as the body) becomes a case.
+async fn import_bundle(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    body: axum::body::Body,
+) -> ApiResult<impl IntoResponse> {
+    who.require_edit("import shared intelligence")?;
+    let limit = hikeshi_exchange::stix::import::MAX_BUNDLE_BYTES;
+    let body = crate::body::read_large(&state, body, limit).await?;
+    let imported = intel::import_stix(&state, &who, &body.bytes, who.lang_or(Lang::En)).await?;
+    Ok((StatusCode::CREATED, Json(imported)))
 }
 
 /// `?audience=partner&include_summary=true&keep_victim_details=false`

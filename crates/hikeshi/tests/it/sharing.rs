@@ -284,3 +284,203 @@ async fn shared_bundles_pass_the_oasis_tools_sqlite() {
 async fn shared_bundles_pass_the_oasis_tools_postgres() {
     shared_bundles_pass_the_oasis_tools(Db::Postgres).await;
 }
+
+/// A bundle the stix2 library made becomes a case: the report's Japanese title and text byte
+/// for byte, each indicator's values with their TLP 1.0 markings as TLP, the bare observable,
+/// and the objects hikeshi cannot hold named with the reason.
+async fn a_bundle_from_the_stix2_library_becomes_a_case(db: Db) {
+    let s = TestServer::start(db, "sharing_import", &[]).await;
+    s.add_user("hana", "handler");
+    s.add_user("vic", "viewer");
+    let (handler, viewer) = (s.token("hana"), s.token("vic"));
+    let dir = temp_dir("sharing-import");
+    let file = dir.join("made.json");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/sharing/make_bundle.py");
+    let made = Command::new(python())
+        .arg(script)
+        .arg(&file)
+        .output()
+        .expect("run make_bundle.py");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let bytes = std::fs::read(&file).expect("bundle");
+
+    let post = |token: &str, body: Vec<u8>| {
+        s.req(Method::POST, "/api/v1/stix/import", Some(token))
+            .header("content-type", "application/stix+json")
+            .body(body)
+            .send()
+    };
+    let refused = post(&viewer, bytes.clone()).await.expect("request");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let broken = post(
+        &handler,
+        b"{\"type\": \"bundle\",\n\"objects\": [}".to_vec(),
+    )
+    .await
+    .expect("request");
+    assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
+    assert!(broken.text().await.unwrap_or_default().contains("line 2"));
+
+    let resp = post(&handler, bytes).await.expect("request");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let imported: Value = resp.json().await.expect("json");
+    assert_eq!(
+        imported["tlp"], "amber",
+        "the strictest marking: {imported}"
+    );
+    assert_eq!(imported["observables"], 5, "{imported}");
+    let reasons = imported["skipped"].to_string();
+    assert_eq!(
+        imported["skipped"].as_array().map(Vec::len),
+        Some(2),
+        "{imported}"
+    );
+    assert!(reasons.contains("AND domain-name:value"), "{reasons}");
+    assert!(reasons.contains("`process`"), "{reasons}");
+
+    let number = imported["number"].as_str().unwrap_or_default();
+    let (st, case) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/cases/{number}"),
+            &handler,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        case["case"]["title"],
+        "ランサムウェア攻撃の共有: 請求書メール"
+    );
+    assert_eq!(case["case"]["source"], "sharing");
+    let description = case["case"]["description"].as_str().unwrap_or_default();
+    assert!(
+        description.starts_with("受信した組織は C2 をブロックしてください。"),
+        "{description}"
+    );
+    let mut got: Vec<(String, String, String, bool)> = case["observables"]
+        .as_array()
+        .map(|os| {
+            os.iter()
+                .map(|o| {
+                    (
+                        o["kind"].as_str().unwrap_or("").to_string(),
+                        o["value"].as_str().unwrap_or("").to_string(),
+                        o["tlp"].as_str().unwrap_or("").to_string(),
+                        o["is_ioc"] == 1 || o["is_ioc"] == true,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    got.sort();
+    let row =
+        |k: &str, v: &str, t: &str, ioc: bool| (k.to_string(), v.to_string(), t.to_string(), ioc);
+    assert_eq!(
+        got,
+        vec![
+            row("domain", "c2.bad-actor.example", "green", true),
+            row("filename", "O'Neil 請求書.exe", "amber", true),
+            row("ip", "192.0.2.77", "green", false),
+            row("ip", "198.51.100.23", "green", true),
+            row(
+                "sha256",
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "amber",
+                true
+            ),
+        ],
+        "{case}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_bundle_from_the_stix2_library_becomes_a_case_sqlite() {
+    a_bundle_from_the_stix2_library_becomes_a_case(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_bundle_from_the_stix2_library_becomes_a_case_postgres() {
+    a_bundle_from_the_stix2_library_becomes_a_case(Db::Postgres).await;
+}
+
+/// One hikeshi shares with another: what the first lets out for a client partner arrives on the
+/// second as a case with the same title, observables and markings, and the second's own
+/// export of it passes the OASIS tools again.
+#[tokio::test]
+async fn a_share_from_one_hikeshi_arrives_on_another() {
+    let (a, handler_a, _, number) = world(Db::Sqlite).await;
+    let (st, sent) = bundle(&a, &handler_a, &number, "audience=client_partner").await;
+    assert_eq!(st, StatusCode::OK, "{sent}");
+    let b = TestServer::start(Db::Sqlite, "sharing_peer", &[]).await;
+    b.add_user("ken", "handler");
+    let handler_b = b.token("ken");
+    let resp = b
+        .req(Method::POST, "/api/v1/stix/import", Some(&handler_b))
+        .body(sent.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let imported: Value = resp.json().await.expect("json");
+    assert_eq!(imported["skipped"], json!([]), "{imported}");
+    let arrived = imported["number"].as_str().unwrap_or_default().to_string();
+
+    let (_, left) = a
+        .json(
+            Method::GET,
+            &format!("/api/v1/cases/{number}/share?audience=client_partner"),
+            &handler_a,
+            None,
+        )
+        .await;
+    let (_, case_b) = b
+        .json(
+            Method::GET,
+            &format!("/api/v1/cases/{arrived}"),
+            &handler_b,
+            None,
+        )
+        .await;
+    assert_eq!(case_b["case"]["title"], TITLE);
+    let pairs = |items: &Value, tlp_key: &str| {
+        let mut v: Vec<(String, String)> = items
+            .as_array()
+            .map(|os| {
+                os.iter()
+                    .map(|o| {
+                        (
+                            o["value"].as_str().unwrap_or("").to_string(),
+                            o[tlp_key].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    // The registry hive is written out on the way (STIX wants HKEY_CURRENT_USER, not HKCU).
+    let expected: Vec<(String, String)> = pairs(&left["leaving"], "tlp")
+        .into_iter()
+        .map(|(v, t)| (v.replace(r"HKCU\", r"HKEY_CURRENT_USER\"), t))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(pairs(&case_b["observables"], "tlp"), expected);
+
+    let (st, again) = bundle(&b, &handler_b, &arrived, "audience=organisation").await;
+    assert_eq!(st, StatusCode::OK, "{again}");
+    let dir = temp_dir("sharing-peer");
+    let file = dir.join("again.json");
+    std::fs::write(&file, &again).expect("write");
+    let v = &judge(std::slice::from_ref(&file))[file.display().to_string()];
+    assert_eq!(v["messages"], json!([]), "{v}");
+    assert_eq!(v["report_names"], json!([TITLE]), "{v}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,468 @@
+//! Reading a STIX 2.1 bundle a partner sent: its report (title and text), and every indicator
+//! and cyber-observable that hikeshi can hold as an observable, with the TLP it was marked
+//! with. What hikeshi cannot hold is listed with the reason, never dropped in silence.
+//!
+//! Indicator patterns are read when they are one comparison of an observable's identifying
+//! property (`[ipv4-addr:value = '…']`), or several such comparisons joined by `OR`: that is what
+//! indicator feeds send almost always. Anything else (AND, FOLLOWEDBY, qualifiers, other
+//! properties) is kept out with its pattern quoted, because a half-read pattern would match
+//! something the sender did not mean.
+
+use crate::tlp;
+use hikeshi_model::{normalise_observable, ObservableKind, Tlp};
+use serde_json::Value;
+
+/// A bundle larger than this is refused before it is parsed.
+pub const MAX_BUNDLE_BYTES: usize = 10 * 1024 * 1024;
+/// At most this many objects in one bundle.
+pub const MAX_OBJECTS: usize = 20_000;
+/// At most this many comparisons in one pattern.
+const MAX_COMPARISONS: usize = 100;
+
+/// TLP 1.0 markings STIX 2.1 predefines (WHITE is TLP 2.0's CLEAR).
+const TLP_1: &[(&str, Tlp)] = &[
+    (
+        "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+        Tlp::Clear,
+    ),
+    (
+        "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+        Tlp::Green,
+    ),
+    (
+        "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+        Tlp::Amber,
+    ),
+    (
+        "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
+        Tlp::Red,
+    ),
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedObservable {
+    pub kind: ObservableKind,
+    /// In hikeshi's canonical form.
+    pub value: String,
+    pub description: String,
+    /// The object's TLP marking, when it has one hikeshi knows.
+    pub tlp: Option<Tlp>,
+    /// From an indicator (rather than a bare cyber-observable).
+    pub is_ioc: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    /// The STIX object's id, or `bundle` for the bundle itself.
+    pub id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportedBundle {
+    /// The first report's name and description, if the bundle has a report.
+    pub title: Option<String>,
+    pub description: String,
+    /// The strictest TLP marking found on any object read.
+    pub strictest_tlp: Option<Tlp>,
+    pub observables: Vec<ImportedObservable>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Why a bundle is refused as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleError(pub String);
+
+impl std::fmt::Display for BundleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub fn read_bundle(bytes: &[u8]) -> Result<ImportedBundle, BundleError> {
+    if bytes.len() > MAX_BUNDLE_BYTES {
+        return Err(BundleError(format!(
+            "the bundle is {} bytes; at most {MAX_BUNDLE_BYTES} are read",
+            bytes.len()
+        )));
+    }
+    let root: Value = serde_json::from_slice(bytes).map_err(|e| {
+        BundleError(format!(
+            "not JSON at line {}, column {}: {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if root.get("type").and_then(Value::as_str) != Some("bundle") {
+        return Err(BundleError("`type` is not `bundle`".into()));
+    }
+    let objects = root
+        .get("objects")
+        .and_then(Value::as_array)
+        .ok_or_else(|| BundleError("`objects` is missing or not a list".into()))?;
+    if objects.len() > MAX_OBJECTS {
+        return Err(BundleError(format!(
+            "{} objects; at most {MAX_OBJECTS} are read",
+            objects.len()
+        )));
+    }
+    let mut out = ImportedBundle::default();
+    for object in objects {
+        let id = object
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("(no id)")
+            .to_string();
+        let kind = object.get("type").and_then(Value::as_str).unwrap_or("");
+        let marking = marking_of(object);
+        let found = match kind {
+            "report" => {
+                if out.title.is_none() {
+                    out.title = text_of(object, "name");
+                    out.description = text_of(object, "description").unwrap_or_default();
+                    note_tlp(&mut out, marking);
+                }
+                continue;
+            }
+            "indicator" => read_indicator(object),
+            "marking-definition" | "identity" | "relationship" | "extension-definition" => continue,
+            other => match sco_observable(other, object) {
+                Some(found) => found.map(|o| vec![o]),
+                None => Err(format!("hikeshi does not hold `{other}` objects")),
+            },
+        };
+        match found {
+            Ok(list) => {
+                for mut o in list {
+                    o.tlp = marking;
+                    note_tlp(&mut out, marking);
+                    if !out
+                        .observables
+                        .iter()
+                        .any(|e| e.kind == o.kind && e.value == o.value)
+                    {
+                        out.observables.push(o);
+                    } else if o.is_ioc {
+                        // The indicator says more than the bare observable read before it.
+                        if let Some(e) = out
+                            .observables
+                            .iter_mut()
+                            .find(|e| e.kind == o.kind && e.value == o.value)
+                        {
+                            e.is_ioc = true;
+                            if e.description.is_empty() {
+                                e.description = o.description;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(reason) => out.skipped.push(Skipped { id, reason }),
+        }
+    }
+    Ok(out)
+}
+
+fn note_tlp(out: &mut ImportedBundle, marking: Option<Tlp>) {
+    if let Some(t) = marking {
+        out.strictest_tlp = Some(out.strictest_tlp.map_or(t, |s| tlp::strictest(s, t)));
+    }
+}
+
+fn text_of(object: &Value, key: &str) -> Option<String> {
+    object.get(key).and_then(Value::as_str).map(|s| {
+        s.chars()
+            .filter(|c| !c.is_control() || *c == '\n')
+            .collect()
+    })
+}
+
+/// The strictest TLP among the object's markings (TLP 2.0 or 1.0).
+fn marking_of(object: &Value) -> Option<Tlp> {
+    let refs = object.get("object_marking_refs")?.as_array()?;
+    refs.iter()
+        .filter_map(Value::as_str)
+        .filter_map(|r| {
+            Tlp::ALL
+                .iter()
+                .copied()
+                .find(|t| tlp::marking_id(*t) == r)
+                .or_else(|| TLP_1.iter().find(|(id, _)| *id == r).map(|(_, t)| *t))
+        })
+        .max()
+}
+
+fn read_indicator(object: &Value) -> Result<Vec<ImportedObservable>, String> {
+    let pattern_type = object
+        .get("pattern_type")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if pattern_type != "stix" {
+        return Err(format!(
+            "pattern_type `{}` is not read (only `stix`)",
+            pattern_type.chars().take(40).collect::<String>()
+        ));
+    }
+    let pattern = object.get("pattern").and_then(Value::as_str).unwrap_or("");
+    let comparisons = parse_or_pattern(pattern).ok_or_else(|| {
+        format!(
+            "the pattern is not one comparison or an OR of comparisons: {}",
+            pattern.chars().take(200).collect::<String>()
+        )
+    })?;
+    let description = text_of(object, "description").unwrap_or_default();
+    comparisons
+        .into_iter()
+        .map(|(path, value)| {
+            let kind = kind_of_path(&path, &value)
+                .ok_or_else(|| format!("hikeshi does not hold `{path}` values"))?;
+            observable(kind, &value, description.clone(), true)
+        })
+        .collect()
+}
+
+fn observable(
+    kind: ObservableKind,
+    value: &str,
+    description: String,
+    is_ioc: bool,
+) -> Result<ImportedObservable, String> {
+    let value = normalise_observable(kind, value).map_err(|e| e.to_string())?;
+    Ok(ImportedObservable {
+        kind,
+        value,
+        description,
+        tlp: None,
+        is_ioc,
+    })
+}
+
+/// A cyber-observable object as an observable; `None` when hikeshi has no kind for the type.
+fn sco_observable(sco_type: &str, object: &Value) -> Option<Result<ImportedObservable, String>> {
+    let text = |key: &str| object.get(key).and_then(Value::as_str);
+    let (kind, value) = match sco_type {
+        "ipv4-addr" | "ipv6-addr" => {
+            let v = text("value")?;
+            let kind = if v.contains('/') {
+                ObservableKind::Cidr
+            } else {
+                ObservableKind::Ip
+            };
+            (kind, v.to_string())
+        }
+        "domain-name" => (ObservableKind::Domain, text("value")?.to_string()),
+        "url" => (ObservableKind::Url, text("value")?.to_string()),
+        "email-addr" => (ObservableKind::Email, text("value")?.to_string()),
+        "windows-registry-key" => (ObservableKind::RegistryKey, text("key")?.to_string()),
+        "user-account" => (
+            ObservableKind::UserAccount,
+            text("account_login")
+                .or_else(|| text("user_id"))?
+                .to_string(),
+        ),
+        "file" => {
+            let hashes = object.get("hashes").and_then(Value::as_object);
+            let hash = |name: &str| hashes.and_then(|h| h.get(name)).and_then(Value::as_str);
+            if let Some(v) = hash("SHA-256") {
+                (ObservableKind::Sha256, v.to_string())
+            } else if let Some(v) = hash("SHA-1") {
+                (ObservableKind::Sha1, v.to_string())
+            } else if let Some(v) = hash("MD5") {
+                (ObservableKind::Md5, v.to_string())
+            } else {
+                (ObservableKind::Filename, text("name")?.to_string())
+            }
+        }
+        _ => return None,
+    };
+    Some(observable(kind, &value, String::new(), false))
+}
+
+/// Which observable kind a pattern's object path names.
+fn kind_of_path(path: &str, value: &str) -> Option<ObservableKind> {
+    use ObservableKind::*;
+    Some(match path {
+        "ipv4-addr:value" | "ipv6-addr:value" if value.contains('/') => Cidr,
+        "ipv4-addr:value" | "ipv6-addr:value" => Ip,
+        "domain-name:value" => Domain,
+        "url:value" => Url,
+        "email-addr:value" | "email-message:from_ref.value" | "email-message:sender_ref.value" => {
+            Email
+        }
+        "file:hashes.MD5" | "file:hashes.'MD5'" => Md5,
+        "file:hashes.'SHA-1'" | "file:hashes.SHA1" => Sha1,
+        "file:hashes.'SHA-256'" | "file:hashes.SHA256" => Sha256,
+        "file:name" => Filename,
+        "windows-registry-key:key" => RegistryKey,
+        "user-account:account_login" | "user-account:user_id" => UserAccount,
+        _ => return None,
+    })
+}
+
+/// `[a:b = 'x']`, `[a:b = 'x' OR c:d = 'y']` or `[a:b = 'x'] OR [c:d = 'y']`, where each
+/// comparison is `=` (or `ISSUBSET` for an address range); `None` for anything else.
+fn parse_or_pattern(pattern: &str) -> Option<Vec<(String, String)>> {
+    let mut p = Parser {
+        s: pattern.as_bytes(),
+        at: 0,
+    };
+    let mut out = Vec::new();
+    loop {
+        p.space();
+        p.eat(b'[')?;
+        loop {
+            p.space();
+            let path = p.path()?;
+            p.space();
+            let op = p.word();
+            if op != "=" && !(op == "ISSUBSET" && path.ends_with("-addr:value")) {
+                return None;
+            }
+            p.space();
+            let value = p.string()?;
+            out.push((path, value));
+            if out.len() > MAX_COMPARISONS {
+                return None;
+            }
+            p.space();
+            if p.keyword("OR") {
+                continue;
+            }
+            break;
+        }
+        p.eat(b']')?;
+        p.space();
+        if p.at == p.s.len() {
+            return Some(out);
+        }
+        if !p.keyword("OR") {
+            return None;
+        }
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+impl Parser<'_> {
+    fn space(&mut self) {
+        while self.s.get(self.at).is_some_and(|b| b.is_ascii_whitespace()) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> Option<()> {
+        (self.s.get(self.at) == Some(&b)).then(|| self.at += 1)
+    }
+
+    fn keyword(&mut self, word: &str) -> bool {
+        let end = self.at + word.len();
+        let follows_space = self
+            .s
+            .get(end)
+            .is_some_and(|b| b.is_ascii_whitespace() || *b == b'[');
+        if self.s.get(self.at..end) == Some(word.as_bytes()) && follows_space {
+            self.at = end;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// An object path: `type:prop`, `type:prop.sub`, `type:hashes.'SHA-256'`.
+    fn path(&mut self) -> Option<String> {
+        let start = self.at;
+        while let Some(&b) = self.s.get(self.at) {
+            if b.is_ascii_alphanumeric() || b"-_:.".contains(&b) {
+                self.at += 1;
+            } else if b == b'\'' && self.s.get(self.at.wrapping_sub(1)) == Some(&b'.') {
+                // A quoted property name: `hashes.'SHA-256'`.
+                self.at += 1;
+                while self.s.get(self.at).is_some_and(|c| *c != b'\'') {
+                    self.at += 1;
+                }
+                self.eat(b'\'')?;
+            } else {
+                break;
+            }
+        }
+        let path = std::str::from_utf8(&self.s[start..self.at]).ok()?;
+        (path.contains(':')).then(|| path.to_string())
+    }
+
+    fn word(&mut self) -> String {
+        let start = self.at;
+        while self
+            .s
+            .get(self.at)
+            .is_some_and(|b| !b.is_ascii_whitespace())
+        {
+            self.at += 1;
+        }
+        String::from_utf8_lossy(&self.s[start..self.at]).into_owned()
+    }
+
+    /// A quoted string literal, with `\'` and `\\` unescaped.
+    fn string(&mut self) -> Option<String> {
+        self.eat(b'\'')?;
+        let mut out = Vec::new();
+        loop {
+            match *self.s.get(self.at)? {
+                b'\\' => {
+                    let next = *self.s.get(self.at + 1)?;
+                    if next != b'\\' && next != b'\'' {
+                        return None;
+                    }
+                    out.push(next);
+                    self.at += 2;
+                }
+                b'\'' => {
+                    self.at += 1;
+                    return String::from_utf8(out).ok();
+                }
+                b => {
+                    out.push(b);
+                    self.at += 1;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_patterns_feeds_send() {
+        assert_eq!(
+            parse_or_pattern("[ipv4-addr:value = '198.51.100.1']").unwrap(),
+            vec![("ipv4-addr:value".into(), "198.51.100.1".into())]
+        );
+        assert_eq!(
+            parse_or_pattern(
+                r"[file:hashes.'SHA-256' = 'ab' OR file:name = 'O\'Neil.exe'] OR [url:value = 'x']"
+            )
+            .unwrap(),
+            vec![
+                ("file:hashes.'SHA-256'".into(), "ab".into()),
+                ("file:name".into(), "O'Neil.exe".into()),
+                ("url:value".into(), "x".into()),
+            ]
+        );
+        assert!(parse_or_pattern("[a:b = 'x' AND c:d = 'y']").is_none());
+        assert!(parse_or_pattern("[a:b = 'x'] WITHIN 5 SECONDS").is_none());
+        assert!(parse_or_pattern("[a:b MATCHES 'x']").is_none());
+        assert!(parse_or_pattern("[a:b = 'x'").is_none());
+        assert!(parse_or_pattern("[a:b = 'x\\n']").is_none());
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_bundle() {
+        assert!(read_bundle(b"{\"type\":\"report\"}").is_err());
+        let e = read_bundle(b"{\n\"type\": \"bundle\",\n oops}").unwrap_err();
+        assert!(e.0.contains("line 3"), "{e}");
+    }
+}
