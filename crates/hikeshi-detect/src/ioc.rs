@@ -35,7 +35,8 @@ impl IndicatorKind {
         }
     }
 
-    fn parse(text: &str) -> Option<IndicatorKind> {
+    /// A type name as lists and feeds write it (`ip-dst`, `hostname`, `sha256`…).
+    pub fn parse(text: &str) -> Option<IndicatorKind> {
         Some(match text.trim().to_ascii_lowercase().as_str() {
             "ip" | "ipv4" | "ipv6" | "ip-dst" | "ip-src" => IndicatorKind::Ip,
             "cidr" | "net" | "ip-range" => IndicatorKind::Cidr,
@@ -202,6 +203,22 @@ impl IndicatorSet {
                     line: index + 1,
                     message,
                 }),
+            }
+        }
+        self.build();
+        errors
+    }
+
+    /// Indicators of known kinds (from the store rather than a list file); values that are not
+    /// what their kind says come back with the reason.
+    pub fn add_values<'a, I>(&mut self, items: I, source: &str) -> Vec<(String, String)>
+    where
+        I: IntoIterator<Item = (IndicatorKind, &'a str)>,
+    {
+        let mut errors = Vec::new();
+        for (kind, value) in items {
+            if let Err(e) = self.push(kind, value, source) {
+                errors.push((value.to_string(), e));
             }
         }
         self.build();

@@ -42,6 +42,18 @@ const OBS_COLUMNS: &str =
     "id, case_id, kind, value, description, tlp, is_ioc, created_by, created_at";
 
 impl Store {
+    /// (kind, value) of the indicators partners shared that are in force: IOC observables of
+    /// cases received through sharing that are neither closed, rejected nor merged.
+    pub async fn shared_indicators(&self) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT DISTINCT o.kind, o.value FROM observables o JOIN cases c ON c.id = o.case_id
+             WHERE o.is_ioc = 1 AND c.source = 'sharing' AND c.status NOT IN ('closed', 'rejected')
+               AND c.merged_into IS NULL",
+        )
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
     /// Adds an observable; if the case already has it, returns the existing one and `false`.
     pub async fn add_observable(
         &self,

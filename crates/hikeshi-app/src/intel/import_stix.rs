@@ -62,6 +62,12 @@ pub async fn import_stix(app: &App, who: &Who, bytes: &[u8], lang: Lang) -> AppR
         tx.add_observable(&case.id, &new, &actor).await?;
     }
     tx.commit().await?;
+    // What arrived fires on live events from now on, not at the next periodic read.
+    if let Some(live) = &app.live {
+        if let Err(e) = live.refresh_shared_indicators().await {
+            tracing::warn!(error = %e, "cannot read shared indicators");
+        }
+    }
     Ok(StixImport {
         number: case.number,
         tlp: case_tlp,

@@ -10,6 +10,7 @@ use std::time::Duration;
 const ROLLUP_EVERY: Duration = Duration::from_secs(300);
 /// How often suppression rules are re-read (other nodes may have changed them).
 const SUPPRESSIONS_EVERY: Duration = Duration::from_secs(5);
+const SHARED_INDICATORS_EVERY: Duration = Duration::from_secs(30);
 /// How often the Maildir's `new/` is read.
 const MAILDIR_EVERY: Duration = Duration::from_secs(2);
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
@@ -106,13 +107,25 @@ pub fn for_pipeline(app: &App) -> Vec<Periodic> {
     if app.live.is_none() {
         return Vec::new();
     }
-    vec![Periodic::new("suppressions", SUPPRESSIONS_EVERY, |app| {
-        Box::pin(async move {
-            if let Some(live) = &app.live {
-                if let Err(e) = live.refresh_suppressions().await {
-                    tracing::warn!(error = %e, "cannot read suppression rules");
+    vec![
+        Periodic::new("suppressions", SUPPRESSIONS_EVERY, |app| {
+            Box::pin(async move {
+                if let Some(live) = &app.live {
+                    if let Err(e) = live.refresh_suppressions().await {
+                        tracing::warn!(error = %e, "cannot read suppression rules");
+                    }
                 }
-            }
-        })
-    })]
+            })
+        }),
+        // Another node (or a case closed since) changes what is in force: read it again.
+        Periodic::new("shared indicators", SHARED_INDICATORS_EVERY, |app| {
+            Box::pin(async move {
+                if let Some(live) = &app.live {
+                    if let Err(e) = live.refresh_shared_indicators().await {
+                        tracing::warn!(error = %e, "cannot read shared indicators");
+                    }
+                }
+            })
+        }),
+    ]
 }

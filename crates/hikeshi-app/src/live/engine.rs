@@ -200,17 +200,29 @@ fn event_identity(source: SourceKind, event: &RawEvent, map: &Map<String, Value>
     hex::encode(&h.finalize()[..16])
 }
 
+/// What a batch is detected against: the loaded rules and lists, the suppressions and the
+/// indicators partners shared, each as it was when the batch was taken.
+pub struct InForce<'a> {
+    pub engine: &'a LiveEngine,
+    pub suppressions: &'a Suppressions,
+    pub shared: &'a IndicatorSet,
+}
+
 /// Runs the rules over a batch; pure CPU work, done off the async threads. `year` is the
 /// team's current year, for syslog lines that carry none (RFC 3164).
 pub fn detect_batch(
-    engine: &LiveEngine,
-    suppressions: &Suppressions,
+    in_force: &InForce,
     source: SourceKind,
     source_label: &str,
     format: Format,
     events: &[RawEvent],
     year: i32,
 ) -> Detected {
+    let InForce {
+        engine,
+        suppressions,
+        shared,
+    } = *in_force;
     let now = hikeshi_store::now_ms();
     let mut out = Detected {
         hits: Vec::new(),
@@ -241,7 +253,12 @@ pub fn detect_batch(
         } else {
             engine.indicators.scan_event(&event)
         };
-        if matched.is_empty() && indicator_hits.is_empty() {
+        let shared_hits = if shared.is_empty() {
+            Vec::new()
+        } else {
+            shared.scan_event(&event)
+        };
+        if matched.is_empty() && indicator_hits.is_empty() && shared_hits.is_empty() {
             continue;
         }
         let host = first_text(&event, HOST_FIELDS);
@@ -281,8 +298,17 @@ pub fn detect_batch(
             let rule_id = rule.id.clone().unwrap_or_else(|| rule.title.clone());
             push(rule_id, rule.title.clone(), rule.level, &rule.tags);
         }
-        for hit in indicator_hits {
-            let ind = &engine.indicators.indicators[hit.indicator];
+        let listed = indicator_hits
+            .iter()
+            .map(|h| &engine.indicators.indicators[h.indicator]);
+        let from_partners = shared_hits.iter().map(|h| &shared.indicators[h.indicator]);
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for ind in listed.chain(from_partners) {
+            // A value on a list and shared by a partner is one hit.
+            if seen.contains(&(ind.kind.as_str(), ind.value.as_str())) {
+                continue;
+            }
+            seen.push((ind.kind.as_str(), ind.value.as_str()));
             // Indicator hits are `high`: somebody put them on a list for a reason.
             push(
                 format!("ioc:{}:{}", ind.kind.as_str(), ind.value),

@@ -22,6 +22,7 @@ pub use pipeline::BatchOutcome;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::who::Who;
 use crate::App;
+use hikeshi_detect::{IndicatorKind, IndicatorSet};
 use hikeshi_store::Store;
 use pipeline::Batch;
 use serde::Serialize;
@@ -72,6 +73,9 @@ pub struct Live {
     engine: RwLock<Arc<LiveEngine>>,
     reloader: Option<Reloader>,
     suppressions: RwLock<Arc<Suppressions>>,
+    /// Indicators partners shared that are in force, read from the store (not from the rule
+    /// folders), so a share works without a reload.
+    shared_indicators: RwLock<Arc<IndicatorSet>>,
     sender: mpsc::Sender<Batch>,
     receiver: Mutex<Option<mpsc::Receiver<Batch>>>,
 }
@@ -107,6 +111,7 @@ impl Live {
             engine: RwLock::new(Arc::new(engine)),
             reloader,
             suppressions: RwLock::new(Arc::new(Suppressions::default())),
+            shared_indicators: RwLock::new(Arc::new(IndicatorSet::default())),
             sender,
             receiver: Mutex::new(Some(receiver)),
         })
@@ -147,6 +152,31 @@ impl Live {
         *self.suppressions.write().unwrap_or_else(|e| e.into_inner()) =
             Arc::new(Suppressions::new(rules));
         Ok(())
+    }
+
+    fn shared_indicators(&self) -> Arc<IndicatorSet> {
+        self.shared_indicators
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Re-reads the indicators partners shared that are in force. Returns how many there are.
+    pub async fn refresh_shared_indicators(&self) -> hikeshi_store::Result<usize> {
+        let rows = self.store.shared_indicators().await?;
+        let mut set = IndicatorSet::default();
+        let items = rows
+            .iter()
+            .filter_map(|(kind, value)| IndicatorKind::parse(kind).map(|k| (k, value.as_str())));
+        for (value, error) in set.add_values(items, "sharing") {
+            tracing::warn!(%value, %error, "shared indicator not used");
+        }
+        let count = set.len();
+        *self
+            .shared_indicators
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
+        Ok(count)
     }
 
     /// Loads the rule folders and indicator lists again and swaps them in; batches already

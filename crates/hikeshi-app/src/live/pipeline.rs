@@ -1,7 +1,7 @@
 //! The detection workers: each takes a batch from the bounded queue, runs the rules over it on
 //! a blocking thread, commits the hits, groups new alerts into cases and answers the sender.
 
-use super::engine::{detect_batch, BadLine, Format, RawEvent};
+use super::engine::{detect_batch, BadLine, Format, InForce, RawEvent};
 use super::metrics::SourceKind;
 use super::Live;
 use std::sync::atomic::Ordering::Relaxed;
@@ -59,18 +59,16 @@ async fn run_batch(live: &Arc<Live>, batch: Batch) {
     } = batch;
     let engine = live.engine();
     let suppressions = live.suppressions();
+    let shared = live.shared_indicators();
     let source_label = label.clone();
     let year = live.app.calendar.this_year();
     let detected = tokio::task::spawn_blocking(move || {
-        detect_batch(
-            &engine,
-            &suppressions,
-            source,
-            &label,
-            format,
-            &events,
-            year,
-        )
+        let in_force = InForce {
+            engine: &engine,
+            suppressions: &suppressions,
+            shared: &shared,
+        };
+        detect_batch(&in_force, source, &label, format, &events, year)
     })
     .await;
     let detected = match detected {

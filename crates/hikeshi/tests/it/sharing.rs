@@ -285,15 +285,9 @@ async fn shared_bundles_pass_the_oasis_tools_postgres() {
     shared_bundles_pass_the_oasis_tools(Db::Postgres).await;
 }
 
-/// A bundle the stix2 library made becomes a case: the report's Japanese title and text byte
-/// for byte, each indicator's values with their TLP 1.0 markings as TLP, the bare observable,
-/// and the objects hikeshi cannot hold named with the reason.
-async fn a_bundle_from_the_stix2_library_becomes_a_case(db: Db) {
-    let s = TestServer::start(db, "sharing_import", &[]).await;
-    s.add_user("hana", "handler");
-    s.add_user("vic", "viewer");
-    let (handler, viewer) = (s.token("hana"), s.token("vic"));
-    let dir = temp_dir("sharing-import");
+/// The bundle `tests/sharing/make_bundle.py` makes with the stix2 library.
+fn made_bundle() -> Vec<u8> {
+    let dir = temp_dir("sharing-made");
     let file = dir.join("made.json");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/sharing/make_bundle.py");
     let made = Command::new(python())
@@ -307,6 +301,19 @@ async fn a_bundle_from_the_stix2_library_becomes_a_case(db: Db) {
         String::from_utf8_lossy(&made.stderr)
     );
     let bytes = std::fs::read(&file).expect("bundle");
+    let _ = std::fs::remove_dir_all(dir);
+    bytes
+}
+
+/// A bundle the stix2 library made becomes a case: the report's Japanese title and text byte
+/// for byte, each indicator's values with their TLP 1.0 markings as TLP, the bare observable,
+/// and the objects hikeshi cannot hold named with the reason.
+async fn a_bundle_from_the_stix2_library_becomes_a_case(db: Db) {
+    let s = TestServer::start(db, "sharing_import", &[]).await;
+    s.add_user("hana", "handler");
+    s.add_user("vic", "viewer");
+    let (handler, viewer) = (s.token("hana"), s.token("vic"));
+    let bytes = made_bundle();
 
     let post = |token: &str, body: Vec<u8>| {
         s.req(Method::POST, "/api/v1/stix/import", Some(token))
@@ -396,7 +403,6 @@ async fn a_bundle_from_the_stix2_library_becomes_a_case(db: Db) {
         ],
         "{case}"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
@@ -483,4 +489,49 @@ async fn a_share_from_one_hikeshi_arrives_on_another() {
     assert_eq!(v["messages"], json!([]), "{v}");
     assert_eq!(v["report_names"], json!([TITLE]), "{v}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// What a partner shared fires on live events at once, without a reload: an event that
+/// contacts the shared C2 address becomes an indicator alert.
+#[tokio::test]
+async fn shared_indicators_fire_on_live_events() {
+    let rules = temp_dir("sharing-rules");
+    crate::common::live::write_rules(&rules);
+    let rules_arg = rules.display().to_string();
+    let s = TestServer::start(Db::Sqlite, "sharing_live", &["--rules", &rules_arg]).await;
+    s.add_user("hana", "handler");
+    let handler = s.token("hana");
+    let event = json!({"Computer": "PC-KEIRI-01", "DestinationIp": "198.51.100.23", "Image": "C:\\Users\\x\\invoice.exe"});
+    let send = || async {
+        s.req(Method::POST, "/api/v1/events", Some(&handler))
+            .body(event.to_string())
+            .send()
+            .await
+            .expect("events")
+            .json::<Value>()
+            .await
+            .expect("json")
+    };
+    let before = send().await;
+    assert_eq!(before["hits"], 0, "nothing is shared yet: {before}");
+    let resp = s
+        .req(Method::POST, "/api/v1/stix/import", Some(&handler))
+        .body(made_bundle())
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let after = send().await;
+    assert_eq!(after["hits"], 1, "{after}");
+    let (_, alerts) = s
+        .json(
+            Method::GET,
+            "/api/v1/alerts?rule=ioc:ip:198.51.100.23",
+            &handler,
+            None,
+        )
+        .await;
+    assert_eq!(alerts.as_array().map(Vec::len), Some(1), "{alerts}");
+    assert_eq!(alerts[0]["level"], "high");
+    let _ = std::fs::remove_dir_all(rules);
 }
