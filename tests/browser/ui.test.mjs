@@ -700,6 +700,12 @@ test('a case shared as STIX 2.1: the preview shows what leaves and why the rest 
   const bundle = await download.text();
   assert.match(bundle, /\[domain-name:value = 'invoice-c2\.example'\]/);
   for (const held of ['10.20.30.40', 'red-only-canary', 'e828b379-4e03-4974-9ac4-e53a884c97c1']) assert.ok(!bundle.includes(held), `${held} left`);
+  const misp = await page.request.get(`${base}${await page.locator('#share-download-misp').getAttribute('href')}`);
+  assert.equal(misp.status(), 200);
+  const event = (await misp.json()).Event;
+  assert.equal(event.info, '請求書を装う標的型メール');
+  assert.deepEqual(event.Attribute.map((a) => a.value).sort(), ['203.0.113.99', 'invoice-c2.example']);
+  assert.deepEqual(event.Tag, [{ name: 'tlp:green' }]);
 
   // In English the reasons are English, and the public gets nothing of a GREEN case.
   await page.click('#lang-switch');

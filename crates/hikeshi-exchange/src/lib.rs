@@ -12,6 +12,7 @@
 //! duplicating it.
 
 pub mod egress;
+pub mod misp;
 pub mod stix;
 pub mod tlp;
 mod victim;

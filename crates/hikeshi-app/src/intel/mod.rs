@@ -7,4 +7,6 @@ mod share_case;
 
 pub use import_stix::{import_stix, SkippedObject, StixImport};
 
-pub use share_case::{case_share, case_stix, CaseShare, ShareRequest, SharingSettings};
+pub use share_case::{
+    case_export, case_share, case_stix, CaseShare, ShareFormat, ShareRequest, SharingSettings,
+};

@@ -109,6 +109,24 @@ pub async fn case_share(
     Ok(describe(&graph, request.audience, &decided, lang))
 }
 
+/// The formats a case can leave in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareFormat {
+    /// A STIX 2.1 report bundle.
+    Stix,
+    /// A MISP event (`{"Event": …}`).
+    Misp,
+}
+
+impl ShareFormat {
+    fn code(self) -> &'static str {
+        match self {
+            ShareFormat::Stix => "stix-2.1",
+            ShareFormat::Misp => "misp-event",
+        }
+    }
+}
+
 /// The STIX 2.1 bundle for the case and audience, audited; generated texts in `lang`. Refused
 /// as a whole when the case's marking does not allow the audience.
 pub async fn case_stix(
@@ -117,6 +135,19 @@ pub async fn case_stix(
     number: &str,
     request: ShareRequest,
     lang: Lang,
+) -> AppResult<serde_json::Value> {
+    case_export(app, who, number, request, lang, ShareFormat::Stix).await
+}
+
+/// The case in `format`, made only from what the gate cleared, and audited with what left and
+/// what was withheld.
+pub async fn case_export(
+    app: &App,
+    who: &Who,
+    number: &str,
+    request: ShareRequest,
+    lang: Lang,
+    format: ShareFormat,
 ) -> AppResult<serde_json::Value> {
     who.require_edit("share cases")?;
     let (graph, victim) = graph_of(app, number, lang).await?;
@@ -137,9 +168,12 @@ pub async fn case_stix(
         // The identity is one object across exports: a fixed creation time (2026-01-01).
         created_ms: 1_767_225_600_000,
     };
-    let bundle = report_bundle(&cleared, &producer, app.calendar.now_ms());
+    let document = match format {
+        ShareFormat::Stix => report_bundle(&cleared, &producer, app.calendar.now_ms()),
+        ShareFormat::Misp => hikeshi_exchange::misp::event(&cleared, &producer.name, &producer.key),
+    };
     let detail = serde_json::json!({
-        "format": "stix-2.1",
+        "format": format.code(),
         "audience": request.audience.code(),
         "include_summary": request.include_summary,
         "keep_victim_details": request.keep_victim_details,
@@ -149,7 +183,7 @@ pub async fn case_stix(
     app.store
         .audit_event(&who.actor(), "case.shared", "case", &graph.number, &detail)
         .await?;
-    Ok(bundle)
+    Ok(document)
 }
 
 fn decide(

@@ -13,7 +13,7 @@ mod reporting;
 mod reports;
 mod sharing;
 
-pub(crate) use sharing::stix_download;
+pub(crate) use sharing::share_download;
 
 use crate::state::AppState;
 use axum::Router;

@@ -162,6 +162,7 @@ pub fn spec() -> Value {
             }},
             "/api/v1/cases/{number}/share": {"get": with(op("What a share of the case to this audience would carry, and why the rest stays behind (TLP, victim details)", "sharing", None, ("200", "leaving and withheld observables with reasons")), share_params())},
             "/api/v1/cases/{number}/stix": {"get": with(also(op("The case as a STIX 2.1 report bundle (application/stix+json;version=2.1) of what the egress gate lets out for the audience; audited", "sharing", None, ("200", "the bundle")), "409", "the case's own TLP forbids this audience"), share_params())},
+            "/api/v1/cases/{number}/misp": {"get": with(also(op("The case as a MISP event ({\"Event\": …}) of what the egress gate lets out for the audience; TLP as tlp: tags; audited", "sharing", None, ("200", "the event")), "409", "the case's own TLP forbids this audience"), share_params())},
             "/api/v1/stix/import": {"post": {
                 "summary": "A partner's STIX 2.1 bundle (at most 10 MiB) becomes a case: the report's title and text, indicators and observables with their TLP; what hikeshi cannot hold is listed with the reason", "tags": ["sharing"],
                 "requestBody": {"required": true, "content": {"application/stix+json": {"schema": {"type": "object"}}, "application/json": {"schema": {"type": "object"}}}},

@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hikeshi_app::intel::{self, ShareRequest};
+use hikeshi_app::intel::{self, ShareFormat, ShareRequest};
 use hikeshi_app::Lang;
 use serde::Deserialize;
 
@@ -18,6 +18,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/cases/{number}/share", get(share_preview))
         .route("/api/v1/cases/{number}/stix", get(case_stix))
+        .route("/api/v1/cases/{number}/misp", get(case_misp))
         .route("/api/v1/stix/import", post(import_bundle))
 }
 
@@ -74,34 +75,68 @@ async fn case_stix(
 ) -> ApiResult<Response> {
     let request = q.request()?;
     let bundle = intel::case_stix(&state, &who, &number, request, who.lang_or(Lang::En)).await?;
-    Ok(stix_download(&number, request, &bundle))
+    Ok(share_download(&number, request, ShareFormat::Stix, &bundle))
 }
 
-/// The bundle as a file named after the case and the audience.
-pub(crate) fn stix_download(
+async fn case_misp(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path(number): Path<String>,
+    ApiQuery(q): ApiQuery<ShareQuery>,
+) -> ApiResult<Response> {
+    let request = q.request()?;
+    let lang = who.lang_or(Lang::En);
+    let event = intel::case_export(&state, &who, &number, request, lang, ShareFormat::Misp).await?;
+    Ok(attachment(
+        &number,
+        request,
+        "misp.json",
+        "application/json",
+        &event,
+    ))
+}
+
+/// A shared document as a file named after the case, the audience and the format.
+pub(crate) fn share_download(
     number: &str,
     request: ShareRequest,
-    bundle: &serde_json::Value,
+    format: ShareFormat,
+    document: &serde_json::Value,
+) -> Response {
+    match format {
+        ShareFormat::Stix => attachment(
+            number,
+            request,
+            "stix.json",
+            hikeshi_exchange::stix::MEDIA_TYPE,
+            document,
+        ),
+        ShareFormat::Misp => attachment(number, request, "misp.json", "application/json", document),
+    }
+}
+
+/// A shared document as a file: `case-2026-0001-partner.stix.json`.
+fn attachment(
+    number: &str,
+    request: ShareRequest,
+    extension: &str,
+    media_type: &str,
+    document: &serde_json::Value,
 ) -> Response {
     let name: String = number
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
+    let file = format!("case-{name}-{}.{extension}", request.audience.code());
     (
         [
-            (
-                header::CONTENT_TYPE,
-                hikeshi_exchange::stix::MEDIA_TYPE.to_string(),
-            ),
+            (header::CONTENT_TYPE, media_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"case-{name}-{}.stix.json\"",
-                    request.audience.code()
-                ),
+                format!("attachment; filename=\"{file}\""),
             ),
         ],
-        bundle.to_string(),
+        document.to_string(),
     )
         .into_response()
 }

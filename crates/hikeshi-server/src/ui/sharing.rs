@@ -9,14 +9,15 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use hikeshi_app::intel::{self, CaseShare, ShareRequest};
+use hikeshi_app::intel::{self, CaseShare, ShareFormat, ShareRequest};
 use hikeshi_exchange::Audience;
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/cases/{number}/share", get(page))
-        .route("/cases/{number}/share.stix.json", get(download))
+        .route("/cases/{number}/share.stix.json", get(download_stix))
+        .route("/cases/{number}/share.misp.json", get(download_misp))
 }
 
 /// A form's checkboxes arrive as `name=1` when ticked and not at all otherwise.
@@ -146,21 +147,41 @@ fn page_of(i: I18n, nav: Nav, request: ShareRequest, share: CaseShare) -> ShareP
     }
 }
 
+async fn download_stix(
+    state: State<AppState>,
+    s: SignedIn,
+    number: Path<String>,
+    form: Query<ShareForm>,
+) -> Response {
+    download(state, s, number, form, ShareFormat::Stix).await
+}
+
+async fn download_misp(
+    state: State<AppState>,
+    s: SignedIn,
+    number: Path<String>,
+    form: Query<ShareForm>,
+) -> Response {
+    download(state, s, number, form, ShareFormat::Misp).await
+}
+
+/// The document of the same decision the page showed, audited like the API's.
 async fn download(
     State(state): State<AppState>,
     s: SignedIn,
     Path(number): Path<String>,
     Query(form): Query<ShareForm>,
+    format: ShareFormat,
 ) -> Response {
     let i = s.viewer.i.clone();
     let result = async {
         let request = form.request()?;
-        let bundle = intel::case_stix(&state, &s.who, &number, request, i.lang).await?;
-        Ok::<_, crate::error::ApiError>((request, bundle))
+        let document = intel::case_export(&state, &s.who, &number, request, i.lang, format).await?;
+        Ok::<_, crate::error::ApiError>((request, document))
     }
     .await;
     match result {
-        Ok((request, bundle)) => crate::api::stix_download(&number, request, &bundle),
+        Ok((request, document)) => crate::api::share_download(&number, request, format, &document),
         Err(e) => error_page(&i, Some(s.nav), e),
     }
 }

@@ -535,3 +535,110 @@ async fn shared_indicators_fire_on_live_events() {
     assert_eq!(alerts[0]["level"], "high");
     let _ = std::fs::remove_dir_all(rules);
 }
+
+/// The same case as a MISP event: PyMISP loads it and changes no value hikeshi wrote, adding
+/// only its documented defaults; TLP travels as `tlp:` tags; the gate decided the same way.
+#[tokio::test]
+async fn a_case_as_a_misp_event_loads_in_pymisp() {
+    let (s, handler, viewer, number) = world(Db::Sqlite).await;
+    let get = |token: &str, query: &str| {
+        s.req(
+            Method::GET,
+            &format!("/api/v1/cases/{number}/misp?{query}"),
+            Some(token),
+        )
+        .send()
+    };
+    assert_eq!(
+        get(&viewer, "audience=partner")
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let resp = get(&handler, "audience=community&include_summary=true")
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = resp.text().await.unwrap_or_default();
+    for held in [
+        "red-canary-zz",
+        "amber-only",
+        "10.2.3.4",
+        "example.jp",
+        "pc-keiri-01",
+        "taro",
+    ] {
+        assert!(!text.contains(held), "{held} left: {text}");
+    }
+    let dir = temp_dir("sharing-misp");
+    let file = dir.join("event.json");
+    std::fs::write(&file, &text).expect("write");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/sharing/check_misp.py");
+    let out = Command::new(python())
+        .arg(script)
+        .arg(&file)
+        .output()
+        .expect("run check_misp.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let v = &verdicts[file.display().to_string()];
+    assert_eq!(v["changed"], json!([]), "{v}");
+    // What PyMISP adds on its own: documented defaults of events and attributes.
+    let defaults = [
+        "disable_correlation",
+        "extends_uuid",
+        "proposal_email_lock",
+        "locked",
+        "publish_timestamp",
+        "sharing_group_id",
+        "first_seen",
+        "last_seen",
+    ];
+    for key in v["added"].as_array().into_iter().flatten() {
+        let key = key.as_str().unwrap_or("");
+        assert!(
+            defaults.iter().any(|d| key.ends_with(d)),
+            "PyMISP added `{key}`: {v}"
+        );
+    }
+    assert_eq!(v["info"], TITLE);
+    assert_eq!(v["tags"], json!(["tlp:green"]));
+    let attributes = v["attributes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(attributes.len(), 11, "{v}");
+    assert!(
+        attributes.contains(&json!([
+            "ip-dst",
+            "Network activity",
+            "203.0.113.7",
+            true,
+            ["tlp:green"]
+        ])),
+        "{v}"
+    );
+    assert!(
+        attributes.contains(&json!([
+            "md5",
+            "Payload delivery",
+            "098f6bcd4621d373cade4e832627b4f6",
+            false,
+            ["tlp:green"]
+        ])),
+        "{v}"
+    );
+    assert!(
+        attributes.contains(&json!([
+            "filename",
+            "Payload delivery",
+            "請求書_2026年11月.exe",
+            true,
+            ["tlp:green"]
+        ])),
+        "{v}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
