@@ -449,3 +449,63 @@ async fn retention_keeps_what_open_cases_need_sqlite() {
 async fn retention_keeps_what_open_cases_need_postgres() {
     retention_keeps_what_open_cases_need(Db::Postgres).await;
 }
+
+/// Shared indicators leave live detection by themselves once MISP's default decay model says
+/// they have decayed (46.875 days after they arrived), and the ones from a closed case at once.
+#[tokio::test]
+async fn shared_indicators_decay_out_of_live_detection() {
+    let (store, dir) = store_on(Db::Sqlite, "decay").await;
+    let config = AppConfig {
+        data_dir: dir,
+        ..AppConfig::default()
+    };
+    let now = hikeshi_store::now_ms();
+    let app = App::with_clock(store.clone(), config.clone(), Clock::fixed(now));
+    let bundle = serde_json::json!({
+        "type": "bundle",
+        "id": "bundle--6f6c2f3e-1a7b-4c55-9c0a-3b0d8d6a1e11",
+        "objects": [{
+            "type": "indicator", "spec_version": "2.1",
+            "id": "indicator--1b9c4f6e-3d2a-4e8f-9a1b-2c3d4e5f6a7b",
+            "created": "2026-12-01T00:00:00.000Z", "modified": "2026-12-01T00:00:00.000Z",
+            "name": "C2", "pattern_type": "stix", "valid_from": "2026-12-01T00:00:00Z",
+            "pattern": "[ipv4-addr:value = '198.51.100.23'] OR [domain-name:value = 'c2.bad-actor.example']"
+        }]
+    });
+    let imported =
+        hikeshi_app::intel::import_stix(&app, &handler(), bundle.to_string().as_bytes(), Lang::Ja)
+            .await
+            .expect("import");
+    assert_eq!(imported.observables, 2);
+    let day = 86_400_000;
+    let in_force_at = |at: i64| {
+        let later = App::with_clock(store.clone(), config.clone(), Clock::fixed(at));
+        async move {
+            live_for(&later)
+                .refresh_shared_indicators()
+                .await
+                .expect("refresh")
+        }
+    };
+    assert_eq!(
+        in_force_at(now + 46 * day).await,
+        2,
+        "not decayed after 46 days"
+    );
+    assert_eq!(
+        in_force_at(now + 47 * day).await,
+        0,
+        "decayed after 46.875 days"
+    );
+
+    // Rejecting the case takes its indicators out at once.
+    let who = Who::user("boss", Role::Manager, Some(Lang::Ja));
+    let input: cases::UpdateCaseInput = serde_json::from_value(
+        serde_json::json!({"status": "rejected", "resolution_summary": "誤報"}),
+    )
+    .expect("input");
+    cases::update_case(&app, &who, &imported.number, input)
+        .await
+        .expect("reject");
+    assert_eq!(in_force_at(now).await, 0);
+}

@@ -161,9 +161,12 @@ impl Live {
             .clone()
     }
 
-    /// Re-reads the indicators partners shared that are in force. Returns how many there are.
+    /// Re-reads the indicators partners shared that are in force: those that have not decayed
+    /// under MISP's default model since they arrived. Returns how many there are.
     pub async fn refresh_shared_indicators(&self) -> hikeshi_store::Result<usize> {
-        let rows = self.store.shared_indicators().await?;
+        let lifetime = hikeshi_exchange::decay::DecayModel::default().decays_after_days();
+        let since = self.app.calendar.now_ms() - (lifetime * 86_400_000.0) as i64;
+        let rows = self.store.shared_indicators(since).await?;
         let mut set = IndicatorSet::default();
         let items = rows
             .iter()
