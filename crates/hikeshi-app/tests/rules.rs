@@ -451,10 +451,20 @@ async fn retention_keeps_what_open_cases_need_postgres() {
 }
 
 /// Shared indicators leave live detection by themselves once MISP's default decay model says
-/// they have decayed (46.875 days after they arrived), and the ones from a closed case at once.
+/// they have decayed (46.875 days after they arrived or were last sighted), and the ones from a
+/// rejected case at once.
 #[tokio::test]
-async fn shared_indicators_decay_out_of_live_detection() {
-    let (store, dir) = store_on(Db::Sqlite, "decay").await;
+async fn shared_indicators_decay_out_of_live_detection_sqlite() {
+    shared_indicators_decay_out_of_live_detection(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn shared_indicators_decay_out_of_live_detection_postgres() {
+    shared_indicators_decay_out_of_live_detection(Db::Postgres).await;
+}
+
+async fn shared_indicators_decay_out_of_live_detection(db: Db) {
+    let (store, dir) = store_on(db, "decay").await;
     let config = AppConfig {
         data_dir: dir,
         ..AppConfig::default()
@@ -496,6 +506,27 @@ async fn shared_indicators_decay_out_of_live_detection() {
         in_force_at(now + 47 * day).await,
         0,
         "decayed after 46.875 days"
+    );
+
+    // A sighting on day 40 (a live hit on the address) starts its clock again.
+    let mut sighting = hit("Indicator match: ip 198.51.100.23", "pc01", 1);
+    sighting.rule_id = "ioc:ip:198.51.100.23".into();
+    sighting.dedup_key = "ioc-sighting".into();
+    sighting.seen_at = now + 40 * day;
+    store
+        .record_hits(&[sighting], 3_600_000)
+        .await
+        .expect("hit");
+    assert_eq!(
+        in_force_at(now + 47 * day).await,
+        1,
+        "the sighted address stays"
+    );
+    assert_eq!(in_force_at(now + 86 * day).await, 1);
+    assert_eq!(
+        in_force_at(now + 88 * day).await,
+        0,
+        "46.875 days after the sighting"
     );
 
     // Rejecting the case takes its indicators out at once.

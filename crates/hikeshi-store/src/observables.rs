@@ -42,14 +42,17 @@ const OBS_COLUMNS: &str =
     "id, case_id, kind, value, description, tlp, is_ioc, created_by, created_at";
 
 impl Store {
-    /// (kind, value) of the indicators partners shared that are in force: IOC observables
-    /// recorded since `since_ms` on cases received through sharing that are neither closed,
-    /// rejected nor merged.
+    /// (kind, value) of the indicators partners shared that are in force: IOC observables on
+    /// cases received through sharing that are neither closed, rejected nor merged, recorded
+    /// since `since_ms` or sighted since then (an indicator alert, `ioc:<kind>:<value>`, seen).
     pub async fn shared_indicators(&self, since_ms: i64) -> Result<Vec<(String, String)>> {
         Ok(sqlx::query_as(
             "SELECT DISTINCT o.kind, o.value FROM observables o JOIN cases c ON c.id = o.case_id
              WHERE o.is_ioc = 1 AND c.source = 'sharing' AND c.status NOT IN ('closed', 'rejected')
-               AND c.merged_into IS NULL AND o.created_at >= $1",
+               AND c.merged_into IS NULL
+               AND (o.created_at >= $1 OR EXISTS (
+                   SELECT 1 FROM alerts a
+                   WHERE a.rule_id = 'ioc:' || o.kind || ':' || o.value AND a.last_seen >= $1))",
         )
         .bind(since_ms)
         .fetch_all(&self.reader)

@@ -162,7 +162,8 @@ impl Live {
     }
 
     /// Re-reads the indicators partners shared that are in force: those that have not decayed
-    /// under MISP's default model since they arrived. Returns how many there are.
+    /// under MISP's default model since they arrived or were last sighted (a live hit).
+    /// Returns how many there are.
     pub async fn refresh_shared_indicators(&self) -> hikeshi_store::Result<usize> {
         let lifetime = hikeshi_exchange::decay::DecayModel::default().decays_after_days();
         let since = self.app.calendar.now_ms() - (lifetime * 86_400_000.0) as i64;
