@@ -11,6 +11,7 @@
 use crate::tlp;
 use hikeshi_model::{normalise_observable, ObservableKind, Tlp};
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// A bundle larger than this is refused before it is parsed.
 pub const MAX_BUNDLE_BYTES: usize = 10 * 1024 * 1024;
@@ -18,6 +19,8 @@ pub const MAX_BUNDLE_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_OBJECTS: usize = 20_000;
 /// At most this many comparisons in one pattern.
 const MAX_COMPARISONS: usize = 100;
+/// At most this many observables from one bundle; the rest are listed as skipped.
+pub const MAX_OBSERVABLES: usize = 20_000;
 
 /// TLP 1.0 markings STIX 2.1 predefines (WHITE is TLP 2.0's CLEAR).
 const TLP_1: &[(&str, Tlp)] = &[
@@ -107,6 +110,7 @@ pub fn read_bundle(bytes: &[u8]) -> Result<ImportedBundle, BundleError> {
         )));
     }
     let mut out = ImportedBundle::default();
+    let mut seen: HashMap<(ObservableKind, String), usize> = HashMap::new();
     for object in objects {
         let id = object
             .get("id")
@@ -134,26 +138,32 @@ pub fn read_bundle(bytes: &[u8]) -> Result<ImportedBundle, BundleError> {
         match found {
             Ok(list) => {
                 for mut o in list {
+                    if out.observables.len() >= MAX_OBSERVABLES {
+                        out.skipped.push(Skipped {
+                            id: id.clone(),
+                            reason: format!(
+                                "`{}`: over {MAX_OBSERVABLES} observables in one bundle",
+                                o.value.chars().take(80).collect::<String>()
+                            ),
+                        });
+                        continue;
+                    }
                     o.tlp = marking;
                     note_tlp(&mut out, marking);
-                    if !out
-                        .observables
-                        .iter()
-                        .any(|e| e.kind == o.kind && e.value == o.value)
-                    {
-                        out.observables.push(o);
-                    } else if o.is_ioc {
+                    match seen.get(&(o.kind, o.value.clone())) {
+                        None => {
+                            seen.insert((o.kind, o.value.clone()), out.observables.len());
+                            out.observables.push(o);
+                        }
                         // The indicator says more than the bare observable read before it.
-                        if let Some(e) = out
-                            .observables
-                            .iter_mut()
-                            .find(|e| e.kind == o.kind && e.value == o.value)
-                        {
+                        Some(&at) if o.is_ioc => {
+                            let e = &mut out.observables[at];
                             e.is_ioc = true;
                             if e.description.is_empty() {
                                 e.description = o.description;
                             }
                         }
+                        Some(_) => {}
                     }
                 }
             }
@@ -457,6 +467,26 @@ mod tests {
         assert!(parse_or_pattern("[a:b MATCHES 'x']").is_none());
         assert!(parse_or_pattern("[a:b = 'x'").is_none());
         assert!(parse_or_pattern("[a:b = 'x\\n']").is_none());
+    }
+
+    #[test]
+    fn caps_the_observables_of_one_bundle() {
+        // 201 indicators of 100 addresses each: 20,100 values, 100 over the cap.
+        let objects: Vec<Value> = (0..201)
+            .map(|i| {
+                let pattern = (0..100)
+                    .map(|j| format!("[ipv4-addr:value = '10.{i}.{}.{}']", j / 256, j % 256))
+                    .collect::<Vec<_>>()
+                    .join(" OR ");
+                serde_json::json!({"type": "indicator", "id": format!("indicator--{i}"),
+                    "pattern_type": "stix", "pattern": pattern})
+            })
+            .collect();
+        let bundle = serde_json::json!({"type": "bundle", "objects": objects}).to_string();
+        let read = read_bundle(bundle.as_bytes()).unwrap();
+        assert_eq!(read.observables.len(), MAX_OBSERVABLES);
+        assert_eq!(read.skipped.len(), 100);
+        assert!(read.skipped[0].reason.contains("over 20000"));
     }
 
     #[test]
