@@ -16,6 +16,7 @@
 use crate::victim::{is_internal_address, is_internal_network, VictimProfile};
 use hikeshi_model::{ObservableKind, Tlp};
 use ipnet::IpNet;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// Who receives what leaves.
@@ -276,25 +277,20 @@ pub fn clear(
     }
     // One value, two observables: the stricter decision holds for both, or the value would
     // leave through the one while the other was withheld.
-    let mut i = 0;
-    while i < leaving.len() {
-        let (o, _) = leaving[i];
-        let held = withheld
-            .iter()
-            .find(|w| w.value.eq_ignore_ascii_case(&o.value))
-            .map(|w| w.reason);
-        match held {
-            Some(reason) => {
-                withheld.push(Withheld {
-                    key: o.key.clone(),
-                    kind: o.kind,
-                    value: o.value.clone(),
-                    reason,
-                });
-                leaving.remove(i);
-            }
-            None => i += 1,
-        }
+    let held: HashMap<String, Reason> = withheld
+        .iter()
+        .map(|w| (w.value.to_ascii_lowercase(), w.reason))
+        .collect();
+    let (also_held, leaving): (Vec<_>, Vec<_>) = leaving
+        .into_iter()
+        .partition(|(o, _)| held.contains_key(&o.value.to_ascii_lowercase()));
+    for (o, _) in also_held {
+        withheld.push(Withheld {
+            key: o.key.clone(),
+            kind: o.kind,
+            value: o.value.clone(),
+            reason: held[&o.value.to_ascii_lowercase()],
+        });
     }
     // Every text that leaves loses the withheld values; when victim details are not kept, it
     // also loses private addresses and own names that were never recorded as observables.

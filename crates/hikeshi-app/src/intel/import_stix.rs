@@ -27,7 +27,15 @@ pub struct StixImport {
 #[derive(Debug, Clone, Serialize)]
 pub struct SkippedObject {
     pub id: String,
+    /// Stable code (`pattern`, `unsupported_type`…).
+    pub code: &'static str,
+    /// In the reader's language.
     pub reason: String,
+}
+
+/// A skipped object's reason in `lang`, quoting what was not read.
+fn reason_text(s: &Skipped, lang: Lang) -> String {
+    text(lang, &format!("share.skip.{}", s.reason.code())).replace("{detail}", s.reason.detail())
 }
 
 pub async fn import_stix(app: &App, who: &Who, bytes: &[u8], lang: Lang) -> AppResult<StixImport> {
@@ -76,8 +84,9 @@ pub async fn import_stix(app: &App, who: &Who, bytes: &[u8], lang: Lang) -> AppR
             .skipped
             .into_iter()
             .map(|s| SkippedObject {
+                reason: reason_text(&s, lang),
+                code: s.reason.code(),
                 id: s.id,
-                reason: s.reason,
             })
             .collect(),
     })
@@ -94,7 +103,7 @@ fn description_of(report: &str, skipped: &[Skipped], lang: Lang) -> String {
             &text(lang, "share.imported_skipped").replace("{n}", &skipped.len().to_string()),
         );
         for s in skipped.iter().take(SKIPPED_NAMED) {
-            out.push_str(&format!("\n- `{}`: {}", s.id, s.reason));
+            out.push_str(&format!("\n- `{}`: {}", s.id, reason_text(s, lang)));
         }
     }
     out.chars().take(MAX_TEXT).collect()

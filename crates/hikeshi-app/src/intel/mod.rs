@@ -8,5 +8,5 @@ mod share_case;
 pub use import_stix::{import_stix, SkippedObject, StixImport};
 
 pub use share_case::{
-    case_export, case_share, case_stix, CaseShare, ShareFormat, ShareRequest, SharingSettings,
+    case_export, case_share, CaseShare, ShareFormat, ShareRequest, SharingSettings,
 };

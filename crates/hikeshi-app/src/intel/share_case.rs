@@ -127,20 +127,9 @@ impl ShareFormat {
     }
 }
 
-/// The STIX 2.1 bundle for the case and audience, audited; generated texts in `lang`. Refused
-/// as a whole when the case's marking does not allow the audience.
-pub async fn case_stix(
-    app: &App,
-    who: &Who,
-    number: &str,
-    request: ShareRequest,
-    lang: Lang,
-) -> AppResult<serde_json::Value> {
-    case_export(app, who, number, request, lang, ShareFormat::Stix).await
-}
-
 /// The case in `format`, made only from what the gate cleared, and audited with what left and
-/// what was withheld.
+/// what was withheld; generated texts in `lang`. Refused as a whole when the case's marking
+/// does not allow the audience.
 pub async fn case_export(
     app: &App,
     who: &Who,

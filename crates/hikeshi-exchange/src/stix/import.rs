@@ -58,7 +58,55 @@ pub struct ImportedObservable {
 pub struct Skipped {
     /// The STIX object's id, or `bundle` for the bundle itself.
     pub id: String,
-    pub reason: String,
+    pub reason: SkipReason,
+}
+
+/// Why an object was not read. The caller words it in the reader's language from
+/// [`SkipReason::code`] and [`SkipReason::detail`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum SkipReason {
+    /// An object type hikeshi holds no observable for (`process`).
+    UnsupportedType(String),
+    /// An indicator whose `pattern_type` is not `stix`.
+    PatternType(String),
+    /// A pattern that is not comparisons joined by OR (quoted, cut at 200 characters).
+    Pattern(String),
+    /// A pattern's object path hikeshi has no kind for (`process:name`).
+    UnsupportedPath(String),
+    /// A value that is not what its kind says (hikeshi_model's message).
+    InvalidValue(String),
+    /// A value past the bundle's observable limit.
+    OverLimit(String),
+}
+
+impl SkipReason {
+    /// Stable code, also the tail of the locale key `share.skip.<code>`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SkipReason::UnsupportedType(_) => "unsupported_type",
+            SkipReason::PatternType(_) => "pattern_type",
+            SkipReason::Pattern(_) => "pattern",
+            SkipReason::UnsupportedPath(_) => "unsupported_path",
+            SkipReason::InvalidValue(_) => "invalid_value",
+            SkipReason::OverLimit(_) => "over_limit",
+        }
+    }
+
+    /// What the message quotes: the type, pattern, path or value.
+    pub fn detail(&self) -> &str {
+        match self {
+            SkipReason::UnsupportedType(d)
+            | SkipReason::PatternType(d)
+            | SkipReason::Pattern(d)
+            | SkipReason::UnsupportedPath(d)
+            | SkipReason::InvalidValue(d)
+            | SkipReason::OverLimit(d) => d,
+        }
+    }
+}
+
+fn cut(text: &str, chars: usize) -> String {
+    text.chars().take(chars).collect()
 }
 
 #[derive(Debug, Clone, Default)]
@@ -132,7 +180,7 @@ pub fn read_bundle(bytes: &[u8]) -> Result<ImportedBundle, BundleError> {
             "marking-definition" | "identity" | "relationship" | "extension-definition" => continue,
             other => match sco_observable(other, object) {
                 Some(found) => found.map(|o| vec![o]),
-                None => Err(format!("hikeshi does not hold `{other}` objects")),
+                None => Err(SkipReason::UnsupportedType(cut(other, 40))),
             },
         };
         match found {
@@ -141,10 +189,7 @@ pub fn read_bundle(bytes: &[u8]) -> Result<ImportedBundle, BundleError> {
                     if out.observables.len() >= MAX_OBSERVABLES {
                         out.skipped.push(Skipped {
                             id: id.clone(),
-                            reason: format!(
-                                "`{}`: over {MAX_OBSERVABLES} observables in one bundle",
-                                o.value.chars().take(80).collect::<String>()
-                            ),
+                            reason: SkipReason::OverLimit(cut(&o.value, 80)),
                         });
                         continue;
                     }
@@ -202,30 +247,23 @@ fn marking_of(object: &Value) -> Option<Tlp> {
         .max()
 }
 
-fn read_indicator(object: &Value) -> Result<Vec<ImportedObservable>, String> {
+fn read_indicator(object: &Value) -> Result<Vec<ImportedObservable>, SkipReason> {
     let pattern_type = object
         .get("pattern_type")
         .and_then(Value::as_str)
         .unwrap_or("");
     if pattern_type != "stix" {
-        return Err(format!(
-            "pattern_type `{}` is not read (only `stix`)",
-            pattern_type.chars().take(40).collect::<String>()
-        ));
+        return Err(SkipReason::PatternType(cut(pattern_type, 40)));
     }
     let pattern = object.get("pattern").and_then(Value::as_str).unwrap_or("");
-    let comparisons = parse_or_pattern(pattern).ok_or_else(|| {
-        format!(
-            "the pattern is not one comparison or an OR of comparisons: {}",
-            pattern.chars().take(200).collect::<String>()
-        )
-    })?;
+    let comparisons =
+        parse_or_pattern(pattern).ok_or_else(|| SkipReason::Pattern(cut(pattern, 200)))?;
     let description = text_of(object, "description").unwrap_or_default();
     comparisons
         .into_iter()
         .map(|(path, value)| {
             let kind = kind_of_path(&path, &value)
-                .ok_or_else(|| format!("hikeshi does not hold `{path}` values"))?;
+                .ok_or_else(|| SkipReason::UnsupportedPath(cut(&path, 80)))?;
             observable(kind, &value, description.clone(), true)
         })
         .collect()
@@ -236,8 +274,9 @@ fn observable(
     value: &str,
     description: String,
     is_ioc: bool,
-) -> Result<ImportedObservable, String> {
-    let value = normalise_observable(kind, value).map_err(|e| e.to_string())?;
+) -> Result<ImportedObservable, SkipReason> {
+    let value =
+        normalise_observable(kind, value).map_err(|e| SkipReason::InvalidValue(e.to_string()))?;
     Ok(ImportedObservable {
         kind,
         value,
@@ -248,7 +287,10 @@ fn observable(
 }
 
 /// A cyber-observable object as an observable; `None` when hikeshi has no kind for the type.
-fn sco_observable(sco_type: &str, object: &Value) -> Option<Result<ImportedObservable, String>> {
+fn sco_observable(
+    sco_type: &str,
+    object: &Value,
+) -> Option<Result<ImportedObservable, SkipReason>> {
     let text = |key: &str| object.get(key).and_then(Value::as_str);
     let (kind, value) = match sco_type {
         "ipv4-addr" | "ipv6-addr" => {
@@ -486,7 +528,7 @@ mod tests {
         let read = read_bundle(bundle.as_bytes()).unwrap();
         assert_eq!(read.observables.len(), MAX_OBSERVABLES);
         assert_eq!(read.skipped.len(), 100);
-        assert!(read.skipped[0].reason.contains("over 20000"));
+        assert!(matches!(read.skipped[0].reason, SkipReason::OverLimit(_)));
     }
 
     #[test]

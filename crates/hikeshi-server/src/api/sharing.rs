@@ -68,32 +68,34 @@ async fn share_preview(
 }
 
 async fn case_stix(
-    State(state): State<AppState>,
+    state: State<AppState>,
     who: CurrentUser,
-    Path(number): Path<String>,
-    ApiQuery(q): ApiQuery<ShareQuery>,
+    number: Path<String>,
+    query: ApiQuery<ShareQuery>,
 ) -> ApiResult<Response> {
-    let request = q.request()?;
-    let bundle = intel::case_stix(&state, &who, &number, request, who.lang_or(Lang::En)).await?;
-    Ok(share_download(&number, request, ShareFormat::Stix, &bundle))
+    export(state, who, number, query, ShareFormat::Stix).await
 }
 
 async fn case_misp(
+    state: State<AppState>,
+    who: CurrentUser,
+    number: Path<String>,
+    query: ApiQuery<ShareQuery>,
+) -> ApiResult<Response> {
+    export(state, who, number, query, ShareFormat::Misp).await
+}
+
+async fn export(
     State(state): State<AppState>,
     who: CurrentUser,
     Path(number): Path<String>,
     ApiQuery(q): ApiQuery<ShareQuery>,
+    format: ShareFormat,
 ) -> ApiResult<Response> {
     let request = q.request()?;
     let lang = who.lang_or(Lang::En);
-    let event = intel::case_export(&state, &who, &number, request, lang, ShareFormat::Misp).await?;
-    Ok(attachment(
-        &number,
-        request,
-        "misp.json",
-        "application/json",
-        &event,
-    ))
+    let document = intel::case_export(&state, &who, &number, request, lang, format).await?;
+    Ok(share_download(&number, request, format, &document))
 }
 
 /// A shared document as a file named after the case, the audience and the format.
