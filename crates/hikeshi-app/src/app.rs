@@ -26,6 +26,8 @@ pub struct App {
     pub second_factors: Arc<crate::second_factor::PendingSecondFactors>,
     /// Login through the OpenID provider, when `[auth.oidc]` is set.
     pub oidc: Option<Arc<crate::oidc::OidcLogin>>,
+    /// Automated response: the never-block set, the connectors, the reconciler's doorbell.
+    pub response: Arc<crate::response::Response>,
 }
 
 impl App {
@@ -39,6 +41,7 @@ impl App {
         let offset = config.reporting.offset_ms().unwrap_or(9 * 3_600_000);
         let evidence = EvidenceFiles::new(config.evidence_dir());
         let f = config.report_form;
+        let response = Arc::new(crate::response::Response::new(&config.response));
         let form_guard = Arc::new(FormGuard::new(f.pow_bits, f.min_seconds * 1000, f.per_hour));
         App {
             store,
@@ -51,6 +54,7 @@ impl App {
             login_throttle: Arc::default(),
             oidc: None,
             second_factors: Arc::default(),
+            response,
         }
     }
 

@@ -37,6 +37,8 @@ pub struct AppConfig {
     pub retention: crate::retention::RetentionSettings,
     /// `[sharing]`: the organisation's own domains, withheld from what is shared.
     pub sharing: crate::intel::SharingSettings,
+    /// `[response]`: policies, the never-block set and the connectors.
+    pub response: crate::response::ResponseSettings,
 }
 
 /// `[vulns]`: what is done with findings, and where KEV and EPSS come from.
@@ -241,6 +243,7 @@ impl Default for AppConfig {
             jobs: Default::default(),
             retention: Default::default(),
             sharing: Default::default(),
+            response: Default::default(),
         }
     }
 }

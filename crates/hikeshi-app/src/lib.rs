@@ -29,6 +29,7 @@ pub mod live;
 pub mod oidc;
 pub mod outbound_reports;
 pub mod reporting;
+pub mod response;
 pub mod retention;
 pub mod second_factor;
 pub mod team;

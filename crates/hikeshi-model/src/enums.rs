@@ -357,3 +357,121 @@ wire_enum!(
         Sharing => "sharing",
     }
 );
+
+wire_enum!(
+    /// What a response action does. Only the kinds with a connector are offered by policies.
+    ActionKind, "action_kind", {
+        BlockIp => "block_ip",
+        IsolateHost => "isolate_host",
+        RestoreContent => "restore_content",
+        RemediateVuln => "remediate_vuln",
+        Notify => "notify",
+    }
+);
+
+impl ActionKind {
+    /// Kinds that cut a machine of ours off or change it: the requester may not approve them.
+    pub fn needs_four_eyes(self) -> bool {
+        matches!(self, ActionKind::IsolateHost | ActionKind::RemediateVuln)
+    }
+}
+
+wire_enum!(
+    /// How a policy's action is carried out.
+    ResponseMode, "mode", {
+        Auto => "auto",
+        Approve => "approve",
+        DryRun => "dry_run",
+    }
+);
+
+wire_enum!(
+    /// Where a response action is in its life. One row per intent; every move is audited.
+    ActionState, "action_state", {
+        Proposed => "proposed",
+        Simulated => "simulated",
+        PendingApproval => "pending_approval",
+        Approved => "approved",
+        Rejected => "rejected",
+        ApprovalExpired => "approval_expired",
+        Applying => "applying",
+        Active => "active",
+        Reverting => "reverting",
+        Reverted => "reverted",
+        Failed => "failed",
+        Revoked => "revoked",
+    }
+);
+
+impl ActionState {
+    /// The moves the lifecycle allows; anything else is a bug or a race and is refused.
+    pub fn may_become(self, next: ActionState) -> bool {
+        use ActionState::*;
+        matches!(
+            (self, next),
+            (
+                Proposed,
+                Simulated | PendingApproval | Approved | Rejected | Revoked
+            ) | (
+                PendingApproval,
+                Approved | Rejected | ApprovalExpired | Revoked
+            ) | (Approved, Applying | Revoked | Reverted)
+                | (Applying, Active | Failed | Revoked | Reverted)
+                | (Failed, Applying | Revoked)
+                | (Active, Reverting | Revoked | Failed)
+                | (Reverting, Reverted | Failed)
+        )
+    }
+
+    /// Nothing more will happen to it.
+    pub fn is_final(self) -> bool {
+        use ActionState::*;
+        matches!(
+            self,
+            Simulated | Rejected | ApprovalExpired | Reverted | Revoked
+        )
+    }
+
+    /// The connector should have it in force.
+    pub fn wants_in_force(self) -> bool {
+        matches!(
+            self,
+            ActionState::Approved | ActionState::Applying | ActionState::Active
+        )
+    }
+
+    /// Still an open intent for its target: a new offence joins it instead of making another.
+    pub fn is_open(self) -> bool {
+        use ActionState::*;
+        matches!(
+            self,
+            Proposed | PendingApproval | Approved | Applying | Active | Failed
+        )
+    }
+}
+
+#[cfg(test)]
+mod action_state_tests {
+    use super::ActionState::{self, *};
+
+    #[test]
+    fn a_final_state_goes_nowhere() {
+        for from in ActionState::ALL {
+            if from.is_final() {
+                assert!(
+                    ActionState::ALL.iter().all(|to| !from.may_become(*to)),
+                    "{from} is final but may move"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn approval_is_needed_before_applying() {
+        assert!(!PendingApproval.may_become(Applying));
+        assert!(PendingApproval.may_become(Approved));
+        assert!(Approved.may_become(Applying));
+        assert!(!Rejected.may_become(Approved));
+        assert!(Active.may_become(Revoked));
+    }
+}

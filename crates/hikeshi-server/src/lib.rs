@@ -65,13 +65,15 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Prometheus text: live-monitoring counters (empty when this node runs no pipeline).
+/// Prometheus text: live-monitoring counters (when this node runs a pipeline) and response
+/// actions by state with the reconciler's counters.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state
+    let mut body = state
         .live
         .as_ref()
         .map(|l| l.metrics.render(l.queue_depth()))
         .unwrap_or_default();
+    body.push_str(&hikeshi_app::response::metrics::render(&state).await);
     (
         [(
             header::CONTENT_TYPE,

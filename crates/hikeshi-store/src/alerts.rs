@@ -67,6 +67,9 @@ pub struct Recorded {
     /// Hits already recorded before (a resent or redelivered event).
     pub repeated: usize,
     pub suppressed: usize,
+    /// Each hit counted for the first time and not suppressed: (its index in the batch, the
+    /// alert it went to). What response policies look at.
+    pub fresh: Vec<(usize, String)>,
 }
 
 /// Events kept per alert; the count goes on.
@@ -89,10 +92,10 @@ impl Store {
             return Ok(out);
         }
         // One order for every writer, so two transactions never wait on each other's keys.
-        let mut order: Vec<&NewHit> = hits.iter().collect();
-        order.sort_by(|a, b| (&a.dedup_key, &a.hit_key).cmp(&(&b.dedup_key, &b.hit_key)));
+        let mut order: Vec<(usize, &NewHit)> = hits.iter().enumerate().collect();
+        order.sort_by(|(_, a), (_, b)| (&a.dedup_key, &a.hit_key).cmp(&(&b.dedup_key, &b.hit_key)));
         let mut tx = self.writer.begin().await?;
-        for hit in order {
+        for (index, hit) in order {
             sqlx::query(
                 "INSERT INTO alert_locks (dedup_key) VALUES ($1) ON CONFLICT (dedup_key) DO UPDATE SET dedup_key = excluded.dedup_key",
             )
@@ -127,6 +130,9 @@ impl Store {
                 continue;
             }
             out.counted += 1;
+            if hit.suppression_id.is_none() {
+                out.fresh.push((index, alert_id.clone()));
+            }
             if let Some(id) = &hit.suppression_id {
                 out.suppressed += 1;
                 sqlx::query("UPDATE suppressions SET hits = hits + 1 WHERE id = $1")

@@ -71,19 +71,11 @@ impl Store {
         object_id: &str,
         detail: &A,
     ) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        record(
-            &mut tx,
-            actor,
-            action,
-            object_type,
-            object_id,
-            NONE,
-            Some(detail),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(async |tx| {
+            tx.audit_event(actor, action, object_type, object_id, detail)
+                .await
+        })
+        .await
     }
 
     /// Newest first.
@@ -113,5 +105,29 @@ impl Store {
         Ok(sqlx::query_as_with(AssertSqlSafe(sql), p.into_args())
             .fetch_all(&self.reader)
             .await?)
+    }
+}
+
+impl crate::Tx {
+    /// An accountable event inside a use case's transaction (a guardrail that stopped an
+    /// action, a circuit that opened).
+    pub async fn audit_event<A: Serialize>(
+        &mut self,
+        actor: &Actor,
+        action: &str,
+        object_type: &str,
+        object_id: &str,
+        detail: &A,
+    ) -> Result<()> {
+        record(
+            self.conn(),
+            actor,
+            action,
+            object_type,
+            object_id,
+            NONE,
+            Some(detail),
+        )
+        .await
     }
 }

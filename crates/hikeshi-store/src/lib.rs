@@ -19,6 +19,7 @@ mod observables;
 mod params;
 mod programme;
 mod reports;
+mod response;
 mod retention;
 mod rollups;
 pub mod scratch;
@@ -54,6 +55,7 @@ pub use programme::{
 pub use reports::{
     Decision, NewAttachment, NewReport, Report, ReportAttachment, ReportDuplicate, ReportObservable,
 };
+pub use response::{ActionQuery, ConnectorHealth, ResponseAction};
 pub use retention::{RetentionCutoffs, RetentionOutcome};
 pub use rollups::{settled_hour, DepartmentOf, RuleCount, SourceActivity, HOUR_MS};
 pub use suppressions::{NewSuppression, Suppression};

@@ -44,6 +44,8 @@ pub struct FileConfig {
     pub retention: Option<hikeshi_app::retention::RetentionSettings>,
     /// What identifies the organisation in what it shares.
     pub sharing: Option<hikeshi_app::intel::SharingSettings>,
+    /// Automated response: policies, never-block ranges, connectors.
+    pub response: Option<hikeshi_app::response::ResponseSettings>,
     /// `[auth.ldap]`: logins checked against a directory.
     pub auth: Option<AuthFileConfig>,
 }
@@ -248,5 +250,6 @@ pub fn app_config(file: &FileConfig, data_dir: PathBuf) -> AppConfig {
         jobs: file.jobs.unwrap_or_default(),
         retention: file.retention.unwrap_or_default(),
         sharing: file.sharing.clone().unwrap_or_default(),
+        response: file.response.clone().unwrap_or_default(),
     }
 }

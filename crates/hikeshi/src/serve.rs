@@ -57,6 +57,8 @@ pub async fn run(
     let oidc = config::oidc_login(file, &cfg.public_url)?;
     cfg.smtp_listen = args.smtp_listen.or(cfg.smtp_listen);
     let plan = &crate::live_cmd::LivePlan::new(&args.live, file);
+    cfg.response.own_addresses = own_addresses(&web.listen, &cfg, plan, db).await;
+    cfg.response.check().map_err(|e| anyhow::anyhow!(e))?;
     let store = config::open_store(db).await?;
     if let config::Database::SqliteIn(dir) = db {
         tracing::info!(data_dir = %dir.display(), "using SQLite");
@@ -76,6 +78,11 @@ pub async fn run(
     if let Some(oidc) = oidc {
         app = app.with_oidc(oidc);
     }
+    // What the firewall holds is made right before any new action can be proposed.
+    if let Err(e) = hikeshi_app::response::reconcile::reconcile_once(&app).await {
+        tracing::error!(error = %e, "response reconcile at start-up failed; retrying in the loop");
+    }
+    let reconciler = hikeshi_app::response::reconcile::spawn(app.clone(), stopping.shutdown());
     if plan.wanted() {
         let live = crate::live_cmd::start(plan, app.clone(), stopping.shutdown()).await?;
         app = app.with_live(live);
@@ -85,7 +92,60 @@ pub async fn run(
     eprintln!("hikeshi is running at {url}/ (Ctrl-C to stop)");
     let state = hikeshi_server::AppState::new(app, web);
     hikeshi_server::serve(state, runner, crate::cli::shutdown_signal()).await?;
+    if let Some(task) = reconciler {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), task).await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// This server's addresses and its peers', which no response action may block: the listen
+/// addresses, the database, NATS and the mail relay (names resolved now).
+async fn own_addresses(
+    web_listen: &std::net::SocketAddr,
+    cfg: &hikeshi_app::AppConfig,
+    plan: &crate::live_cmd::LivePlan,
+    db: &config::Database,
+) -> Vec<(std::net::IpAddr, String)> {
+    let mut out = vec![(web_listen.ip(), "web listen address".to_string())];
+    let listeners = [
+        (cfg.smtp_listen, "SMTP intake listen address"),
+        (plan.syslog_udp, "syslog UDP listen address"),
+        (plan.syslog_tcp, "syslog TCP listen address"),
+        (plan.syslog_tls, "syslog TLS listen address"),
+    ];
+    for (addr, what) in listeners {
+        if let Some(a) = addr {
+            out.push((a.ip(), what.to_string()));
+        }
+    }
+    let mut peers: Vec<(String, &str)> = Vec::new();
+    if let config::Database::Url(u) = db {
+        peers.push((u.clone(), "database"));
+    }
+    if let Some(n) = &plan.nats {
+        peers.push((n.url.clone(), "NATS"));
+    }
+    if let Some(relay) = &cfg.mail.relay {
+        peers.push((format!("smtp://{relay}"), "mail relay"));
+    }
+    for (text, what) in peers {
+        let Some((host, port)) = url::Url::parse(&text).ok().and_then(|u| {
+            Some((
+                u.host_str()?.trim_matches(['[', ']']).to_string(),
+                u.port().unwrap_or(1),
+            ))
+        }) else {
+            continue;
+        };
+        let lookup = tokio::net::lookup_host((host.clone(), port));
+        if let Ok(Ok(addrs)) = tokio::time::timeout(std::time::Duration::from_secs(3), lookup).await
+        {
+            for a in addrs {
+                out.push((a.ip(), format!("{what} ({host})")));
+            }
+        }
+    }
+    out
 }

@@ -128,6 +128,9 @@ async fn run_batch(live: &Arc<Live>, batch: Batch) {
         received.elapsed().as_secs_f64(),
         (detected.accepted + detected.invalid.len()) as u64,
     );
+    if !recorded.fresh.is_empty() {
+        crate::response::on_hits(&live.app, &detected.hits, &recorded.fresh).await;
+    }
     if !live.settings.grouping.is_empty() && !recorded.created.is_empty() {
         let grouped = super::grouping::group_new_alerts(live, &recorded.created).await;
         m.cases_grouped.fetch_add(grouped as u64, Relaxed);

@@ -11,6 +11,7 @@ mod jobs;
 mod openapi;
 mod reporting;
 mod reports;
+mod response;
 mod sharing;
 
 pub(crate) use sharing::share_download;
@@ -29,4 +30,5 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(reporting::routes())
         .merge(jobs::routes())
         .merge(sharing::routes())
+        .merge(response::routes())
 }

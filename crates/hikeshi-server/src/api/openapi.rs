@@ -328,6 +328,39 @@ fn live_part() -> (Value, Value) {
     (paths, schemas)
 }
 
+/// Automated response: the action queue and its decisions.
+fn response_part() -> (Value, Value) {
+    use hikeshi_model::ActionState;
+    let id = || json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}});
+    let mut list = op("Response actions, newest first: why (alert, policy and version), plan and hash, state, expiry, what the connector answered", "response", None, ("200", "actions"));
+    list["parameters"] = json!([
+        query(
+            "state",
+            enum_of(&codes(ActionState::ALL, ActionState::code))
+        ),
+        query("policy", json!({"type": "string"})),
+        query(
+            "target",
+            json!({"type": "string", "description": "an IP address or range"})
+        ),
+        int_query("limit", 1000, "at most this many, 200 by default")
+    ]);
+    let conflict = "not in a state that allows it, or the plan changed (code plan_changed)";
+    let paths = json!({
+        "/api/v1/response/actions": {"get": list},
+        "/api/v1/response/actions/{id}": {"get": with(op("One action with every state it went through (audit entries, oldest first)", "response", None, ("200", "the action and its history")), vec![id()])},
+        "/api/v1/response/actions/{id}/approve": {"post": with(also(op("Approve a waiting action for the plan whose hash is given; isolation and patching need someone other than the requester", "response", Some("Approval"), ("200", "the approved action")), "409", conflict), vec![id()])},
+        "/api/v1/response/actions/{id}/reject": {"post": with(also(op("Reject a waiting action", "response", None, ("200", "the rejected action")), "409", conflict), vec![id()])},
+        "/api/v1/response/actions/{id}/revoke": {"post": with(also(op("End an action now; the reconciler takes it out of force at once (another action on the same target keeps it)", "response", None, ("200", "the revoked action")), "409", conflict), vec![id()])},
+        "/api/v1/response/connectors": {"get": op("Each connector's last reconcile: who holds it, elements in force, drift repaired, failures", "response", None, ("200", "connector health"))}
+    });
+    let schemas = json!({
+        "Approval": {"type": "object", "required": ["plan_hash"], "additionalProperties": false, "properties": {
+            "plan_hash": {"type": "string", "description": "SHA-256 of the plan shown, from the action"}}}
+    });
+    (paths, schemas)
+}
+
 /// Assets, vulnerabilities and intelligence.
 fn assets_part() -> (Value, Value) {
     let id = || json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "asset id or name"});
@@ -443,7 +476,13 @@ fn reporting_part() -> (Value, Value) {
 
 pub async fn document() -> Json<Value> {
     let mut doc = spec();
-    for (paths, schemas) in [intake_part(), live_part(), assets_part(), reporting_part()] {
+    for (paths, schemas) in [
+        intake_part(),
+        live_part(),
+        assets_part(),
+        reporting_part(),
+        response_part(),
+    ] {
         for (target, part) in [
             ("paths", paths),
             ("components", json!({"schemas": schemas})),

@@ -21,6 +21,7 @@ mod live_sources;
 mod mail;
 mod oidc;
 mod reporting;
+mod response;
 mod second_factor;
 mod sender_checks;
 mod sharing;

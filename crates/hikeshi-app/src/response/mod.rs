@@ -1,0 +1,137 @@
+//! Automated response: policies turn fresh alert hits into actions (block this sender for this
+//! long), actions live through a checked lifecycle with approval, and a reconciler per
+//! connector keeps what is in force equal to what should be, repairing drift and ending
+//! actions on time. Connectors so far: nftables.
+//!
+//! - `policy`: what a policy says and its version;
+//! - `guardrails`: the never-block set and canonical targets;
+//! - `propose`: hits → actions (idempotent, escalating, rate-limited);
+//! - `decide`: a person's approve, reject and revoke, and the lists;
+//! - `reconcile`: the loop that applies, verifies, repairs and expires;
+//! - `nftables`: the firewall connector.
+
+pub mod decide;
+pub mod guardrails;
+pub mod metrics;
+pub mod nftables;
+pub mod policy;
+pub mod propose;
+pub mod reconcile;
+
+pub use decide::{approve, reject, revoke, ActionView};
+pub use policy::{Policy, Trigger};
+pub use propose::on_hits;
+
+use guardrails::NeverBlock;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// `[response]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResponseSettings {
+    /// `[[response.policies]]`.
+    pub policies: Vec<Policy>,
+    /// Ranges no action may block (CDN, proxies, partners), beside the built-in ones and
+    /// hikeshi's own addresses and peers.
+    pub never_block: Vec<IpNet>,
+    /// The reconciler's pass; a new action wakes it at once.
+    pub reconcile_every_ms: u64,
+    /// One server reconciles a connector at a time; another takes over this long after it
+    /// stopped renewing.
+    pub lease_ms: u64,
+    /// An action waiting for approval longer than this is denied.
+    pub approval_timeout_secs: u64,
+    /// Failed applies are retried this many times (with back-off), then the action stays
+    /// failed.
+    pub max_attempts: i64,
+    /// `[response.nftables]`: the firewall connector (off when absent).
+    pub nftables: Option<nftables::NftSettings>,
+    /// hikeshi's own addresses and its peers' (listen addresses, database, NATS, mail relay),
+    /// found by the binary from the rest of the configuration.
+    #[serde(skip)]
+    pub own_addresses: Vec<(IpAddr, String)>,
+}
+
+impl Default for ResponseSettings {
+    fn default() -> Self {
+        ResponseSettings {
+            policies: Vec::new(),
+            never_block: Vec::new(),
+            reconcile_every_ms: 1000,
+            lease_ms: 10_000,
+            approval_timeout_secs: 3600,
+            max_attempts: 5,
+            nftables: None,
+            own_addresses: Vec::new(),
+        }
+    }
+}
+
+impl ResponseSettings {
+    /// Refuses a configuration the reconciler could not carry out.
+    pub fn check(&self) -> Result<(), String> {
+        let mut names = std::collections::BTreeSet::new();
+        for p in &self.policies {
+            p.check()?;
+            if !names.insert(p.name.as_str()) {
+                return Err(format!("two response policies are named `{}`", p.name));
+            }
+            if p.connector == "nftables" && self.nftables.is_none() {
+                return Err(format!(
+                    "policy `{}` uses the nftables connector, but [response.nftables] is not set",
+                    p.name
+                ));
+            }
+        }
+        if self.reconcile_every_ms < 100 || self.lease_ms < 2 * self.reconcile_every_ms {
+            return Err(
+                "[response] reconcile_every_ms must be ≥ 100 and lease_ms at least twice it".into(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn policy(&self, name: &str) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+}
+
+/// What the response use cases share at run time: the never-block set, the connectors and
+/// the reconciler's doorbell.
+pub struct Response {
+    pub guard: NeverBlock,
+    pub nftables: Option<nftables::Nftables>,
+    /// Rung when an action is ready to apply or was revoked.
+    pub wake: tokio::sync::Notify,
+    /// Who this process is when it holds a reconciler's lease.
+    pub holder: String,
+    pub counters: reconcile::ReconcileCounters,
+}
+
+impl Response {
+    pub fn new(settings: &ResponseSettings) -> Response {
+        Response {
+            guard: NeverBlock::new(&settings.never_block, &settings.own_addresses),
+            nftables: settings.nftables.clone().map(nftables::Nftables::new),
+            wake: tokio::sync::Notify::new(),
+            holder: format!("{}-{}", std::process::id(), hikeshi_store::new_id()),
+            counters: Default::default(),
+        }
+    }
+}
+
+/// The audit actor of what a policy does by itself: `hikeshi-response:<policy>@<version>`.
+pub fn policy_actor(policy: &Policy) -> hikeshi_store::Actor {
+    hikeshi_store::Actor {
+        username: format!("hikeshi-response:{}@{}", policy.name, policy.version()),
+    }
+}
+
+/// The reconciler's own actor.
+pub fn reconciler_actor() -> hikeshi_store::Actor {
+    hikeshi_store::Actor {
+        username: "hikeshi-reconciler".into(),
+    }
+}
