@@ -50,7 +50,10 @@ fn trigger(ip: &str) -> Trigger<'_> {
 
 async fn new_action(app: &App, p: &Policy, ip: &str) -> hikeshi_store::ResponseAction {
     let target = ip.parse().expect("net");
-    match propose(app, p, &trigger(ip), target).await.expect("proposed") {
+    match propose(app, p, &trigger(ip), target)
+        .await
+        .expect("proposed")
+    {
         Proposal::New(a) => *a,
         other => panic!("expected a new action for {ip}, got {other:?}"),
     }
@@ -83,9 +86,14 @@ escalation = { factor = 2.0, max_ttl_secs = 8, decay_secs = 60 }
         assert_eq!(a.offence, step + 1);
         ttls.push(a.ttl_ms);
         // A second hit while it is open joins it.
-        let again = propose(&app, &auto, &trigger("198.51.100.7"), "198.51.100.7/32".parse().expect("net"))
-            .await
-            .expect("joined");
+        let again = propose(
+            &app,
+            &auto,
+            &trigger("198.51.100.7"),
+            "198.51.100.7/32".parse().expect("net"),
+        )
+        .await
+        .expect("joined");
         assert_eq!(again, Proposal::Joined(a.id.clone()));
         revoke(&app, &ops, &a.id).await.expect("revoked");
     }
@@ -95,7 +103,10 @@ escalation = { factor = 2.0, max_ttl_secs = 8, decay_secs = 60 }
     let fresh = new_action(&app, &auto, "198.51.100.7/32").await;
     assert_eq!((fresh.offence, fresh.ttl_ms), (1, 2000));
     // Another address has its own count.
-    assert_eq!(new_action(&app, &auto, "198.51.100.8/32").await.ttl_ms, 2000);
+    assert_eq!(
+        new_action(&app, &auto, "198.51.100.8/32").await.ttl_ms,
+        2000
+    );
 
     // Approval mode: nothing is approved by itself; the approval holds for the plan shown.
     let careful = policy(
@@ -109,17 +120,31 @@ ttl_secs = 60
     let waiting = new_action(&app, &careful, "192.0.2.1/32").await;
     assert_eq!(waiting.state, "pending_approval");
     assert_eq!(waiting.expires_at, None);
-    let wrong = approve(&app, &ops, &waiting.id, "beef").await.expect_err("wrong plan");
-    assert_eq!((wrong.kind, wrong.code), (ErrorKind::Conflict, "plan_changed"));
+    let wrong = approve(&app, &ops, &waiting.id, "beef")
+        .await
+        .expect_err("wrong plan");
+    assert_eq!(
+        (wrong.kind, wrong.code),
+        (ErrorKind::Conflict, "plan_changed")
+    );
     let viewer = Who::user("vic", Role::Viewer, None);
-    let denied = approve(&app, &viewer, &waiting.id, &waiting.plan_hash).await.expect_err("viewer");
+    let denied = approve(&app, &viewer, &waiting.id, &waiting.plan_hash)
+        .await
+        .expect_err("viewer");
     assert_eq!(denied.kind, ErrorKind::Forbidden);
-    let approved = approve(&app, &ops, &waiting.id, &waiting.plan_hash).await.expect("approved");
+    let approved = approve(&app, &ops, &waiting.id, &waiting.plan_hash)
+        .await
+        .expect("approved");
     assert_eq!(approved.approved_by, "ops");
     assert_eq!(approved.expires_at, Some(clock.now_ms() + 60_000));
     let other = new_action(&app, &careful, "192.0.2.2/32").await;
-    assert_eq!(reject(&app, &ops, &other.id).await.expect("rejected").state, "rejected");
-    let late = approve(&app, &ops, &other.id, &other.plan_hash).await.expect_err("rejected stays");
+    assert_eq!(
+        reject(&app, &ops, &other.id).await.expect("rejected").state,
+        "rejected"
+    );
+    let late = approve(&app, &ops, &other.id, &other.plan_hash)
+        .await
+        .expect_err("rejected stays");
     assert_eq!(late.code, "wrong_state");
 
     // A dry run only renders its plan.
@@ -138,11 +163,26 @@ ttl_secs = 60
 
     // One reconciler per connector: the second server waits for the first one's lease.
     let s = &app.store;
-    assert!(s.claim_response_lease("nftables", "a", NOW, NOW + 2000).await.expect("claim"));
-    assert!(s.claim_response_lease("nftables", "a", NOW + 500, NOW + 2500).await.expect("renew"));
-    assert!(!s.claim_response_lease("nftables", "b", NOW + 1000, NOW + 3000).await.expect("held"));
-    assert!(s.claim_response_lease("nftables", "b", NOW + 2600, NOW + 4600).await.expect("taken over"));
-    assert!(!s.claim_response_lease("nftables", "a", NOW + 2700, NOW + 4700).await.expect("lost"));
+    assert!(s
+        .claim_response_lease("nftables", "a", NOW, NOW + 2000)
+        .await
+        .expect("claim"));
+    assert!(s
+        .claim_response_lease("nftables", "a", NOW + 500, NOW + 2500)
+        .await
+        .expect("renew"));
+    assert!(!s
+        .claim_response_lease("nftables", "b", NOW + 1000, NOW + 3000)
+        .await
+        .expect("held"));
+    assert!(s
+        .claim_response_lease("nftables", "b", NOW + 2600, NOW + 4600)
+        .await
+        .expect("taken over"));
+    assert!(!s
+        .claim_response_lease("nftables", "a", NOW + 2700, NOW + 4700)
+        .await
+        .expect("lost"));
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ mod outbound;
 mod report_form;
 pub mod reporting;
 mod reports;
+mod response;
 mod second_factor;
 mod sharing;
 mod team_admin;
@@ -46,6 +47,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(reports::routes())
         .merge(team_admin::routes())
         .merge(jobs::routes())
+        .merge(response::routes())
         .merge(outbound::routes())
         .merge(sharing::routes())
         .merge(contacts::routes())

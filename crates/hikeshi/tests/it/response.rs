@@ -631,4 +631,111 @@ async fn one_intent_per_target_guardrails_and_a_rate_limit() {
     assert_eq!(st, StatusCode::OK, "{approved}");
     assert_eq!(approved["approved_by"], "ops");
     wait_state(&s, &token, &target, "active", Duration::from_secs(2)).await;
+
+    // The same queue in the browser, in English then in Japanese: approve there, then revoke.
+    let (cookie, csrf) = crate::common::browser_login(&s, "ops", crate::common::PASSWORD)
+        .await
+        .expect("login");
+    let page = |path: String| {
+        let cookie = cookie.clone();
+        let s = &s;
+        async move {
+            s.client
+                .get(format!("{}{path}", s.base))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("page")
+                .text()
+                .await
+                .unwrap_or_default()
+        }
+    };
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let cookie = cookie.clone();
+        let s = &s;
+        async move {
+            s.client
+                .post(format!("{}{path}", s.base))
+                .header("cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .expect("form")
+                .status()
+        }
+    };
+    let queue = page("/response?state=pending_approval".into()).await;
+    assert!(
+        queue.contains("Automated response") && queue.contains("Waiting for approval"),
+        "{queue}"
+    );
+    assert!(queue.contains("rate limit reached"), "{queue}");
+    let next = all
+        .iter()
+        .filter(|a| a["state"] == "pending_approval" && a["id"] != id)
+        .map(|a| {
+            (
+                a["id"].as_str().unwrap_or("").to_string(),
+                a["plan_hash"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .next()
+        .expect("another waiting action");
+    assert!(
+        queue.contains(&format!("/response/actions/{}/approve", next.0)),
+        "{queue}"
+    );
+    let st = post(
+        format!("/response/actions/{}/approve", next.0),
+        vec![("csrf", csrf.clone()), ("plan_hash", next.1.clone())],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let shown = page(format!("/response/actions/{}", next.0)).await;
+    assert!(
+        shown.contains("Approved") || shown.contains("Active (verified)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("ssh-probe") && shown.contains("add element inet hikeshi block_v4"),
+        "{shown}"
+    );
+    assert_eq!(
+        post(
+            "/lang".into(),
+            vec![
+                ("lang", "ja".into()),
+                ("csrf", csrf.clone()),
+                ("next", "/response".into())
+            ]
+        )
+        .await,
+        StatusCode::SEE_OTHER
+    );
+    let st = post(
+        format!("/response/actions/{}/revoke", next.0),
+        vec![("csrf", csrf.clone())],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let shown = page(format!("/response/actions/{}", next.0)).await;
+    assert!(
+        shown.contains("取り消し") && shown.contains("履歴"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("Revoked") && !shown.contains("History"),
+        "one language at a time: {shown}"
+    );
+    let forged = post(
+        format!("/response/actions/{id}/revoke"),
+        vec![("csrf", "forged".into())],
+    )
+    .await;
+    assert_ne!(
+        forged,
+        StatusCode::SEE_OTHER,
+        "a form without the session's CSRF token does nothing"
+    );
 }
