@@ -76,11 +76,11 @@ fn write_rules() -> String {
     dir.display().to_string()
 }
 
-fn write_config(policies: &str) -> String {
+fn write_config(policies: &str, approval_secs: u64) -> String {
     let dir = temp_dir("response-config");
     let path = dir.join("hikeshi.toml");
     let text = format!(
-        "[response]\nreconcile_every_ms = 200\nlease_ms = 2000\nnever_block = [\"203.0.113.0/24\"]\n\n[response.nftables]\n\n{policies}"
+        "[response]\nreconcile_every_ms = 200\nlease_ms = 2000\napproval_timeout_secs = {approval_secs}\nnever_block = [\"203.0.113.0/24\"]\n\n[response.nftables]\n\n{policies}"
     );
     std::fs::write(&path, text).expect("config");
     path.display().to_string()
@@ -89,8 +89,17 @@ fn write_config(policies: &str) -> String {
 /// A server with the test rules and these policies, a handler `ops` with a reading token and
 /// an ingest token.
 async fn start(name: &str, policies: &str, extra: &[&str]) -> (TestServer, String, String) {
+    start_with(name, policies, 3600, extra).await
+}
+
+async fn start_with(
+    name: &str,
+    policies: &str,
+    approval_secs: u64,
+    extra: &[&str],
+) -> (TestServer, String, String) {
     let rules = write_rules();
-    let config = write_config(policies);
+    let config = write_config(policies, approval_secs);
     let mut args = vec!["--rules", &rules, "--config", &config];
     args.extend_from_slice(extra);
     let s = TestServer::start(Db::Sqlite, name, &args).await;
@@ -100,9 +109,15 @@ async fn start(name: &str, policies: &str, extra: &[&str]) -> (TestServer, Strin
     (s, token, shipper)
 }
 
+/// A policy on one rule's `src_ip`; `extra` adds lines (a `mode` other than `auto`, limits).
 fn policy(name: &str, rule: &str, ttl_secs: u64, extra: &str) -> String {
+    let mode = if extra.contains("mode =") {
+        ""
+    } else {
+        "mode = \"auto\"\n"
+    };
     format!(
-        "[[response.policies]]\nname = \"{name}\"\nwhen = {{ rule_ids = [\"{rule}\"] }}\ntarget = \"src_ip\"\naction = \"block_ip\"\nmode = \"auto\"\nttl_secs = {ttl_secs}\n{extra}\n"
+        "[[response.policies]]\nname = \"{name}\"\nwhen = {{ rule_ids = [\"{rule}\"] }}\ntarget = \"src_ip\"\naction = \"block_ip\"\n{mode}ttl_secs = {ttl_secs}\n{extra}\n"
     )
 }
 
@@ -280,17 +295,52 @@ async fn a_block_lives_and_ends_on_time_over_ipv4_and_ipv6() {
     if !inside_own_network("response::a_block_lives_and_ends_on_time_over_ipv4_and_ipv6") {
         return;
     }
-    let (s, token, shipper) = start(
-        "response-life",
-        &policy("ssh-bruteforce", FAILED_PASSWORD, 3, ""),
-        &[],
-    )
-    .await;
+    let policies = policy("ssh-bruteforce", FAILED_PASSWORD, 3, "")
+        + &policy("ssh-probe", INVALID_USER, 60, "mode = \"approve\"");
+    let (s, token, shipper) = start_with("response-life", &policies, 2, &[]).await;
     let v4 = listener("127.0.0.1:0").await;
     let v6 = listener("[2001:db8::1]:0").await;
     let tokens = (token.as_str(), shipper.as_str());
     one_block_lifecycle(&s, tokens, "127.0.0.2", "127.0.0.3", v4).await;
     one_block_lifecycle(&s, tokens, "2001:db8::2", "2001:db8::3", v6).await;
+
+    // In approve mode nothing happens before a yes, and no yes within the time is a no.
+    send(&s, &shipper, ssh_line("Invalid user", "127.0.0.6", 9)).await;
+    let waiting = wait_state(
+        &s,
+        &token,
+        "127.0.0.6",
+        "pending_approval",
+        Duration::from_secs(2),
+    )
+    .await;
+    assert!(
+        connects("127.0.0.6", v4).await,
+        "nothing is blocked before approval"
+    );
+    assert!(!nft_elements().contains("127.0.0.6"));
+    wait_state(
+        &s,
+        &token,
+        "127.0.0.6",
+        "approval_expired",
+        Duration::from_secs(4),
+    )
+    .await;
+    let id = waiting["id"].as_str().expect("id");
+    let (st, late) = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/response/actions/{id}/approve"),
+            &token,
+            Some(json!({"plan_hash": waiting["plan_hash"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{late}");
+    assert!(
+        !nft_elements().contains("127.0.0.6"),
+        "a denied action is never applied"
+    );
 }
 
 /// The remaining seconds nft reports for an address's element, if it is there.
