@@ -210,12 +210,25 @@ pub enum BenchCommand {
         #[arg(long = "rules", required = true)]
         rules: Vec<std::path::PathBuf>,
     },
+    /// Automated response: proposed → active latency and reconcile passes over many blocks
+    /// (writes to nftables: run as `unshare -rn hikeshi bench response`).
+    Response {
+        /// Actions timed one by one from proposal to verified block.
+        #[arg(long, default_value_t = 1_000)]
+        actions: usize,
+        /// Blocks in force for the reconcile passes.
+        #[arg(long, default_value_t = 10_000)]
+        in_force: usize,
+    },
 }
 
 /// `hikeshi bench …`.
 pub async fn run_verb(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Detect { paths, rules } => crate::hunt::bench(paths, rules),
+        BenchCommand::Response { actions, in_force } => {
+            crate::bench_response::run(actions, in_force.max(actions)).await
+        }
         BenchCommand::Api {
             cases,
             requests,

@@ -2,6 +2,7 @@
 
 mod backup_cmd;
 mod bench;
+mod bench_response;
 mod cli;
 mod config;
 mod http_fetch;

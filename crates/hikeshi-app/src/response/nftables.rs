@@ -1,9 +1,11 @@
 //! The nftables connector. hikeshi owns one table (`inet hikeshi`) and nothing else: two sets
 //! of blocked senders (IPv4, IPv6) whose elements carry a timeout equal to the action's
 //! remaining time — so a dead hikeshi fails open on time — and a comment naming the action, and
-//! two chains that drop what the sets hold. Every write replaces the whole table in one nft
-//! transaction (`add`, `delete`, define), so the firewall is never seen half-written, a flushed
-//! or edited table comes back whole, and other tables are never touched.
+//! two chains that drop what the sets hold. A missing or damaged table is replaced whole (`add`,
+//! `delete`, define, in one nft transaction); otherwise only the differences are written, as
+//! `add element` and `delete element` batches of at most [`BATCH`] elements, each batch one
+//! transaction. (The kernel refuses one netlink batch of much more than a thousand elements
+//! with comments: "Message too long".) Other tables are never touched.
 
 use super::guardrails::{NeverBlock, Stop};
 use ipnet::IpNet;
@@ -54,6 +56,9 @@ pub struct Observed {
     pub elements: BTreeMap<IpNet, i64>,
 }
 
+/// Elements per nft transaction.
+pub const BATCH: usize = 500;
+
 pub struct Nftables {
     settings: NftSettings,
 }
@@ -94,26 +99,46 @@ impl Nftables {
         }
     }
 
-    /// Replaces the table with exactly these elements; an element the guard stops is left
-    /// out and returned with the entry that stopped it.
-    pub async fn write_all(
+    /// Replaces hikeshi's table with an empty one of exactly its shape.
+    pub async fn recreate(&self) -> Result<(), String> {
+        let script = render_structure(&self.settings.table);
+        match self.run(&["-f", "-"], Some(&script)).await? {
+            Ran::Ok(_) => Ok(()),
+            Ran::Failed(stderr) => Err(format!("nft -f (table): {}", stderr.trim())),
+        }
+    }
+
+    /// Deletes then adds elements, in batches. An element the guard stops is not added and is
+    /// returned with the entry that stopped it.
+    pub async fn change(
         &self,
-        elements: &[Element],
+        delete: &[IpNet],
+        add: &[Element],
         guard: &NeverBlock,
     ) -> Result<Vec<(Element, Stop)>, String> {
         let mut refused = Vec::new();
         let mut kept = Vec::new();
-        for e in elements {
+        for e in add {
             match guard.check(&e.net) {
                 Some(stop) => refused.push((e.clone(), stop)),
                 None if e.remaining_ms > 0 => kept.push(e),
                 None => {}
             }
         }
-        let script = render_table(&self.settings.table, &kept);
-        match self.run(&["-f", "-"], Some(&script)).await? {
-            Ran::Ok(_) => Ok(refused),
-            Ran::Failed(stderr) => Err(format!("nft -f: {}", stderr.trim())),
+        let table = &self.settings.table;
+        for chunk in delete.chunks(BATCH) {
+            self.batch(&render_delete(table, chunk)).await?;
+        }
+        for chunk in kept.chunks(BATCH) {
+            self.batch(&render_add(table, chunk)).await?;
+        }
+        Ok(refused)
+    }
+
+    async fn batch(&self, script: &str) -> Result<(), String> {
+        match self.run(&["-f", "-"], Some(script)).await? {
+            Ran::Ok(_) => Ok(()),
+            Ran::Failed(stderr) => Err(format!("nft -f (elements): {}", stderr.trim())),
         }
     }
 
@@ -172,15 +197,29 @@ fn element_text(net: &IpNet) -> String {
     }
 }
 
-/// The whole table as one nft transaction. `add` then `delete` makes the delete safe when the
-/// table is missing; the definition after it is what stays.
-fn render_table(table: &str, elements: &[&Element]) -> String {
+/// The table's shape, empty, as one nft transaction. `add` then `delete` makes the delete
+/// safe when the table is missing; the definition after it is what stays.
+fn render_structure(table: &str) -> String {
     let mut out =
         format!("add table inet {table}\ndelete table inet {table}\ntable inet {table} {{\n");
     for (set, family) in [("block_v4", "ipv4_addr"), ("block_v6", "ipv6_addr")] {
         out.push_str(&format!(
-            "  set {set} {{\n    type {family}\n    flags interval,timeout\n"
+            "  set {set} {{\n    type {family}\n    flags interval,timeout\n  }}\n"
         ));
+    }
+    for (chain, hook) in [("input", "input"), ("forward", "forward")] {
+        out.push_str(&format!(
+            "  chain {chain} {{\n    type filter hook {hook} priority -10; policy accept;\n    ip saddr @block_v4 drop\n    ip6 saddr @block_v6 drop\n  }}\n"
+        ));
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// One transaction adding these elements (each with its timeout and the action's name).
+fn render_add(table: &str, elements: &[&Element]) -> String {
+    let mut out = String::new();
+    for set in ["block_v4", "block_v6"] {
         let items: Vec<String> = elements
             .iter()
             .filter(|e| set_of(&e.net) == set)
@@ -195,18 +234,29 @@ fn render_table(table: &str, elements: &[&Element]) -> String {
             .collect();
         if !items.is_empty() {
             out.push_str(&format!(
-                "    elements = {{ {} }}\n",
-                items.join(",\n      ")
+                "add element inet {table} {set} {{ {} }}\n",
+                items.join(", ")
             ));
         }
-        out.push_str("  }\n");
     }
-    for (chain, hook) in [("input", "input"), ("forward", "forward")] {
-        out.push_str(&format!(
-            "  chain {chain} {{\n    type filter hook {hook} priority -10; policy accept;\n    ip saddr @block_v4 drop\n    ip6 saddr @block_v6 drop\n  }}\n"
-        ));
+    out
+}
+
+fn render_delete(table: &str, nets: &[IpNet]) -> String {
+    let mut out = String::new();
+    for set in ["block_v4", "block_v6"] {
+        let items: Vec<String> = nets
+            .iter()
+            .filter(|n| set_of(n) == set)
+            .map(element_text)
+            .collect();
+        if !items.is_empty() {
+            out.push_str(&format!(
+                "delete element inet {table} {set} {{ {} }}\n",
+                items.join(", ")
+            ));
+        }
     }
-    out.push_str("}\n");
     out
 }
 
@@ -325,16 +375,30 @@ mod tests {
     }
 
     #[test]
-    fn the_table_is_replaced_in_one_transaction() {
+    fn the_table_is_replaced_whole_and_elements_go_in_batches() {
+        let text = render_structure("hikeshi");
+        assert!(text.starts_with("add table inet hikeshi\ndelete table inet hikeshi\n"));
+        assert!(!text.contains("elements"));
         let e = Element {
             net: "2001:db8::2/128".parse().expect("net"),
             remaining_ms: 2500,
             action_id: "01JX\"; flush ruleset".into(),
         };
-        let text = render_table("hikeshi", &[&e]);
-        assert!(text.starts_with("add table inet hikeshi\ndelete table inet hikeshi\n"));
-        assert!(text.contains("2001:db8::2 timeout 2500ms comment \"hikeshi 01JXflushruleset\""));
-        assert!(!text
-            .contains("block_v4 {\n    type ipv4_addr\n    flags interval,timeout\n    elements"));
+        let range = Element {
+            net: "10.0.0.0/24".parse().expect("net"),
+            remaining_ms: 60_000,
+            action_id: "01JY".into(),
+        };
+        let add = render_add("hikeshi", &[&e, &range]);
+        assert_eq!(
+            add,
+            "add element inet hikeshi block_v4 { 10.0.0.0/24 timeout 60000ms comment \"hikeshi 01JY\" }\n\
+             add element inet hikeshi block_v6 { 2001:db8::2 timeout 2500ms comment \"hikeshi 01JXflushruleset\" }\n"
+        );
+        let delete = render_delete("hikeshi", &[e.net]);
+        assert_eq!(
+            delete,
+            "delete element inet hikeshi block_v6 { 2001:db8::2 }\n"
+        );
     }
 }

@@ -107,56 +107,28 @@ async fn pass(
         .map_err(|e| e.to_string())?;
     // Move what time has decided before looking at the firewall.
     let mut live = Vec::new();
+    let mut moves = Vec::new();
     for row in rows {
-        let expired = row.expires_at.is_some_and(|t| t <= now);
-        let next = match state_of(&row) {
-            ActionState::PendingApproval if row.approval_expires_at.is_some_and(|t| t <= now) => {
-                Some(moved(&row, ActionState::ApprovalExpired, now, |_| {}))
-            }
-            ActionState::PendingApproval => None,
-            ActionState::Approved if expired => {
-                Some(moved(&row, ActionState::Reverted, now, |a| {
-                    a.last_error = "its time ended before it was applied".into();
-                }))
-            }
-            ActionState::Approved => Some(moved(&row, ActionState::Applying, now, |a| {
-                a.attempts += 1;
-            })),
-            ActionState::Failed if expired || row.next_attempt_at.is_none() => None,
-            ActionState::Failed if row.next_attempt_at.is_some_and(|t| t <= now) => {
-                Some(moved(&row, ActionState::Applying, now, |a| a.attempts += 1))
-            }
-            ActionState::Applying | ActionState::Active if expired => {
-                Some(moved(&row, ActionState::Reverting, now, |_| {}))
-            }
-            _ => None,
-        };
-        match next {
-            Some(after) => {
-                if save(app, &row, &after).await? {
-                    live.push(after);
-                }
-            }
+        match timed_move(&row, now) {
+            Some(after) => moves.push((row, after)),
             None => live.push(row),
         }
     }
-    let desired = desired_elements(&live, now);
+    for ((_, after), saved) in moves.iter().zip(save_all(app, &moves).await?) {
+        if saved {
+            live.push(after.clone());
+        }
+    }
+    let desired = without_covered(desired_elements(&live, now));
     out.in_force = desired.len();
     let mut observed = nft.observe().await?;
-    let drift = drift_between(&desired, &observed, now);
+    let repair = Repair::between(&desired, &observed, now);
     let mut write_error = None;
-    if drift > 0 {
-        out.drift = drift;
-        let elements: Vec<Element> = desired
-            .iter()
-            .map(|(net, (expires_at, id))| Element {
-                net: *net,
-                remaining_ms: expires_at - now,
-                action_id: id.clone(),
-            })
-            .collect();
-        match nft.write_all(&elements, &app.response.guard).await {
+    if !repair.is_empty() {
+        out.drift = repair.drift;
+        match carry_out(nft, &repair, &desired, now, &app.response.guard).await {
             Ok(refused) => {
+                let mut stopped = Vec::new();
                 for (element, stop) in refused {
                     for row in live
                         .iter()
@@ -167,71 +139,69 @@ async fn pass(
                                 format!("never-block entry {} ({})", stop.entry, stop.reason);
                             a.next_attempt_at = None;
                         });
-                        if save(app, row, &after).await? {
-                            out.failed += 1;
-                        }
+                        stopped.push((row.clone(), after));
                     }
                 }
+                out.failed += save_all(app, &stopped)
+                    .await?
+                    .into_iter()
+                    .filter(|s| *s)
+                    .count();
                 observed = nft.observe().await?;
             }
             Err(e) => write_error = Some(e),
         }
     }
+    // What the firewall now holds decides the rest: verified, failed, ended.
+    let mut moves = Vec::new();
     for row in &live {
         let Some(net) = parse_net(&row.target) else {
             continue;
         };
-        match state_of(row) {
-            ActionState::Applying => {
-                let after = match (&write_error, observed.elements.get(&net)) {
-                    (None, Some(left)) => moved(row, ActionState::Active, now, |a| {
-                        a.activated_at = Some(now);
-                        a.last_error.clear();
-                        a.connector_answer = format!(
-                            "read back from nftables: {} in {} ({} s left)",
-                            net,
-                            if net.addr().is_ipv4() {
-                                "block_v4"
-                            } else {
-                                "block_v6"
-                            },
-                            left / 1000
-                        );
-                    }),
-                    (error, _) => {
-                        let message = error.clone().unwrap_or_else(|| {
-                            format!("{net} is not in the table after writing it")
-                        });
-                        failed(row, settings, now, message)
-                    }
-                };
-                if save(app, row, &after).await? {
-                    if after.state == ActionState::Active.code() {
-                        out.activated += 1;
-                    } else {
-                        out.failed += 1;
-                    }
+        let after = match state_of(row) {
+            ActionState::Applying => Some(match (&write_error, in_table(&observed, &net)) {
+                (None, Some(left)) => moved(row, ActionState::Active, now, |a| {
+                    a.activated_at = Some(now);
+                    a.last_error.clear();
+                    a.connector_answer = format!(
+                        "read back from nftables: {net} in force ({} s left)",
+                        left / 1000
+                    );
+                }),
+                (error, _) => {
+                    let message = error
+                        .clone()
+                        .unwrap_or_else(|| format!("{net} is not in the table after writing it"));
+                    failed(row, settings, now, message)
                 }
-            }
+            }),
             ActionState::Reverting => {
                 let still_wanted = desired.contains_key(&net);
                 let gone = observed
                     .elements
                     .get(&net)
                     .is_none_or(|left| *left < NEAR_EXPIRY_MS);
-                if still_wanted || gone {
-                    let after = moved(row, ActionState::Reverted, now, |a| {
+                (still_wanted || gone).then(|| {
+                    moved(row, ActionState::Reverted, now, |a| {
                         a.connector_answer = if still_wanted {
                             format!("{net} stays: another action still blocks it")
                         } else {
                             format!("{net} is no longer in the table")
                         };
-                    });
-                    if save(app, row, &after).await? {
-                        out.reverted += 1;
-                    }
-                }
+                    })
+                })
             }
+            _ => None,
+        };
+        if let Some(after) = after {
+            moves.push((row.clone(), after));
+        }
+    }
+    for ((_, after), saved) in moves.iter().zip(save_all(app, &moves).await?) {
+        match state_of(after) {
+            ActionState::Active if saved => out.activated += 1,
+            ActionState::Failed if saved => out.failed += 1,
+            ActionState::Reverted if saved => out.reverted += 1,
             _ => {}
         }
     }
@@ -239,6 +209,41 @@ async fn pass(
         Some(e) => Err(e),
         None => Ok(out),
     }
+}
+
+/// The move time alone decides: an approval not given in time, a block whose time ended
+/// (before or after it was applied), an approved action or a due retry to apply.
+fn timed_move(row: &ResponseAction, now: i64) -> Option<ResponseAction> {
+    let expired = row.expires_at.is_some_and(|t| t <= now);
+    match state_of(row) {
+        ActionState::PendingApproval if row.approval_expires_at.is_some_and(|t| t <= now) => {
+            Some(moved(row, ActionState::ApprovalExpired, now, |_| {}))
+        }
+        ActionState::Approved if expired => Some(moved(row, ActionState::Reverted, now, |a| {
+            a.last_error = "its time ended before it was applied".into();
+        })),
+        ActionState::Approved => Some(moved(row, ActionState::Applying, now, |a| {
+            a.attempts += 1;
+        })),
+        ActionState::Failed if !expired && row.next_attempt_at.is_some_and(|t| t <= now) => {
+            Some(moved(row, ActionState::Applying, now, |a| a.attempts += 1))
+        }
+        ActionState::Applying | ActionState::Active if expired => {
+            Some(moved(row, ActionState::Reverting, now, |_| {}))
+        }
+        _ => None,
+    }
+}
+
+/// The remaining time of the element holding `net`: its own, or a wider one's.
+fn in_table(observed: &Observed, net: &IpNet) -> Option<i64> {
+    observed.elements.get(net).copied().or_else(|| {
+        observed
+            .elements
+            .iter()
+            .find(|(wider, _)| wider.contains(net))
+            .map(|(_, left)| *left)
+    })
 }
 
 /// Each target in force once, with the latest expiry among the actions that want it (the
@@ -261,27 +266,97 @@ fn desired_elements(rows: &[ResponseAction], now: i64) -> BTreeMap<IpNet, (i64, 
     desired
 }
 
-/// How many things differ: a missing or damaged table, a missing element, an extra one, or
-/// one whose timeout is off. Elements about to expire on either side are not counted.
-fn drift_between(desired: &BTreeMap<IpNet, (i64, String)>, observed: &Observed, now: i64) -> usize {
-    let mut drift = usize::from(!observed.intact);
-    for (net, (expires_at, _)) in desired {
-        let want = expires_at - now;
-        if want < NEAR_EXPIRY_MS {
-            continue;
+/// What must change in the firewall: rebuild a missing or damaged table, delete extra
+/// elements (and those whose timeout is off), add missing ones. Elements about to expire on
+/// either side are left to the kernel.
+#[derive(Debug, Default, PartialEq)]
+struct Repair {
+    rebuild: bool,
+    delete: Vec<IpNet>,
+    add: Vec<Element>,
+    /// How many things differed.
+    drift: usize,
+}
+
+impl Repair {
+    fn between(desired: &BTreeMap<IpNet, (i64, String)>, observed: &Observed, now: i64) -> Repair {
+        let element = |net: &IpNet, (expires_at, id): &(i64, String)| Element {
+            net: *net,
+            remaining_ms: expires_at - now,
+            action_id: id.clone(),
+        };
+        let mut r = Repair::default();
+        if !observed.intact {
+            r.rebuild = true;
+            r.drift = 1;
+            r.add = desired
+                .iter()
+                .filter(|(_, (expires_at, _))| *expires_at > now)
+                .map(|(net, want)| element(net, want))
+                .collect();
+            return r;
         }
-        match observed.elements.get(net) {
-            None => drift += 1,
-            Some(left) if (left - want).abs() > EXPIRY_TOLERANCE_MS => drift += 1,
-            Some(_) => {}
+        for (net, want) in desired {
+            let remaining = want.0 - now;
+            if remaining < NEAR_EXPIRY_MS {
+                continue;
+            }
+            match observed.elements.get(net) {
+                None => r.add.push(element(net, want)),
+                Some(left) if (left - remaining).abs() > EXPIRY_TOLERANCE_MS => {
+                    r.delete.push(*net);
+                    r.add.push(element(net, want));
+                }
+                Some(_) => continue,
+            }
+            r.drift += 1;
         }
+        for (net, left) in &observed.elements {
+            if !desired.contains_key(net) && *left >= NEAR_EXPIRY_MS {
+                r.delete.push(*net);
+                r.drift += 1;
+            }
+        }
+        r
     }
-    for (net, left) in &observed.elements {
-        if !desired.contains_key(net) && *left >= NEAR_EXPIRY_MS {
-            drift += 1;
-        }
+
+    fn is_empty(&self) -> bool {
+        !self.rebuild && self.delete.is_empty() && self.add.is_empty()
     }
-    drift
+}
+
+/// Writes a repair. A batch the kernel refuses (an element that expired between reading and
+/// writing, say) falls back to rebuilding the table with everything that should be in it.
+async fn carry_out(
+    nft: &Nftables,
+    repair: &Repair,
+    desired: &BTreeMap<IpNet, (i64, String)>,
+    now: i64,
+    guard: &super::guardrails::NeverBlock,
+) -> Result<Vec<(Element, super::guardrails::Stop)>, String> {
+    if repair.rebuild {
+        nft.recreate().await?;
+    }
+    match nft.change(&repair.delete, &repair.add, guard).await {
+        Ok(refused) => Ok(refused),
+        Err(e) if !repair.rebuild => {
+            tracing::warn!(error = %e, "nftables refused a batch; rebuilding hikeshi's table");
+            let full = Repair::between(desired, &Observed::default(), now);
+            nft.recreate().await?;
+            nft.change(&[], &full.add, guard).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// An interval set refuses overlapping elements: a target inside another target in force is
+/// left out (the wider one blocks it anyway).
+fn without_covered(desired: BTreeMap<IpNet, (i64, String)>) -> BTreeMap<IpNet, (i64, String)> {
+    let nets: Vec<IpNet> = desired.keys().copied().collect();
+    desired
+        .into_iter()
+        .filter(|(net, _)| !nets.iter().any(|other| other != net && other.contains(net)))
+        .collect()
 }
 
 fn failed(
@@ -327,15 +402,29 @@ fn moved(
     after
 }
 
-/// `false`: someone else moved it meanwhile (a revoke); the next pass sees what they did.
-async fn save(app: &App, before: &ResponseAction, after: &ResponseAction) -> Result<bool, String> {
-    if !state_of(before).may_become(state_of(after)) {
-        tracing::error!(id = %before.id, from = %before.state, to = %after.state, "refused an action move the lifecycle does not allow");
-        return Ok(false);
+/// Writes the moves in one transaction; for each, `false` when someone else moved it meanwhile
+/// (a revoke) — the next pass sees what they did.
+async fn save_all(
+    app: &App,
+    moves: &[(ResponseAction, ResponseAction)],
+) -> Result<Vec<bool>, String> {
+    if moves.is_empty() {
+        return Ok(Vec::new());
     }
     let actor = reconciler_actor();
     app.store
-        .write(async |tx| tx.save_response_action(before, after, &actor).await)
+        .write(async |tx| {
+            let mut saved = Vec::with_capacity(moves.len());
+            for (before, after) in moves {
+                if !state_of(before).may_become(state_of(after)) {
+                    tracing::error!(id = %before.id, from = %before.state, to = %after.state, "refused an action move the lifecycle does not allow");
+                    saved.push(false);
+                    continue;
+                }
+                saved.push(tx.save_response_action(before, after, &actor).await?);
+            }
+            Ok::<_, hikeshi_store::StoreError>(saved)
+        })
         .await
         .map_err(|e| e.to_string())
 }
@@ -360,4 +449,55 @@ pub fn spawn(app: App, mut shutdown: Shutdown) -> Option<tokio::task::JoinHandle
             .release_response_lease(nft_name, &app.response.holder)
             .await;
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> IpNet {
+        s.parse().expect("net")
+    }
+
+    #[test]
+    fn only_the_differences_are_written() {
+        let now = 1_000_000;
+        let mut desired = BTreeMap::new();
+        desired.insert(net("192.0.2.1/32"), (now + 60_000, "a".to_string()));
+        desired.insert(net("192.0.2.2/32"), (now + 60_000, "b".to_string()));
+        desired.insert(net("192.0.2.3/32"), (now + 1_000, "near".to_string()));
+        desired.insert(net("192.0.2.4/32"), (now + 600_000, "longer".to_string()));
+        let mut observed = Observed {
+            intact: true,
+            elements: BTreeMap::new(),
+        };
+        observed.elements.insert(net("192.0.2.1/32"), 59_000);
+        observed.elements.insert(net("192.0.2.4/32"), 59_000);
+        observed.elements.insert(net("198.51.100.9/32"), 30_000);
+        observed.elements.insert(net("198.51.100.10/32"), 1_000);
+        let r = Repair::between(&desired, &observed, now);
+        assert!(!r.rebuild);
+        let added: Vec<String> = r.add.iter().map(|e| e.net.to_string()).collect();
+        assert_eq!(added, vec!["192.0.2.2/32", "192.0.2.4/32"]);
+        let deleted: Vec<String> = r.delete.iter().map(|n| n.to_string()).collect();
+        assert_eq!(deleted, vec!["192.0.2.4/32", "198.51.100.9/32"]);
+        assert_eq!(r.drift, 3);
+
+        let gone = Repair::between(&desired, &Observed::default(), now);
+        assert!(gone.rebuild);
+        assert_eq!(gone.add.len(), 4);
+    }
+
+    #[test]
+    fn a_target_inside_a_wider_one_is_left_out() {
+        let mut desired = BTreeMap::new();
+        desired.insert(net("10.0.0.0/24"), (5, "wide".to_string()));
+        desired.insert(net("10.0.0.7/32"), (9, "inside".to_string()));
+        desired.insert(net("10.0.1.7/32"), (9, "outside".to_string()));
+        let kept: Vec<String> = without_covered(desired)
+            .keys()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(kept, vec!["10.0.0.0/24", "10.0.1.7/32"]);
+    }
 }
