@@ -789,3 +789,98 @@ async fn one_intent_per_target_guardrails_and_a_rate_limit() {
         "a form without the session's CSRF token does nothing"
     );
 }
+
+/// PostgreSQL over its Unix socket: the namespace cannot reach the machine's TCP loopback, but
+/// a socket is a file.
+const PG_SOCKET_ADMIN: &str = "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres";
+
+async fn metric_value(s: &TestServer, name: &str) -> i64 {
+    let text = s
+        .req(Method::GET, "/metrics", None)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+async fn holder(s: &TestServer, token: &str) -> String {
+    let (_, health) = s
+        .json(Method::GET, "/api/v1/response/connectors", token, None)
+        .await;
+    health[0]["holder"].as_str().unwrap_or("").to_string()
+}
+
+#[tokio::test]
+async fn two_servers_on_postgres_take_turns_under_a_lease() {
+    if !inside_own_network("response::two_servers_on_postgres_take_turns_under_a_lease") {
+        return;
+    }
+    let url = hikeshi_store::scratch::create_scratch_postgres(PG_SOCKET_ADMIN, "hikeshi_response")
+        .await
+        .expect("PostgreSQL through /var/run/postgresql");
+    let rules = write_rules();
+    let config = write_config(&policy("ssh-bruteforce", FAILED_PASSWORD, 60, ""), 3600);
+    let args = ["--rules", rules.as_str(), "--config", config.as_str()];
+    let mut servers = Vec::new();
+    for name in ["response-pg-a", "response-pg-b"] {
+        servers.push(TestServer::start_on(temp_dir(name), Some(url.clone()), &args).await);
+    }
+    // Users and tokens live in the shared database: one token serves both.
+    servers[0].add_user("ops", "handler");
+    let token = servers[0].token("ops");
+    let shipper = servers[0].ingest_token("ops");
+    send(
+        &servers[0],
+        &shipper,
+        ssh_line("Failed password", "127.0.0.2", 1),
+    )
+    .await;
+    let active = wait_state(
+        &servers[0],
+        &token,
+        "127.0.0.2",
+        "active",
+        Duration::from_secs(2),
+    )
+    .await;
+    assert_eq!(active["policy"], "ssh-bruteforce");
+
+    // Exactly one of the two reconciles; the other's passes stay at zero.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let first = holder(&servers[0], &token).await;
+    let leader = servers
+        .iter()
+        .position(|s| first.starts_with(&format!("{}-", s.pid())))
+        .unwrap_or_else(|| panic!("holder {first} is neither server"));
+    let follower = 1 - leader;
+    let passes = "hikeshi_response_reconcile_passes_total";
+    assert!(metric_value(&servers[leader], passes).await > 0);
+    assert_eq!(
+        metric_value(&servers[follower], passes).await,
+        0,
+        "the follower waits"
+    );
+
+    // The leader dies; within the lease time the follower takes over and repairs by itself.
+    servers[leader].signal_and_wait("KILL");
+    sh("nft delete element inet hikeshi block_v4 '{ 127.0.0.2 }'");
+    let killed = Instant::now();
+    wait_element("127.0.0.2", Duration::from_secs(4)).await;
+    assert!(
+        killed.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        killed.elapsed()
+    );
+    let survivor = &servers[follower];
+    let now_holder = holder(survivor, &token).await;
+    assert!(
+        now_holder.starts_with(&format!("{}-", survivor.pid())),
+        "{now_holder}"
+    );
+    assert!(metric_value(survivor, passes).await > 0);
+}
