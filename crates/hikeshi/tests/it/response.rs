@@ -177,17 +177,50 @@ async fn wait_state(
     }
 }
 
-/// A listener that accepts and holds connections, on `addr`.
+/// A listener on `addr` that echoes what each connection sends.
 async fn listener(addr: &str) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let l = tokio::net::TcpListener::bind(addr).await.expect("listen");
     let local = l.local_addr().expect("addr");
     tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((c, _)) = l.accept().await {
-            held.push(c);
+        while let Ok((mut c, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 64];
+                while let Ok(n) = c.read(&mut buf).await {
+                    if n == 0 || c.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
         }
     });
     local
+}
+
+/// A connection from `from`, open now, to try later.
+async fn open_session(from: &str, to: SocketAddr) -> tokio::net::TcpStream {
+    let from: std::net::IpAddr = from.parse().expect("source");
+    let socket = if from.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .expect("socket");
+    socket.bind(SocketAddr::new(from, 0)).expect("bind source");
+    socket.connect(to).await.expect("session")
+}
+
+/// Whether a ping on an open session comes back within a second.
+async fn echoes(session: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if session.write_all(b"ping").await.is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 4];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), session.read_exact(&mut buf)).await,
+        Ok(Ok(_))
+    )
 }
 
 /// Whether a TCP connection from `from` to `to` opens within half a second.
@@ -233,6 +266,10 @@ async fn one_block_lifecycle(
         connects(attacker, service).await,
         "{attacker} connects before the block"
     );
+    // Sessions opened before the block: the attacker's stops passing data, the other's goes on.
+    let mut attackers_session = open_session(attacker, service).await;
+    let mut bystanders_session = open_session(bystander, service).await;
+    assert!(echoes(&mut attackers_session).await && echoes(&mut bystanders_session).await);
     let sent = Instant::now();
     send(s, shipper, ssh_line("Failed password", attacker, 1)).await;
     let active = wait_state(s, token, attacker, "active", Duration::from_secs(2)).await;
@@ -252,6 +289,14 @@ async fn one_block_lifecycle(
         "{listing}"
     );
     assert!(!connects(attacker, service).await, "{attacker} is blocked");
+    assert!(
+        !echoes(&mut attackers_session).await,
+        "an established session of {attacker} stops passing data"
+    );
+    assert!(
+        echoes(&mut bystanders_session).await,
+        "{bystander}'s session goes on"
+    );
     assert!(
         connects(bystander, service).await,
         "{bystander} still connects"
