@@ -314,6 +314,20 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Alerts first seen from `since` on, oldest first (a replay's input), at most `limit`.
+    pub async fn alerts_since(&self, since: i64, limit: i64) -> Result<Vec<Alert>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE first_seen >= $1 ORDER BY first_seen, id LIMIT $2"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(since)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await?)
+    }
+}
+
 async fn alert_in_tx(tx: &mut sqlx::AnyConnection, id: &str) -> Result<Alert> {
     let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))

@@ -66,6 +66,9 @@ pub enum Command {
     /// Benchmarks (figures, not tests).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+    /// Automated response: replay stored alerts through a policy.
+    #[command(subcommand)]
+    Response(crate::response_cmd::ResponseCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -127,6 +130,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(cmd) => {
             init_logging(Some("text"));
             crate::bench::run_verb(cmd).await
+        }
+        Command::Response(cmd) => {
+            init_logging(file.log_format.as_deref());
+            crate::response_cmd::run(cmd, &db, &file, data_dir).await
         }
     }
 }

@@ -10,6 +10,7 @@ mod hunt;
 mod import;
 mod live_cmd;
 mod loadgen;
+mod response_cmd;
 mod rules_load;
 mod serve;
 mod users;

@@ -10,6 +10,7 @@
 //! - `reconcile`: the loop that applies, verifies, repairs and expires;
 //! - `nftables`: the firewall connector.
 
+pub mod backtest;
 pub mod decide;
 pub mod guardrails;
 pub mod metrics;

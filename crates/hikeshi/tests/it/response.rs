@@ -929,3 +929,104 @@ async fn two_servers_on_postgres_take_turns_under_a_lease() {
     );
     assert!(metric_value(survivor, passes).await > 0);
 }
+
+#[tokio::test]
+async fn a_backtest_replays_stored_alerts_the_same_way_every_time() {
+    // No firewall here: the server only stores alerts, the replay only reads them.
+    let rules = write_rules();
+    let s = TestServer::start(Db::Sqlite, "response-backtest", &["--rules", &rules]).await;
+    s.add_user("ops", "handler");
+    let shipper = s.ingest_token("ops");
+    // One host per line, so that each line is an alert of its own.
+    let mut body = String::new();
+    let mut host = 0;
+    let mut line = |from: &str| {
+        host += 1;
+        json!({"SYSLOG_IDENTIFIER": "sshd", "host": format!("h{host}"),
+            "MESSAGE": format!("Failed password for root from {from} port 22 ssh2"), "src_ip": from})
+        .to_string()
+            + "\n"
+    };
+    for _ in 0..3 {
+        body.push_str(&line("198.51.100.7"));
+    }
+    body.push_str(&line("127.0.0.1"));
+    for n in 1..=6 {
+        body.push_str(&line(&format!("192.0.2.{n}")));
+    }
+    send(&s, &shipper, body).await;
+    let config = write_config(
+        &policy(
+            "replayed",
+            FAILED_PASSWORD,
+            60,
+            "rate_limit = { count = 5, per_secs = 3600 }",
+        ),
+        3600,
+    );
+    let run = || {
+        s.cli(
+            &[
+                "response", "backtest", "--policy", "replayed", "--since", "1d", "--config",
+                &config,
+            ],
+            "",
+        )
+    };
+    let (ok, first, summary) = run();
+    assert!(ok, "{summary}");
+    let (_, second, _) = run();
+    assert_eq!(first, second, "the same alerts give the same lines");
+    let lines: Vec<&str> = first.lines().collect();
+    assert_eq!(lines.len(), 10, "{first}");
+    let count = |what: &str| lines.iter().filter(|l| l.contains(what)).count();
+    assert_eq!(count("block 60 s (offence 1)"), 5, "{first}");
+    assert_eq!(count("joins the open block"), 2, "{first}");
+    assert_eq!(count("refused: loopback 127.0.0.1/32"), 1, "{first}");
+    assert_eq!(count("held for approval (rate_limit)"), 2, "{first}");
+    assert!(
+        summary.contains("10 alerts matched policy replayed"),
+        "{summary}"
+    );
+    let (_, json_lines, _) = s.cli(
+        &[
+            "response", "backtest", "--policy", "replayed", "--since", "1d", "--config", &config,
+            "--json",
+        ],
+        "",
+    );
+    let parsed: Vec<Value> = json_lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(parsed.len(), 10);
+    let refused = parsed
+        .iter()
+        .find(|l| l["target"] == "127.0.0.1/32")
+        .expect("the loopback line");
+    assert_eq!(refused["outcome"]["outcome"], "refused");
+    assert_eq!(refused["outcome"]["reason"], "loopback");
+    let (ok, _, err) = s.cli(
+        &[
+            "response", "backtest", "--policy", "nope", "--config", &config,
+        ],
+        "",
+    );
+    assert!(
+        !ok && err.contains("no response policy is named `nope`"),
+        "{err}"
+    );
+    let (ok, _, err) = s.cli(
+        &[
+            "response", "backtest", "--policy", "replayed", "--since", "soon", "--config", &config,
+        ],
+        "",
+    );
+    assert!(!ok && err.contains("--since `soon`"), "{err}");
+    // Nothing was written.
+    let token = s.token("ops");
+    let (_, actions) = s
+        .json(Method::GET, "/api/v1/response/actions", &token, None)
+        .await;
+    assert_eq!(actions.as_array().map(Vec::len), Some(0), "{actions}");
+}
