@@ -310,7 +310,7 @@ fn live_part() -> (Value, Value) {
         },
         "/api/v1/suppressions/{id}/revoke": {"post": with(op("End a suppression early (409 if already revoked); audited", "alerts", None, ("200", "the suppression")), vec![id("id")])},
         "/api/v1/rules/reload": {"post": op("Load the rule folders and indicator lists again (admin); same as SIGHUP", "alerts", None, ("200", "what was loaded"))},
-        "/metrics": {"get": {"summary": "Prometheus text: events received/parsed/invalid/dropped per source, hits, alerts, queue depth, pipeline latency", "tags": ["alerts"], "security": [],
+        "/metrics": {"get": {"summary": "Prometheus text: events received/parsed/invalid/dropped per source, hits, alerts, queue depth, pipeline latency; response actions by state, reconcile passes, drift repaired and failures", "tags": ["alerts"], "security": [],
             "responses": {"200": {"description": "text/plain; version=0.0.4"}}}}
     });
     let schemas = json!({
