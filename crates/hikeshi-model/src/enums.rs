@@ -431,23 +431,6 @@ impl ActionState {
             Simulated | Rejected | ApprovalExpired | Reverted | Revoked
         )
     }
-
-    /// The connector should have it in force.
-    pub fn wants_in_force(self) -> bool {
-        matches!(
-            self,
-            ActionState::Approved | ActionState::Applying | ActionState::Active
-        )
-    }
-
-    /// Still an open intent for its target: a new offence joins it instead of making another.
-    pub fn is_open(self) -> bool {
-        use ActionState::*;
-        matches!(
-            self,
-            Proposed | PendingApproval | Approved | Applying | Active | Failed
-        )
-    }
 }
 
 #[cfg(test)]
