@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("../migrations/0012_second_factor.sql")),
     (13, include_str!("../migrations/0013_search_fold.sql")),
     (14, include_str!("../migrations/0014_response.sql")),
+    (15, include_str!("../migrations/0015_response_undo.sql")),
 ];
 
 /// The migration after which every case's search text is folded again in Rust (NFKC cannot be

@@ -33,6 +33,8 @@ pub struct ResponseAction {
     pub connector_answer: String,
     pub held_because: String,
     pub updated_at: i64,
+    /// When a connector that is told rather than read back (a webhook) was told to undo it.
+    pub undone_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -54,7 +56,7 @@ pub struct ActionQuery {
     pub limit: i64,
 }
 
-const COLUMNS: &str = "id, idempotency_key, policy, policy_version, kind, target, connector, mode, state, plan, plan_hash, alert_id, requested_by, approved_by, offence, ttl_ms, created_at, approval_expires_at, activated_at, expires_at, attempts, next_attempt_at, last_error, connector_answer, held_because, updated_at";
+const COLUMNS: &str = "id, idempotency_key, policy, policy_version, kind, target, connector, mode, state, plan, plan_hash, alert_id, requested_by, approved_by, offence, ttl_ms, created_at, approval_expires_at, activated_at, expires_at, attempts, next_attempt_at, last_error, connector_answer, held_because, updated_at, undone_at";
 
 /// States whose actions a connector must have in force (or be trying to).
 const WANT_IN_FORCE: &str = "'approved', 'applying', 'active', 'failed'";
@@ -68,7 +70,7 @@ impl Tx {
         row: &ResponseAction,
         actor: &Actor,
     ) -> Result<()> {
-        let placeholders = (1..=26)
+        let placeholders = (1..=27)
             .map(|n| format!("${n}"))
             .collect::<Vec<_>>()
             .join(", ");
@@ -102,6 +104,7 @@ impl Tx {
             .bind(&row.connector_answer)
             .bind(&row.held_because)
             .bind(row.updated_at)
+            .bind(row.undone_at)
             .execute(self.conn())
             .await?;
         if done.rows_affected() == 0 {
@@ -130,11 +133,25 @@ impl Tx {
         after: &ResponseAction,
         actor: &Actor,
     ) -> Result<bool> {
+        let action = format!("response.{}", after.state);
+        self.save_response_action_as(before, after, actor, &action)
+            .await
+    }
+
+    /// [`Tx::save_response_action`] audited as `audit_action`: for what happens to an action
+    /// without a change of state (a webhook told to undo a revoked block).
+    pub async fn save_response_action_as(
+        &mut self,
+        before: &ResponseAction,
+        after: &ResponseAction,
+        actor: &Actor,
+        audit_action: &str,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE response_actions SET state = $1, plan = $2, plan_hash = $3, approved_by = $4,
                 ttl_ms = $5, approval_expires_at = $6, activated_at = $7, expires_at = $8,
                 attempts = $9, next_attempt_at = $10, last_error = $11, connector_answer = $12,
-                held_because = $13, updated_at = $14
+                held_because = $13, updated_at = $14, undone_at = $18
              WHERE id = $15 AND state = $16 AND updated_at = $17",
         )
         .bind(&after.state)
@@ -154,16 +171,16 @@ impl Tx {
         .bind(&before.id)
         .bind(&before.state)
         .bind(before.updated_at)
+        .bind(after.undone_at)
         .execute(self.conn())
         .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        let action = format!("response.{}", after.state);
         crate::audit::record(
             self.conn(),
             actor,
-            &action,
+            audit_action,
             "response_action",
             &after.id,
             Some(before),
@@ -287,6 +304,18 @@ impl Store {
     ) -> Result<Vec<ResponseAction>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM response_actions WHERE connector = $1 AND state IN ({WANT_IN_FORCE}, 'pending_approval', 'reverting') ORDER BY created_at, id"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(connector)
+            .fetch_all(&self.writer)
+            .await?)
+    }
+
+    /// Revoked actions a told connector may have applied (an attempt was made) and has not
+    /// yet been told to undo.
+    pub async fn response_actions_to_undo(&self, connector: &str) -> Result<Vec<ResponseAction>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM response_actions WHERE connector = $1 AND state = 'revoked' AND attempts > 0 AND undone_at IS NULL ORDER BY created_at, id"
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(connector)

@@ -172,6 +172,21 @@ pub fn oidc_client_secret(
     )
 }
 
+/// Each response webhook's signing secret: `HIKESHI_WEBHOOK_SECRET_<NAME>`, else the first
+/// line of its `secret_file`.
+pub fn webhook_secrets(
+    response: &mut hikeshi_app::response::ResponseSettings,
+) -> anyhow::Result<()> {
+    for hook in &mut response.webhooks {
+        hook.secret = secret(
+            &hook.secret_env(),
+            hook.secret_file.as_deref(),
+            "secret_file",
+        )?;
+    }
+    Ok(())
+}
+
 /// A secret from the environment, else from the first line of a file only its owner can read.
 fn secret(
     env: &str,

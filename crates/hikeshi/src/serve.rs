@@ -57,6 +57,7 @@ pub async fn run(
     let oidc = config::oidc_login(file, &cfg.public_url)?;
     cfg.smtp_listen = args.smtp_listen.or(cfg.smtp_listen);
     let plan = &crate::live_cmd::LivePlan::new(&args.live, file);
+    config::webhook_secrets(&mut cfg.response)?;
     cfg.response.own_addresses = own_addresses(&web.listen, &cfg, plan, db).await;
     cfg.response.check().map_err(|e| anyhow::anyhow!(e))?;
     let store = config::open_store(db).await?;
@@ -79,7 +80,7 @@ pub async fn run(
         app = app.with_oidc(oidc);
     }
     // What the firewall holds is made right before any new action can be proposed.
-    if let Err(e) = hikeshi_app::response::reconcile::reconcile_once(&app).await {
+    if let Err(e) = hikeshi_app::response::reconcile::reconcile_all(&app).await {
         tracing::error!(error = %e, "response reconcile at start-up failed; retrying in the loop");
     }
     let reconciler = hikeshi_app::response::reconcile::spawn(app.clone(), stopping.shutdown());
@@ -101,7 +102,8 @@ pub async fn run(
 }
 
 /// This server's addresses and its peers', which no response action may block: the listen
-/// addresses, the database, NATS and the mail relay (names resolved now).
+/// addresses, the database, NATS, the mail relay and the response webhooks (names resolved
+/// now).
 async fn own_addresses(
     web_listen: &std::net::SocketAddr,
     cfg: &hikeshi_app::AppConfig,
@@ -129,6 +131,9 @@ async fn own_addresses(
     }
     if let Some(relay) = &cfg.mail.relay {
         peers.push((format!("smtp://{relay}"), "mail relay"));
+    }
+    for hook in &cfg.response.webhooks {
+        peers.push((hook.url.clone(), "response webhook"));
     }
     for (text, what) in peers {
         let Some((host, port)) = url::Url::parse(&text).ok().and_then(|u| {

@@ -1,23 +1,29 @@
 //! Automated response: policies turn fresh alert hits into actions (block this sender for this
 //! long), actions live through a checked lifecycle with approval, and a reconciler per
 //! connector keeps what is in force equal to what should be, repairing drift and ending
-//! actions on time. Connectors so far: nftables.
+//! actions on time. Connectors so far: nftables (read back), webhooks and Wazuh-style
+//! scripts (told).
 //!
 //! - `policy`: what a policy says and its version;
 //! - `guardrails`: the never-block set and canonical targets;
 //! - `propose`: hits → actions (idempotent, escalating, rate-limited);
 //! - `decide`: a person's approve, reject and revoke, and the lists;
 //! - `reconcile`: the loop that applies, verifies, repairs and expires;
-//! - `nftables`: the firewall connector.
+//! - `nftables`: the firewall connector;
+//! - `webhook` and `exec`: the HTTP and script connectors, and `push`, the reconciler's pass
+//!   for connectors that cannot be read back.
 
 pub mod backtest;
 pub mod decide;
+pub mod exec;
 pub mod guardrails;
 pub mod metrics;
 pub mod nftables;
 pub mod policy;
 pub mod propose;
+pub mod push;
 pub mod reconcile;
+pub mod webhook;
 
 pub use decide::{approve, reject, revoke, ActionView};
 pub use policy::{Policy, Trigger};
@@ -49,6 +55,10 @@ pub struct ResponseSettings {
     pub max_attempts: i64,
     /// `[response.nftables]`: the firewall connector (off when absent).
     pub nftables: Option<nftables::NftSettings>,
+    /// `[[response.webhooks]]`: HTTP receivers, named by policies as `webhook:<name>`.
+    pub webhooks: Vec<webhook::WebhookSettings>,
+    /// `[[response.exec]]`: Wazuh-style active-response programs, named as `exec:<name>`.
+    pub exec: Vec<exec::ExecSettings>,
     /// hikeshi's own addresses and its peers' (listen addresses, database, NATS, mail relay),
     /// found by the binary from the rest of the configuration.
     #[serde(skip)]
@@ -65,6 +75,8 @@ impl Default for ResponseSettings {
             approval_timeout_secs: 3600,
             max_attempts: 5,
             nftables: None,
+            webhooks: Vec::new(),
+            exec: Vec::new(),
             own_addresses: Vec::new(),
         }
     }
@@ -73,16 +85,40 @@ impl Default for ResponseSettings {
 impl ResponseSettings {
     /// Refuses a configuration the reconciler could not carry out.
     pub fn check(&self) -> Result<(), String> {
+        let mut hooks = std::collections::BTreeSet::new();
+        for w in &self.webhooks {
+            w.check()?;
+            if w.secret.is_none() {
+                return Err(format!(
+                    "webhook `{}` has no secret: set secret_file or {}",
+                    w.name,
+                    w.secret_env()
+                ));
+            }
+            if !hooks.insert(w.connector()) {
+                return Err(format!("two webhooks are named `{}`", w.name));
+            }
+        }
+        for e in &self.exec {
+            e.check()?;
+            if !hooks.insert(e.connector()) {
+                return Err(format!("two exec connectors are named `{}`", e.name));
+            }
+        }
         let mut names = std::collections::BTreeSet::new();
         for p in &self.policies {
             p.check()?;
             if !names.insert(p.name.as_str()) {
                 return Err(format!("two response policies are named `{}`", p.name));
             }
-            if p.connector == "nftables" && self.nftables.is_none() {
+            let known = match p.connector.as_str() {
+                "nftables" => self.nftables.is_some(),
+                other => hooks.contains(other),
+            };
+            if !known {
                 return Err(format!(
-                    "policy `{}` uses the nftables connector, but [response.nftables] is not set",
-                    p.name
+                    "policy `{}` uses the connector `{}`, which is not configured ([response.nftables], or the [[response.webhooks]] or [[response.exec]] named after `webhook:` or `exec:`)",
+                    p.name, p.connector
                 ));
             }
         }
@@ -99,11 +135,39 @@ impl ResponseSettings {
     }
 }
 
+impl Response {
+    /// The plan an action will carry out through its policy's connector.
+    pub fn plan(&self, policy: &Policy, target: &IpNet, ttl_ms: i64) -> String {
+        let kind = policy.action.code();
+        use push::Told;
+        if let Some(hook) = self
+            .webhooks
+            .iter()
+            .find(|h| h.connector() == policy.connector)
+        {
+            return hook.plan(kind, &target.to_string(), ttl_ms);
+        }
+        if let Some(program) = self
+            .execs
+            .iter()
+            .find(|e| e.connector() == policy.connector)
+        {
+            return program.plan(kind, &target.to_string(), ttl_ms);
+        }
+        match &self.nftables {
+            Some(nft) if policy.connector == "nftables" => nft.plan(target, ttl_ms),
+            _ => format!("{kind} {target} for {ttl_ms} ms"),
+        }
+    }
+}
+
 /// What the response use cases share at run time: the never-block set, the connectors and
 /// the reconciler's doorbell.
 pub struct Response {
     pub guard: NeverBlock,
     pub nftables: Option<nftables::Nftables>,
+    pub webhooks: Vec<webhook::Webhook>,
+    pub execs: Vec<exec::Exec>,
     /// Rung when an action is ready to apply or was revoked.
     pub wake: tokio::sync::Notify,
     /// Who this process is when it holds a reconciler's lease.
@@ -116,6 +180,25 @@ impl Response {
         Response {
             guard: NeverBlock::new(&settings.never_block, &settings.own_addresses),
             nftables: settings.nftables.clone().map(nftables::Nftables::new),
+            // `check` refused what cannot be built; what is left is said once here.
+            webhooks: settings
+                .webhooks
+                .iter()
+                .filter_map(|w| {
+                    webhook::Webhook::new(w.clone())
+                        .map_err(|e| tracing::error!(error = %e, "webhook connector left out"))
+                        .ok()
+                })
+                .collect(),
+            execs: settings
+                .exec
+                .iter()
+                .filter_map(|e| {
+                    exec::Exec::new(e.clone())
+                        .map_err(|e| tracing::error!(error = %e, "exec connector left out"))
+                        .ok()
+                })
+                .collect(),
             wake: tokio::sync::Notify::new(),
             holder: format!("{}-{}", std::process::id(), hikeshi_store::new_id()),
             counters: Default::default(),

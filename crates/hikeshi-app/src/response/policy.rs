@@ -16,7 +16,8 @@ pub struct Policy {
     pub target: TargetField,
     pub action: ActionKind,
     pub mode: ResponseMode,
-    /// `nftables` (the only connector so far).
+    /// `nftables`, `webhook:<name>` of a `[[response.webhooks]]` or `exec:<name>` of a
+    /// `[[response.exec]]`.
     #[serde(default = "default_connector")]
     pub connector: String,
     /// How long the first offence is blocked.
@@ -156,9 +157,12 @@ impl Policy {
                 self.action
             ));
         }
-        if self.connector != "nftables" {
+        let told = ["webhook:", "exec:"]
+            .iter()
+            .any(|p| self.connector.starts_with(p));
+        if self.connector != "nftables" && !told {
             return Err(format!(
-                "policy `{name}`: unknown connector `{}`; expected nftables",
+                "policy `{name}`: unknown connector `{}`; expected nftables, webhook:<name> or exec:<name>",
                 self.connector
             ));
         }

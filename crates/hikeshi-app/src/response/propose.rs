@@ -113,10 +113,7 @@ pub async fn propose(
                 .await?;
             let offence = recent + 1;
             let ttl_ms = policy.ttl_ms(offence);
-            let plan = match &response.nftables {
-                Some(nft) => nft.plan(&target, ttl_ms),
-                None => format!("{kind} {target_text} for {ttl_ms} ms"),
-            };
+            let plan = response.plan(policy, &target, ttl_ms);
             let held = held_because(tx, policy, &target, now).await?;
             if held == Some("rate_limit") {
                 circuit_opened = tx
@@ -151,6 +148,7 @@ pub async fn propose(
                 connector_answer: String::new(),
                 held_because: held.unwrap_or("").into(),
                 updated_at: now,
+                undone_at: None,
             };
             tx.insert_response_action(&row, &actor).await?;
             let mut next = row.clone();

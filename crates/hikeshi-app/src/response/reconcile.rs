@@ -6,6 +6,7 @@
 //! and every `reconcile_every_ms`, under a lease so that one server at a time does it.
 
 use super::nftables::{Element, Nftables, Observed};
+use super::push::Told;
 use super::{reconciler_actor, ResponseSettings};
 use crate::jobs::Shutdown;
 use crate::App;
@@ -41,6 +42,40 @@ pub struct Pass {
     pub failed: usize,
 }
 
+/// One pass over every connector, each under its own lease. A failing connector does not
+/// keep the others from their pass.
+pub async fn reconcile_all(app: &App) -> Result<(), String> {
+    let mut errors = Vec::new();
+    if let Err(e) = reconcile_once(app).await {
+        errors.push(format!("nftables: {e}"));
+    }
+    for hook in &app.response.webhooks {
+        if let Err(e) = told_pass(app, hook).await {
+            errors.push(e);
+        }
+    }
+    for program in &app.response.execs {
+        if let Err(e) = told_pass(app, program).await {
+            errors.push(e);
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
+}
+
+async fn told_pass(app: &App, told: &impl Told) -> Result<Option<Pass>, String> {
+    let connector = told.connector();
+    let now = app.calendar.now_ms();
+    under_lease(app, &connector, now, false, async || {
+        super::push::pass(app, told, now).await
+    })
+    .await
+    .map_err(|e| format!("{connector}: {e}"))
+}
+
 /// One pass over the nftables connector. `Ok(None)`: no connector, or another server holds
 /// the lease.
 pub async fn reconcile_once(app: &App) -> Result<Option<Pass>, String> {
@@ -48,23 +83,41 @@ pub async fn reconcile_once(app: &App) -> Result<Option<Pass>, String> {
         return Ok(None);
     };
     let settings = &app.config.response;
-    let holder = &app.response.holder;
     let now = app.calendar.now_ms();
+    under_lease(app, nft.name(), now, true, async || {
+        pass(app, nft, settings, now).await
+    })
+    .await
+}
+
+/// Runs `pass` if this server holds (or can take) the connector's lease, and records the
+/// connector's health. `firewall`: its in-force count is the /metrics gauge.
+async fn under_lease(
+    app: &App,
+    connector: &str,
+    now: i64,
+    firewall: bool,
+    pass: impl AsyncFnOnce() -> Result<Pass, String>,
+) -> Result<Option<Pass>, String> {
+    let settings = &app.config.response;
+    let holder = &app.response.holder;
     let leased = app
         .store
-        .claim_response_lease(nft.name(), holder, now, now + settings.lease_ms as i64)
+        .claim_response_lease(connector, holder, now, now + settings.lease_ms as i64)
         .await
         .map_err(|e| e.to_string())?;
     if !leased {
         return Ok(None);
     }
-    let result = pass(app, nft, settings, now).await;
+    let result = pass().await;
     let counters = &app.response.counters;
     counters.passes.fetch_add(1, Relaxed);
     let health = match &result {
         Ok(p) => {
             counters.drift_repaired.fetch_add(p.drift as u64, Relaxed);
-            counters.in_force.store(p.in_force as u64, Relaxed);
+            if firewall {
+                counters.in_force.store(p.in_force as u64, Relaxed);
+            }
             (p.in_force as i64, p.drift as i64, 0, String::new())
         }
         Err(e) => {
@@ -77,9 +130,9 @@ pub async fn reconcile_once(app: &App) -> Result<Option<Pass>, String> {
         .connector_health()
         .await
         .ok()
-        .and_then(|all| all.into_iter().find(|h| h.connector == nft.name()));
+        .and_then(|all| all.into_iter().find(|h| h.connector == connector));
     let record = ConnectorHealth {
-        connector: nft.name().into(),
+        connector: connector.into(),
         holder: holder.clone(),
         last_reconcile_at: now,
         in_force: health.0,
@@ -100,25 +153,8 @@ async fn pass(
     now: i64,
 ) -> Result<Pass, String> {
     let mut out = Pass::default();
-    let rows = app
-        .store
-        .response_actions_of_connector(nft.name())
-        .await
-        .map_err(|e| e.to_string())?;
     // Move what time has decided before looking at the firewall.
-    let mut live = Vec::new();
-    let mut moves = Vec::new();
-    for row in rows {
-        match timed_move(&row, now) {
-            Some(after) => moves.push((row, after)),
-            None => live.push(row),
-        }
-    }
-    for ((_, after), saved) in moves.iter().zip(save_all(app, &moves).await?) {
-        if saved {
-            live.push(after.clone());
-        }
-    }
+    let live = live_actions(app, nft.name(), now).await?;
     let desired = without_covered(desired_elements(&live, now));
     out.in_force = desired.len();
     let mut observed = nft.observe().await?;
@@ -197,23 +233,44 @@ async fn pass(
             moves.push((row.clone(), after));
         }
     }
-    for ((_, after), saved) in moves.iter().zip(save_all(app, &moves).await?) {
-        match state_of(after) {
-            ActionState::Active if saved => out.activated += 1,
-            ActionState::Failed if saved => out.failed += 1,
-            ActionState::Reverted if saved => out.reverted += 1,
-            _ => {}
-        }
-    }
+    save_counted(app, &moves, &mut out).await?;
     match write_error {
         Some(e) => Err(e),
         None => Ok(out),
     }
 }
 
+/// The connector's actions after the moves time alone decides (see [`timed_move`]); an
+/// action someone else moved meanwhile is left to the next pass.
+pub(super) async fn live_actions(
+    app: &App,
+    connector: &str,
+    now: i64,
+) -> Result<Vec<ResponseAction>, String> {
+    let rows = app
+        .store
+        .response_actions_of_connector(connector)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut live = Vec::new();
+    let mut moves = Vec::new();
+    for row in rows {
+        match timed_move(&row, now) {
+            Some(after) => moves.push((row, after)),
+            None => live.push(row),
+        }
+    }
+    for ((_, after), saved) in moves.iter().zip(save_all(app, &moves).await?) {
+        if saved {
+            live.push(after.clone());
+        }
+    }
+    Ok(live)
+}
+
 /// The move time alone decides: an approval not given in time, a block whose time ended
 /// (before or after it was applied), an approved action or a due retry to apply.
-fn timed_move(row: &ResponseAction, now: i64) -> Option<ResponseAction> {
+pub(super) fn timed_move(row: &ResponseAction, now: i64) -> Option<ResponseAction> {
     let expired = row.expires_at.is_some_and(|t| t <= now);
     match state_of(row) {
         ActionState::PendingApproval if row.approval_expires_at.is_some_and(|t| t <= now) => {
@@ -359,7 +416,7 @@ fn without_covered(desired: BTreeMap<IpNet, (i64, String)>) -> BTreeMap<IpNet, (
         .collect()
 }
 
-fn failed(
+pub(super) fn failed(
     row: &ResponseAction,
     settings: &ResponseSettings,
     now: i64,
@@ -374,14 +431,14 @@ fn failed(
 
 /// 1 s doubling up to a minute, with up to a fifth of jitter so that retries of many actions
 /// do not arrive together.
-fn backoff_ms(attempts: i64) -> i64 {
+pub(super) fn backoff_ms(attempts: i64) -> i64 {
     let base = 1000i64
         .saturating_mul(1 << attempts.clamp(0, 6))
         .min(60_000);
     base + rand::Rng::gen_range(&mut rand::thread_rng(), 0..=base / 5)
 }
 
-fn state_of(row: &ResponseAction) -> ActionState {
+pub(super) fn state_of(row: &ResponseAction) -> ActionState {
     ActionState::parse(&row.state).unwrap_or(ActionState::Failed)
 }
 
@@ -389,7 +446,7 @@ fn parse_net(text: &str) -> Option<IpNet> {
     text.parse().ok()
 }
 
-fn moved(
+pub(super) fn moved(
     row: &ResponseAction,
     to: ActionState,
     now: i64,
@@ -402,9 +459,26 @@ fn moved(
     after
 }
 
+/// [`save_all`], counting what became active, failed and reverted.
+pub(super) async fn save_counted(
+    app: &App,
+    moves: &[(ResponseAction, ResponseAction)],
+    out: &mut Pass,
+) -> Result<(), String> {
+    for ((_, after), saved) in moves.iter().zip(save_all(app, moves).await?) {
+        match state_of(after) {
+            ActionState::Active if saved => out.activated += 1,
+            ActionState::Failed if saved => out.failed += 1,
+            ActionState::Reverted if saved => out.reverted += 1,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Writes the moves in one transaction; for each, `false` when someone else moved it meanwhile
 /// (a revoke) — the next pass sees what they did.
-async fn save_all(
+pub(super) async fn save_all(
     app: &App,
     moves: &[(ResponseAction, ResponseAction)],
 ) -> Result<Vec<bool>, String> {
@@ -429,13 +503,26 @@ async fn save_all(
         .map_err(|e| e.to_string())
 }
 
-/// The reconciler's loop until shutdown; gives the lease up on the way out.
+/// The reconciler's loop until shutdown; gives the leases up on the way out. `None` when no
+/// connector is configured.
 pub fn spawn(app: App, mut shutdown: Shutdown) -> Option<tokio::task::JoinHandle<()>> {
-    let nft_name = app.response.nftables.as_ref()?.name();
+    let mut connectors: Vec<String> = app
+        .response
+        .webhooks
+        .iter()
+        .map(|h| h.connector())
+        .chain(app.response.execs.iter().map(|e| e.connector()))
+        .collect();
+    if let Some(nft) = &app.response.nftables {
+        connectors.push(nft.name().into());
+    }
+    if connectors.is_empty() {
+        return None;
+    }
     let every = Duration::from_millis(app.config.response.reconcile_every_ms.max(100));
     Some(tokio::spawn(async move {
         loop {
-            if let Err(e) = reconcile_once(&app).await {
+            if let Err(e) = reconcile_all(&app).await {
                 tracing::warn!(error = %e, "response reconcile failed");
             }
             tokio::select! {
@@ -444,10 +531,12 @@ pub fn spawn(app: App, mut shutdown: Shutdown) -> Option<tokio::task::JoinHandle
                 _ = shutdown.wait() => break,
             }
         }
-        let _ = app
-            .store
-            .release_response_lease(nft_name, &app.response.holder)
-            .await;
+        for connector in connectors {
+            let _ = app
+                .store
+                .release_response_lease(&connector, &app.response.holder)
+                .await;
+        }
     }))
 }
 

@@ -22,6 +22,8 @@ mod mail;
 mod oidc;
 mod reporting;
 mod response;
+mod response_exec;
+mod response_webhook;
 mod second_factor;
 mod sender_checks;
 mod sharing;

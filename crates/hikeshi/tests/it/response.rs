@@ -62,7 +62,7 @@ fn sh(command: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn write_rules() -> String {
+pub(crate) fn write_rules() -> String {
     let dir = temp_dir("response-rules");
     for (id, name, text) in [
         (FAILED_PASSWORD, "failed.yml", "Failed password"),
@@ -110,7 +110,7 @@ async fn start_with(
 }
 
 /// A policy on one rule's `src_ip`; `extra` adds lines (a `mode` other than `auto`, limits).
-fn policy(name: &str, rule: &str, ttl_secs: u64, extra: &str) -> String {
+pub(crate) fn policy(name: &str, rule: &str, ttl_secs: u64, extra: &str) -> String {
     let mode = if extra.contains("mode =") {
         ""
     } else {
@@ -121,14 +121,14 @@ fn policy(name: &str, rule: &str, ttl_secs: u64, extra: &str) -> String {
     )
 }
 
-fn ssh_line(text: &str, from: &str, n: u32) -> String {
+pub(crate) fn ssh_line(text: &str, from: &str, n: u32) -> String {
     json!({"SYSLOG_IDENTIFIER": "sshd", "host": "web1",
         "MESSAGE": format!("{text} for root from {from} port {n} ssh2"), "src_ip": from})
     .to_string()
         + "\n"
 }
 
-async fn send(s: &TestServer, token: &str, body: String) {
+pub(crate) async fn send(s: &TestServer, token: &str, body: String) {
     let r = s
         .req(Method::POST, "/api/v1/events", Some(token))
         .header("content-type", "application/x-ndjson")
@@ -139,7 +139,7 @@ async fn send(s: &TestServer, token: &str, body: String) {
     assert_eq!(r.status(), StatusCode::OK, "events accepted");
 }
 
-async fn actions_for(s: &TestServer, token: &str, target: &str) -> Vec<Value> {
+pub(crate) async fn actions_for(s: &TestServer, token: &str, target: &str) -> Vec<Value> {
     let (st, v) = s
         .json(
             Method::GET,
@@ -152,11 +152,11 @@ async fn actions_for(s: &TestServer, token: &str, target: &str) -> Vec<Value> {
     v.as_array().cloned().unwrap_or_default()
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.replace(':', "%3A").replace('/', "%2F")
 }
 
-async fn wait_state(
+pub(crate) async fn wait_state(
     s: &TestServer,
     token: &str,
     target: &str,
@@ -239,7 +239,21 @@ async fn connects(from: &str, to: SocketAddr) -> bool {
     )
 }
 
-fn states_in_history(view: &Value) -> Vec<String> {
+/// An action with its history, through the API.
+pub(crate) async fn action_view(s: &TestServer, token: &str, id: &str) -> Value {
+    let (st, v) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/response/actions/{id}"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    v
+}
+
+pub(crate) fn states_in_history(view: &Value) -> Vec<String> {
     view["history"]
         .as_array()
         .map(|h| {
@@ -309,14 +323,7 @@ async fn one_block_lifecycle(
         connects(attacker, service).await,
         "{attacker} connects after the TTL"
     );
-    let (_, view) = s
-        .json(
-            Method::GET,
-            &format!("/api/v1/response/actions/{id}"),
-            token,
-            None,
-        )
-        .await;
+    let view = action_view(s, token, &id).await;
     assert_eq!(
         states_in_history(&view),
         vec![
