@@ -45,11 +45,12 @@ fn trigger(ip: &str) -> Trigger<'_> {
         tags: "[]",
         src_ip: ip,
         dst_ip: "",
+        host: "",
     }
 }
 
 async fn new_action(app: &App, p: &Policy, ip: &str) -> hikeshi_store::ResponseAction {
-    let target = ip.parse().expect("net");
+    let target: ipnet::IpNet = ip.parse().expect("net");
     match propose(app, p, &trigger(ip), target)
         .await
         .expect("proposed")
@@ -90,7 +91,7 @@ escalation = { factor = 2.0, max_ttl_secs = 8, decay_secs = 60 }
             &app,
             &auto,
             &trigger("198.51.100.7"),
-            "198.51.100.7/32".parse().expect("net"),
+            "198.51.100.7/32".parse::<ipnet::IpNet>().expect("net"),
         )
         .await
         .expect("joined");

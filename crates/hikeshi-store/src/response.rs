@@ -60,7 +60,9 @@ const COLUMNS: &str = "id, idempotency_key, policy, policy_version, kind, target
 
 /// States whose actions a connector must have in force (or be trying to).
 const WANT_IN_FORCE: &str = "'approved', 'applying', 'active', 'failed'";
-const OPEN: &str = "'proposed', 'pending_approval', 'approved', 'applying', 'active', 'failed'";
+/// Still alive: a failure with a retry to come is, a final one is not (a new hit makes a new
+/// intent instead of joining a dead one).
+const OPEN: &str = "(state IN ('proposed', 'pending_approval', 'approved', 'applying', 'active') OR (state = 'failed' AND next_attempt_at IS NOT NULL))";
 
 impl Tx {
     /// Writes a new action and audits it as proposed. A second insert of the same idempotency
@@ -198,7 +200,7 @@ impl Tx {
         target: &str,
     ) -> Result<Option<ResponseAction>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM response_actions WHERE policy = $1 AND kind = $2 AND target = $3 AND state IN ({OPEN}) ORDER BY created_at DESC LIMIT 1"
+            "SELECT {COLUMNS} FROM response_actions WHERE policy = $1 AND kind = $2 AND target = $3 AND {OPEN} ORDER BY created_at DESC LIMIT 1"
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(policy)

@@ -93,8 +93,10 @@ async fn block(app: &App, policy: &Policy, n: usize) -> anyhow::Result<()> {
         tags: "[]",
         src_ip: &ip,
         dst_ip: "",
+        host: "",
     };
-    let target = ip.parse::<std::net::IpAddr>()?.into();
+    let target =
+        hikeshi_app::response::guardrails::Target::Net(ip.parse::<std::net::IpAddr>()?.into());
     propose(app, policy, &trigger, target).await?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! same lines. Waiting actions are assumed approved at once (the replay cannot know when a
 //! person would have said yes).
 
-use super::guardrails::{canonical_target, is_wide, NeverBlock};
+use super::guardrails::{is_wide, NeverBlock};
 use super::policy::{Policy, Trigger};
 use crate::{App, AppError, AppResult, Who};
 use hikeshi_model::ResponseMode;
@@ -58,11 +58,12 @@ pub fn replay(
             tags: &alert.tags,
             src_ip: &alert.src_ip,
             dst_ip: &alert.dst_ip,
+            host: &alert.host,
         };
         if !policy.matches(&trigger) {
             continue;
         }
-        let Some(target) = canonical_target(policy.target_of(&trigger)) else {
+        let Some(target) = policy.target(&trigger) else {
             continue;
         };
         let at = alert.first_seen;
@@ -74,15 +75,17 @@ pub fn replay(
             target: key.clone(),
             outcome,
         };
-        let single = target.prefix_len() == target.max_prefix_len();
-        let stop = guard.check(&target).or_else(|| {
-            single
-                .then(|| inventory.get(&target.addr().to_string()))
-                .flatten()
-                .map(|name| super::guardrails::Stop {
-                    reason: "inventory",
-                    entry: format!("{} (asset {name})", target.addr()),
-                })
+        let stop = target.net().and_then(|net| {
+            let single = net.prefix_len() == net.max_prefix_len();
+            guard.check(net).or_else(|| {
+                single
+                    .then(|| inventory.get(&net.addr().to_string()))
+                    .flatten()
+                    .map(|name| super::guardrails::Stop {
+                        reason: "inventory",
+                        entry: format!("{} (asset {name})", net.addr()),
+                    })
+            })
         });
         if let Some(stop) = stop {
             out.push(line(Outcome::Refused {
@@ -107,7 +110,7 @@ pub fn replay(
                 reason: "approve_mode".into(),
                 ttl_ms,
             },
-            ResponseMode::Auto if is_wide(&target) => Outcome::Held {
+            ResponseMode::Auto if target.net().is_some_and(is_wide) => Outcome::Held {
                 reason: "wide_range".into(),
                 ttl_ms,
             },

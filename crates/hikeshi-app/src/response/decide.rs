@@ -20,7 +20,7 @@ pub struct ActionView {
 pub struct ActionList {
     pub state: Option<ActionState>,
     pub policy: Option<String>,
-    /// An address (`192.0.2.7`) or its canonical form (`192.0.2.7/32`).
+    /// An address (`192.0.2.7`) or its canonical form (`192.0.2.7/32`), or a host name.
     pub target: Option<String>,
     pub limit: Option<u32>,
 }
@@ -31,8 +31,11 @@ pub async fn list(app: &App, who: &Who, q: &ActionList) -> AppResult<Vec<Respons
         None => None,
         Some(t) => Some(
             super::guardrails::canonical_target(t)
-                .ok_or_else(|| AppError::invalid("target", "not an IP address or range"))?
-                .to_string(),
+                .map(|net| net.to_string())
+                .or_else(|| super::guardrails::canonical_host(t))
+                .ok_or_else(|| {
+                    AppError::invalid("target", "not an IP address, range or host name")
+                })?,
         ),
     };
     let query = ActionQuery {

@@ -92,6 +92,49 @@ pub fn canonical_target(text: &str) -> Option<IpNet> {
     Some(net.trunc())
 }
 
+/// What an action is against: an address or range (block), or a host by name (isolate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Net(IpNet),
+    Host(String),
+}
+
+impl Target {
+    pub fn net(&self) -> Option<&IpNet> {
+        match self {
+            Target::Net(net) => Some(net),
+            Target::Host(_) => None,
+        }
+    }
+}
+
+impl From<IpNet> for Target {
+    fn from(net: IpNet) -> Target {
+        Target::Net(net)
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Net(net) => net.fmt(f),
+            Target::Host(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A host name as alerts carry it, in lower case; `None` for an empty or odd value (spaces,
+/// control characters, longer than a DNS name may be).
+pub fn canonical_host(text: &str) -> Option<String> {
+    let name = text.trim().trim_end_matches('.').to_lowercase();
+    let fine = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    fine.then_some(name)
+}
+
 /// Ranges wider than a /24 (IPv4) or a /48 (IPv6) are never blocked without a person's yes.
 pub fn is_wide(net: &IpNet) -> bool {
     match net {
@@ -151,5 +194,8 @@ mod tests {
         );
         assert_eq!(canonical_target("pc1.corp"), None);
         assert_eq!(canonical_target(""), None);
+        assert_eq!(canonical_host(" WEB1.Corp. "), Some("web1.corp".into()));
+        assert_eq!(canonical_host("web 1"), None);
+        assert_eq!(canonical_host(""), None);
     }
 }

@@ -9,7 +9,7 @@
 //! - `propose`: hits → actions (idempotent, escalating, rate-limited);
 //! - `decide`: a person's approve, reject and revoke, and the lists;
 //! - `reconcile`: the loop that applies, verifies, repairs and expires;
-//! - `nftables`: the firewall connector;
+//! - `nftables`: the firewall connector; `isolation`: cutting this host off, with a dead-man;
 //! - `webhook` and `exec`: the HTTP and script connectors, and `push`, the reconciler's pass
 //!   for connectors that cannot be read back.
 
@@ -17,6 +17,7 @@ pub mod backtest;
 pub mod decide;
 pub mod exec;
 pub mod guardrails;
+pub mod isolation;
 pub mod metrics;
 pub mod nftables;
 pub mod policy;
@@ -29,7 +30,7 @@ pub use decide::{approve, reject, revoke, ActionView};
 pub use policy::{Policy, Trigger};
 pub use propose::on_hits;
 
-use guardrails::NeverBlock;
+use guardrails::{NeverBlock, Target};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -55,6 +56,8 @@ pub struct ResponseSettings {
     pub max_attempts: i64,
     /// `[response.nftables]`: the firewall connector (off when absent).
     pub nftables: Option<nftables::NftSettings>,
+    /// `[response.isolation]`: cutting this host off its networks (off when absent).
+    pub isolation: Option<isolation::IsolationSettings>,
     /// `[[response.webhooks]]`: HTTP receivers, named by policies as `webhook:<name>`.
     pub webhooks: Vec<webhook::WebhookSettings>,
     /// `[[response.exec]]`: Wazuh-style active-response programs, named as `exec:<name>`.
@@ -75,6 +78,7 @@ impl Default for ResponseSettings {
             approval_timeout_secs: 3600,
             max_attempts: 5,
             nftables: None,
+            isolation: None,
             webhooks: Vec::new(),
             exec: Vec::new(),
             own_addresses: Vec::new(),
@@ -85,6 +89,9 @@ impl Default for ResponseSettings {
 impl ResponseSettings {
     /// Refuses a configuration the reconciler could not carry out.
     pub fn check(&self) -> Result<(), String> {
+        if let Some(iso) = &self.isolation {
+            iso.check()?;
+        }
         let mut hooks = std::collections::BTreeSet::new();
         for w in &self.webhooks {
             w.check()?;
@@ -113,6 +120,7 @@ impl ResponseSettings {
             }
             let known = match p.connector.as_str() {
                 "nftables" => self.nftables.is_some(),
+                "isolation" => self.isolation.is_some(),
                 other => hooks.contains(other),
             };
             if !known {
@@ -137,7 +145,7 @@ impl ResponseSettings {
 
 impl Response {
     /// The plan an action will carry out through its policy's connector.
-    pub fn plan(&self, policy: &Policy, target: &IpNet, ttl_ms: i64) -> String {
+    pub fn plan(&self, policy: &Policy, target: &Target, ttl_ms: i64) -> String {
         let kind = policy.action.code();
         use push::Told;
         if let Some(hook) = self
@@ -154,8 +162,13 @@ impl Response {
         {
             return program.plan(kind, &target.to_string(), ttl_ms);
         }
-        match &self.nftables {
-            Some(nft) if policy.connector == "nftables" => nft.plan(target, ttl_ms),
+        match (target, &self.nftables, &self.isolation) {
+            (Target::Net(net), Some(nft), _) if policy.connector == "nftables" => {
+                nft.plan(net, ttl_ms)
+            }
+            (Target::Host(host), _, Some(iso)) if policy.connector == "isolation" => {
+                format!("isolate {host} for {} s:\n{}", ttl_ms / 1000, iso.ruleset())
+            }
             _ => format!("{kind} {target} for {ttl_ms} ms"),
         }
     }
@@ -166,6 +179,7 @@ impl Response {
 pub struct Response {
     pub guard: NeverBlock,
     pub nftables: Option<nftables::Nftables>,
+    pub isolation: Option<isolation::Isolation>,
     pub webhooks: Vec<webhook::Webhook>,
     pub execs: Vec<exec::Exec>,
     /// Rung when an action is ready to apply or was revoked.
@@ -180,6 +194,7 @@ impl Response {
         Response {
             guard: NeverBlock::new(&settings.never_block, &settings.own_addresses),
             nftables: settings.nftables.clone().map(nftables::Nftables::new),
+            isolation: settings.isolation.clone().map(isolation::Isolation::new),
             // `check` refused what cannot be built; what is left is said once here.
             webhooks: settings
                 .webhooks

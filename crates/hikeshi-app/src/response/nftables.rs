@@ -143,38 +143,52 @@ impl Nftables {
     }
 
     async fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<Ran, String> {
-        let mut cmd = tokio::process::Command::new(&self.settings.nft);
-        cmd.args(args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.settings.nft.display()))?;
-        if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
-            input
-                .write_all(text.as_bytes())
-                .await
-                .map_err(|e| format!("nft stdin: {e}"))?;
-        }
-        let limit = Duration::from_millis(self.settings.timeout_ms.max(100));
-        let out = tokio::time::timeout(limit, child.wait_with_output())
-            .await
-            .map_err(|_| format!("nft did not answer within {} ms", limit.as_millis()))?
-            .map_err(|e| format!("nft: {e}"))?;
-        if out.status.success() {
-            Ok(Ran::Ok(String::from_utf8_lossy(&out.stdout).into_owned()))
-        } else {
-            Ok(Ran::Failed(
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            ))
-        }
+        Ok(
+            match run_nft(&self.settings.nft, args, stdin, self.settings.timeout_ms).await? {
+                Ok(stdout) => Ran::Ok(stdout),
+                Err(stderr) => Ran::Failed(stderr),
+            },
+        )
     }
+}
+
+/// Runs nft with `args` (and a script on stdin). Outer error: it could not be run or did not
+/// answer in time; inner: its stdout, or its stderr when it failed.
+pub(super) async fn run_nft(
+    nft: &std::path::Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    timeout_ms: u64,
+) -> Result<Result<String, String>, String> {
+    let mut cmd = tokio::process::Command::new(nft);
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", nft.display()))?;
+    if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+        input
+            .write_all(text.as_bytes())
+            .await
+            .map_err(|e| format!("nft stdin: {e}"))?;
+    }
+    let limit = Duration::from_millis(timeout_ms.max(100));
+    let out = tokio::time::timeout(limit, child.wait_with_output())
+        .await
+        .map_err(|_| format!("nft did not answer within {} ms", limit.as_millis()))?
+        .map_err(|e| format!("nft: {e}"))?;
+    Ok(if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    })
 }
 
 enum Ran {

@@ -2,6 +2,7 @@
 //! do, how, for how long and through which connector. Written in `[[response.policies]]`; the
 //! version is a hash of the policy's own text, so an action names the exact rules that made it.
 
+use super::guardrails::{canonical_host, canonical_target, Target};
 use hikeshi_model::{ActionKind, ResponseMode, Severity};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -12,12 +13,13 @@ pub struct Policy {
     pub name: String,
     #[serde(default)]
     pub when: When,
-    /// The alert field holding the target: `src_ip` or `dst_ip`.
+    /// The alert field holding the target: `src_ip` or `dst_ip` (block_ip), `host`
+    /// (isolate_host).
     pub target: TargetField,
     pub action: ActionKind,
     pub mode: ResponseMode,
-    /// `nftables`, `webhook:<name>` of a `[[response.webhooks]]` or `exec:<name>` of a
-    /// `[[response.exec]]`.
+    /// `nftables`, `isolation` (`[response.isolation]`), `webhook:<name>` of a
+    /// `[[response.webhooks]]` or `exec:<name>` of a `[[response.exec]]`.
     #[serde(default = "default_connector")]
     pub connector: String,
     /// How long the first offence is blocked.
@@ -47,6 +49,7 @@ pub struct Trigger<'a> {
     pub tags: &'a str,
     pub src_ip: &'a str,
     pub dst_ip: &'a str,
+    pub host: &'a str,
 }
 
 impl<'a> Trigger<'a> {
@@ -58,6 +61,7 @@ impl<'a> Trigger<'a> {
             tags: &hit.tags,
             src_ip: &hit.src_ip,
             dst_ip: &hit.dst_ip,
+            host: &hit.host,
         }
     }
 }
@@ -79,6 +83,7 @@ pub struct When {
 pub enum TargetField {
     SrcIp,
     DstIp,
+    Host,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -128,6 +133,16 @@ impl Policy {
         match self.target {
             TargetField::SrcIp => alert.src_ip,
             TargetField::DstIp => alert.dst_ip,
+            TargetField::Host => alert.host,
+        }
+    }
+
+    /// The target in its canonical form; `None` when the alert's field holds none.
+    pub fn target(&self, alert: &Trigger) -> Option<Target> {
+        let text = self.target_of(alert);
+        match self.target {
+            TargetField::SrcIp | TargetField::DstIp => canonical_target(text).map(Target::Net),
+            TargetField::Host => canonical_host(text).map(Target::Host),
         }
     }
 
@@ -151,18 +166,36 @@ impl Policy {
         if name.is_empty() || name.len() > 64 {
             return Err("a response policy needs a name of 1 to 64 characters".into());
         }
-        if self.action != ActionKind::BlockIp {
-            return Err(format!(
-                "policy `{name}`: action `{}` has no connector yet; only block_ip does",
-                self.action
-            ));
+        match (self.action, self.target) {
+            (ActionKind::BlockIp, TargetField::SrcIp | TargetField::DstIp) => {}
+            (ActionKind::IsolateHost, TargetField::Host) if self.connector == "isolation" => {}
+            (ActionKind::IsolateHost, _) => {
+                return Err(format!(
+                    "policy `{name}`: isolate_host takes target = \"host\" and connector = \"isolation\""
+                ))
+            }
+            (ActionKind::BlockIp, _) => {
+                return Err(format!(
+                    "policy `{name}`: block_ip takes target = \"src_ip\" or \"dst_ip\""
+                ))
+            }
+            (other, _) => {
+                return Err(format!(
+                    "policy `{name}`: action `{other}` has no connector yet; block_ip and isolate_host do"
+                ))
+            }
         }
         let told = ["webhook:", "exec:"]
             .iter()
             .any(|p| self.connector.starts_with(p));
-        if self.connector != "nftables" && !told {
+        if self.action == ActionKind::BlockIp && self.connector == "isolation" {
             return Err(format!(
-                "policy `{name}`: unknown connector `{}`; expected nftables, webhook:<name> or exec:<name>",
+                "policy `{name}`: the isolation connector only isolates hosts"
+            ));
+        }
+        if !["nftables", "isolation"].contains(&self.connector.as_str()) && !told {
+            return Err(format!(
+                "policy `{name}`: unknown connector `{}`; expected nftables, isolation, webhook:<name> or exec:<name>",
                 self.connector
             ));
         }

@@ -3,7 +3,7 @@
 //! (escalation), its plan and hash, and the state its mode and the guardrails give it — all in
 //! one transaction with its audit rows.
 
-use super::guardrails::{canonical_target, is_wide, Stop};
+use super::guardrails::{is_wide, Stop, Target};
 use super::policy::{Policy, Trigger};
 use super::{policy_actor, Response};
 use crate::App;
@@ -38,7 +38,7 @@ pub async fn on_hits(app: &App, hits: &[NewHit], fresh: &[(usize, String)]) -> V
         };
         let trigger = Trigger::of_hit(hit, alert_id);
         for policy in settings.policies.iter().filter(|p| p.matches(&trigger)) {
-            let Some(target) = canonical_target(policy.target_of(&trigger)) else {
+            let Some(target) = policy.target(&trigger) else {
                 continue;
             };
             match propose(app, policy, &trigger, target).await {
@@ -65,16 +65,21 @@ pub async fn propose(
     app: &App,
     policy: &Policy,
     trigger: &Trigger<'_>,
-    target: IpNet,
+    target: impl Into<Target>,
 ) -> Result<Proposal, StoreError> {
+    let target = target.into();
     let response: &Response = &app.response;
     let actor = policy_actor(policy);
     let target_text = target.to_string();
     let kind = policy.action.code();
-    // The inventory lives in the database; the rest of the never-block set in memory.
-    let stop = match response.guard.check(&target) {
-        Some(stop) => Some(stop),
-        None => inventory_stop(app, &target).await?,
+    // The inventory lives in the database; the rest of the never-block set in memory. A host
+    // to isolate is ours by definition: its guard is the four-eyes approval.
+    let stop = match target.net() {
+        None => None,
+        Some(net) => match response.guard.check(net) {
+            Some(stop) => Some(stop),
+            None => inventory_stop(app, net).await?,
+        },
     };
     if let Some(stop) = stop {
         let detail = serde_json::json!({
@@ -186,13 +191,13 @@ pub async fn propose(
 async fn held_because(
     tx: &mut hikeshi_store::Tx,
     policy: &Policy,
-    target: &IpNet,
+    target: &Target,
     now: i64,
 ) -> Result<Option<&'static str>, StoreError> {
     if policy.mode != ResponseMode::Auto {
         return Ok(None);
     }
-    if is_wide(target) {
+    if target.net().is_some_and(is_wide) {
         return Ok(Some("wide_range"));
     }
     if let Some(limit) = policy.rate_limit {

@@ -49,6 +49,16 @@ pub async fn reconcile_all(app: &App) -> Result<(), String> {
     if let Err(e) = reconcile_once(app).await {
         errors.push(format!("nftables: {e}"));
     }
+    if let Some(iso) = &app.response.isolation {
+        let now = app.calendar.now_ms();
+        let result = under_lease(app, iso.name(), now, false, async || {
+            super::isolation::pass(app, iso, now).await
+        })
+        .await;
+        if let Err(e) = result {
+            errors.push(format!("isolation: {e}"));
+        }
+    }
     for hook in &app.response.webhooks {
         if let Err(e) = told_pass(app, hook).await {
             errors.push(e);
@@ -515,6 +525,9 @@ pub fn spawn(app: App, mut shutdown: Shutdown) -> Option<tokio::task::JoinHandle
         .collect();
     if let Some(nft) = &app.response.nftables {
         connectors.push(nft.name().into());
+    }
+    if let Some(iso) = &app.response.isolation {
+        connectors.push(iso.name().into());
     }
     if connectors.is_empty() {
         return None;

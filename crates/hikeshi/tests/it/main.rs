@@ -23,6 +23,7 @@ mod oidc;
 mod reporting;
 mod response;
 mod response_exec;
+mod response_isolation;
 mod response_webhook;
 mod second_factor;
 mod sender_checks;

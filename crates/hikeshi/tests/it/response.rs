@@ -16,7 +16,7 @@ const INVALID_USER: &str = "6f1c6d2e-3b1a-4c53-9a55-0a7e1f3d2b11";
 
 /// Runs the calling test again inside `unshare -rn` and returns `false` in the outer run once
 /// the inner one passed; returns `true` inside, with loopback up and 2001:db8::1–3 on it.
-fn inside_own_network(test: &str) -> bool {
+pub(crate) fn inside_own_network(test: &str) -> bool {
     if std::env::var_os("HIKESHI_TEST_NETNS").is_some() {
         sh("ip link set lo up");
         for n in 1..=4 {
@@ -48,7 +48,7 @@ fn inside_own_network(test: &str) -> bool {
     false
 }
 
-fn sh(command: &str) -> String {
+pub(crate) fn sh(command: &str) -> String {
     let out = Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -239,6 +239,22 @@ async fn connects(from: &str, to: SocketAddr) -> bool {
     )
 }
 
+/// Approves action `id` for the plan whose hash is given.
+pub(crate) async fn approve(
+    s: &TestServer,
+    token: &str,
+    id: &str,
+    plan_hash: &Value,
+) -> (StatusCode, Value) {
+    s.json(
+        Method::POST,
+        &format!("/api/v1/response/actions/{id}/approve"),
+        token,
+        Some(json!({ "plan_hash": plan_hash })),
+    )
+    .await
+}
+
 /// An action with its history, through the API.
 pub(crate) async fn action_view(s: &TestServer, token: &str, id: &str) -> Value {
     let (st, v) = s
@@ -380,14 +396,7 @@ async fn a_block_lives_and_ends_on_time_over_ipv4_and_ipv6() {
     )
     .await;
     let id = waiting["id"].as_str().expect("id");
-    let (st, late) = s
-        .json(
-            Method::POST,
-            &format!("/api/v1/response/actions/{id}/approve"),
-            &token,
-            Some(json!({"plan_hash": waiting["plan_hash"]})),
-        )
-        .await;
+    let (st, late) = approve(&s, &token, id, &waiting["plan_hash"]).await;
     assert_eq!(st, StatusCode::CONFLICT, "{late}");
     assert!(
         !nft_elements().contains("127.0.0.6"),
@@ -711,25 +720,11 @@ async fn one_intent_per_target_guardrails_and_a_rate_limit() {
         .expect("target")
         .trim_end_matches("/32")
         .to_string();
-    let (st, refused) = s
-        .json(
-            Method::POST,
-            &format!("/api/v1/response/actions/{id}/approve"),
-            &token,
-            Some(json!({"plan_hash": "0".repeat(64)})),
-        )
-        .await;
+    let (st, refused) = approve(&s, &token, id, &json!("0".repeat(64))).await;
     assert_eq!(st, StatusCode::CONFLICT, "{refused}");
     assert_eq!(refused["error"]["code"], "plan_changed");
     assert!(!sh("nft -j list set inet hikeshi block_v4").contains(&format!("\"{target}\"")));
-    let (st, approved) = s
-        .json(
-            Method::POST,
-            &format!("/api/v1/response/actions/{id}/approve"),
-            &token,
-            Some(json!({"plan_hash": waiting["plan_hash"]})),
-        )
-        .await;
+    let (st, approved) = approve(&s, &token, id, &waiting["plan_hash"]).await;
     assert_eq!(st, StatusCode::OK, "{approved}");
     assert_eq!(approved["approved_by"], "ops");
     wait_state(&s, &token, &target, "active", Duration::from_secs(2)).await;
