@@ -55,7 +55,7 @@ pub use programme::{
 pub use reports::{
     Decision, NewAttachment, NewReport, Report, ReportAttachment, ReportDuplicate, ReportObservable,
 };
-pub use response::{ActionQuery, ConnectorHealth, ResponseAction};
+pub use response::{ActionQuery, ConnectorHealth, ContentBaseline, ResponseAction};
 pub use retention::{RetentionCutoffs, RetentionOutcome};
 pub use rollups::{settled_hour, DepartmentOf, RuleCount, SourceActivity, HOUR_MS};
 pub use suppressions::{NewSuppression, Suppression};

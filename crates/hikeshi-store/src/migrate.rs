@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("../migrations/0013_search_fold.sql")),
     (14, include_str!("../migrations/0014_response.sql")),
     (15, include_str!("../migrations/0015_response_undo.sql")),
+    (16, include_str!("../migrations/0016_content_baselines.sql")),
 ];
 
 /// The migration after which every case's search text is folded again in Rust (NFKC cannot be

@@ -406,3 +406,61 @@ impl Store {
         .await?)
     }
 }
+
+/// The recorded fingerprint of a web root's known-good copy.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct ContentBaseline {
+    pub name: String,
+    pub manifest_sha256: String,
+    pub files: i64,
+    pub promoted_by: String,
+    pub promoted_at: i64,
+}
+
+impl Store {
+    pub async fn content_baseline(&self, name: &str) -> Result<Option<ContentBaseline>> {
+        Ok(sqlx::query_as(
+            "SELECT name, manifest_sha256, files, promoted_by, promoted_at FROM content_baselines WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.writer)
+        .await?)
+    }
+
+    /// Records a promoted baseline and audits it (`content.baseline_promoted`), in one
+    /// transaction.
+    pub async fn promote_content_baseline(&self, b: &ContentBaseline, actor: &Actor) -> Result<()> {
+        self.write(async |tx| {
+            let before: Option<ContentBaseline> = sqlx::query_as(
+                "SELECT name, manifest_sha256, files, promoted_by, promoted_at FROM content_baselines WHERE name = $1",
+            )
+            .bind(&b.name)
+            .fetch_optional(tx.conn())
+            .await?;
+            sqlx::query(
+                "INSERT INTO content_baselines (name, manifest_sha256, files, promoted_by, promoted_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (name) DO UPDATE SET manifest_sha256 = excluded.manifest_sha256,
+                   files = excluded.files, promoted_by = excluded.promoted_by, promoted_at = excluded.promoted_at",
+            )
+            .bind(&b.name)
+            .bind(&b.manifest_sha256)
+            .bind(b.files)
+            .bind(&b.promoted_by)
+            .bind(b.promoted_at)
+            .execute(tx.conn())
+            .await?;
+            crate::audit::record(
+                tx.conn(),
+                actor,
+                "content.baseline_promoted",
+                "content_baseline",
+                &b.name,
+                before.as_ref(),
+                Some(b),
+            )
+            .await
+        })
+        .await
+    }
+}

@@ -1,6 +1,7 @@
 //! `hikeshi response …`: automated response from the command line. `backtest` replays stored
 //! alerts through a policy of the configuration file and prints what it would have done;
-//! nothing is written and no firewall is touched.
+//! nothing is written and no firewall is touched. `baseline` promotes a web root as it is now
+//! to its known-good copy (audited).
 
 use crate::config::{self, Database, FileConfig};
 use hikeshi_app::response::backtest::{self, Line, Outcome};
@@ -21,6 +22,42 @@ pub enum ResponseCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Take a web root as it is now as its known-good copy (after a deploy), audited.
+    Baseline {
+        /// The name in [[response.content]].
+        #[arg(long)]
+        content: String,
+    },
+}
+
+async fn baseline(
+    name: &str,
+    db: &Database,
+    file: &FileConfig,
+    data_dir: PathBuf,
+) -> anyhow::Result<()> {
+    let store = config::open_store(db).await?;
+    let app = App::new(store.clone(), config::app_config(file, data_dir));
+    let site = app
+        .config
+        .response
+        .content
+        .iter()
+        .find(|s| s.name == name)
+        .cloned()
+        .ok_or_else(|| {
+            anyhow::anyhow!("no [[response.content]] is named `{name}` / その名前の [[response.content]] はありません")
+        })?;
+    let by = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    let files = hikeshi_app::response::content::promote(&app, &site, &format!("cli:{by}"))
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    println!(
+        "baseline of {name} promoted: {files} files from {} / {name} のベースラインを更新しました({files} ファイル)",
+        site.root.display()
+    );
+    store.close().await;
+    Ok(())
 }
 
 pub async fn run(
@@ -29,11 +66,16 @@ pub async fn run(
     file: &FileConfig,
     data_dir: PathBuf,
 ) -> anyhow::Result<()> {
-    let ResponseCommand::Backtest {
-        policy,
-        since,
-        json,
-    } = cmd;
+    let (policy, since, json) = match cmd {
+        ResponseCommand::Backtest {
+            policy,
+            since,
+            json,
+        } => (policy, since, json),
+        ResponseCommand::Baseline { content } => {
+            return baseline(&content, db, file, data_dir).await;
+        }
+    };
     let back_ms = parse_period(&since)?;
     let store = config::open_store(db).await?;
     let app = App::new(store.clone(), config::app_config(file, data_dir));

@@ -10,10 +10,12 @@
 //! - `decide`: a person's approve, reject and revoke, and the lists;
 //! - `reconcile`: the loop that applies, verifies, repairs and expires;
 //! - `nftables`: the firewall connector; `isolation`: cutting this host off, with a dead-man;
+//! - `content`: web content kept as its known-good copy (restore, quarantine);
 //! - `webhook` and `exec`: the HTTP and script connectors, and `push`, the reconciler's pass
 //!   for connectors that cannot be read back.
 
 pub mod backtest;
+pub mod content;
 pub mod decide;
 pub mod exec;
 pub mod guardrails;
@@ -60,6 +62,8 @@ pub struct ResponseSettings {
     pub isolation: Option<isolation::IsolationSettings>,
     /// `[[response.webhooks]]`: HTTP receivers, named by policies as `webhook:<name>`.
     pub webhooks: Vec<webhook::WebhookSettings>,
+    /// `[[response.content]]`: web roots restored from their known-good copy.
+    pub content: Vec<content::ContentSettings>,
     /// `[[response.exec]]`: Wazuh-style active-response programs, named as `exec:<name>`.
     pub exec: Vec<exec::ExecSettings>,
     /// hikeshi's own addresses and its peers' (listen addresses, database, NATS, mail relay),
@@ -81,6 +85,7 @@ impl Default for ResponseSettings {
             isolation: None,
             webhooks: Vec::new(),
             exec: Vec::new(),
+            content: Vec::new(),
             own_addresses: Vec::new(),
         }
     }
@@ -91,6 +96,16 @@ impl ResponseSettings {
     pub fn check(&self) -> Result<(), String> {
         if let Some(iso) = &self.isolation {
             iso.check()?;
+        }
+        let mut sites = std::collections::BTreeSet::new();
+        for site in &self.content {
+            site.check()?;
+            if !sites.insert(site.name.as_str()) {
+                return Err(format!(
+                    "two [[response.content]] are named `{}`",
+                    site.name
+                ));
+            }
         }
         let mut hooks = std::collections::BTreeSet::new();
         for w in &self.webhooks {
@@ -187,6 +202,8 @@ pub struct Response {
     /// Who this process is when it holds a reconciler's lease.
     pub holder: String,
     pub counters: reconcile::ReconcileCounters,
+    /// Recent content restores, for the loop guard.
+    pub content_loops: content::LoopGuard,
 }
 
 impl Response {
@@ -217,6 +234,7 @@ impl Response {
             wake: tokio::sync::Notify::new(),
             holder: format!("{}-{}", std::process::id(), hikeshi_store::new_id()),
             counters: Default::default(),
+            content_loops: Default::default(),
         }
     }
 }

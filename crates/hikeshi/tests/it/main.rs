@@ -22,6 +22,7 @@ mod mail;
 mod oidc;
 mod reporting;
 mod response;
+mod response_content;
 mod response_exec;
 mod response_isolation;
 mod response_webhook;
