@@ -53,6 +53,8 @@ pub struct VulnsSettings {
     pub epss_url: Option<String>,
     /// Hours between fetches [default: 24].
     pub refresh_hours: Option<f64>,
+    /// The largest scan result `vuls report -to-http` may deliver [default: 64 MiB].
+    pub http_max_bytes: Option<u64>,
 }
 
 /// Mail in and out.

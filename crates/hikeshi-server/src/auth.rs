@@ -160,6 +160,42 @@ impl FromRequestParts<AppState> for Shipper {
     }
 }
 
+/// The caller of the Vuls delivery endpoint. `vuls report -to-http` cannot set headers, but Go
+/// sends the user information of its URL (`http://vuls:TOKEN@host/…`) as Basic
+/// authentication: the password is taken as the token. Bearer tokens work too.
+pub struct Scanner(pub CurrentUser);
+
+impl FromRequestParts<AppState> for Scanner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let basic = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            .map(str::to_string);
+        if let Some(encoded) = basic {
+            use base64::Engine;
+            let token = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()
+                .and_then(|raw| String::from_utf8(raw).ok())
+                .and_then(|pair| pair.split_once(':').map(|(_, t)| t.to_string()))
+                .ok_or_else(|| ApiError::from(AppError::unauthenticated()))?;
+            let bearer = format!("Bearer {token}");
+            let value = header::HeaderValue::from_str(&bearer)
+                .map_err(|_| ApiError::from(AppError::unauthenticated()))?;
+            parts.headers.insert(header::AUTHORIZATION, value);
+        }
+        let user = resolve_any(parts, state)
+            .await?
+            .ok_or_else(|| ApiError::from(AppError::unauthenticated()))?;
+        hikeshi_app::vulns::delivery::may_deliver(&user)?;
+        checked_csrf(parts, user).map(Scanner)
+    }
+}
+
 /// For session callers of state-changing methods, the CSRF token must come in the
 /// `X-CSRF-Token` header.
 fn checked_csrf(parts: &Parts, user: CurrentUser) -> ApiResult<CurrentUser> {

@@ -29,6 +29,7 @@ mod suppressions;
 mod tasks;
 mod tx;
 mod users;
+mod vuls_deliveries;
 
 pub use alerts::{Alert, NewHit, Recorded, KEEP_EVENTS};
 pub use assets::{Asset, NewAsset};
@@ -62,6 +63,7 @@ pub use suppressions::{NewSuppression, Suppression};
 pub use tasks::{AssignedTask, NewTask, Task, TaskPatch};
 pub use tx::Tx;
 pub use users::{ApiToken, NewUser, Session, SignInAttempt, User};
+pub use vuls_deliveries::{VulsDelivery, VULS_DELIVERY_JOB};
 
 /// Who made a change, as written into the audit log.
 #[derive(Debug, Clone)]

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("../migrations/0014_response.sql")),
     (15, include_str!("../migrations/0015_response_undo.sql")),
     (16, include_str!("../migrations/0016_content_baselines.sql")),
+    (17, include_str!("../migrations/0017_vuls_deliveries.sql")),
 ];
 
 /// The migration after which every case's search text is folded again in Rust (NFKC cannot be

@@ -29,6 +29,7 @@ pub fn for_server(app: &App) -> (Vec<Arc<dyn Job>>, Vec<Periodic>) {
             }
         }
     }
+    jobs.push(Arc::new(crate::vulns::delivery::DeliveryImport));
     let mut periodic = vec![
         Periodic::new(
             "risk-history",

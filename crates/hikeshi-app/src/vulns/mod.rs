@@ -6,6 +6,7 @@ pub mod actions;
 pub mod asset_csv;
 pub mod assets;
 pub mod csv_import;
+pub mod delivery;
 pub mod feeds;
 pub mod intel;
 pub mod matching;

@@ -1,7 +1,7 @@
 //! Assets, vulnerability findings and intelligence in the API: the inventory, report imports
 //! (Vuls, Trivy, CSV), KEV and EPSS loads, and findings ordered by an explained priority.
 
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, Scanner};
 use crate::body::read_large;
 use crate::error::ApiResult;
 use crate::json::{ApiJson, ApiQuery};
@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hikeshi_app::vulns::assets::{self, AssetDetail, FindingQuery, Imported, RankedFinding};
-use hikeshi_app::vulns::{self, asset_csv, risk};
+use hikeshi_app::vulns::{self, asset_csv, delivery, risk};
 use hikeshi_store::{Asset, NewAsset};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/findings", get(findings))
         .route("/api/v1/imports/vulns", post(import_vulns))
+        .route("/api/v1/imports/vuls-http", post(deliver_vuls))
+        .route("/api/v1/imports/vuls-http/{id}", get(delivery_status))
         .route("/api/v1/intel/kev", post(load_kev))
         .route("/api/v1/intel/epss", post(load_epss))
 }
@@ -117,6 +119,31 @@ async fn import_vulns(
     Ok(Json(
         assets::import_report(&state, &who, &name, &body.bytes, q.format.as_deref()).await?,
     ))
+}
+
+/// `vuls report -to-http`: one scan result, stored before it is answered, imported by a job.
+/// Answered 200 (not 202): Vuls counts anything else as a failed delivery.
+async fn deliver_vuls(
+    State(state): State<AppState>,
+    Scanner(who): Scanner,
+    body: Body,
+) -> ApiResult<Json<delivery::Receipt>> {
+    let limit = state
+        .config
+        .vulns
+        .http_max_bytes
+        .unwrap_or(delivery::DEFAULT_MAX_BYTES)
+        .min(vulns::MAX_REPORT_BYTES);
+    let body = read_large(&state, body, limit as usize).await?;
+    Ok(Json(delivery::receive(&state, &who, &body.bytes).await?))
+}
+
+async fn delivery_status(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<hikeshi_store::VulsDelivery>> {
+    Ok(Json(delivery::status(&state, &who, &id).await?))
 }
 
 #[derive(Serialize)]

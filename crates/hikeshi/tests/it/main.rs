@@ -33,3 +33,4 @@ mod sigma_regression;
 mod tls;
 mod tls_listeners;
 mod vulns;
+mod vuls_delivery;
