@@ -126,8 +126,14 @@ impl Isolation {
         }
     }
 
+    /// The connector's name in policies and actions.
     pub fn name(&self) -> &'static str {
         "isolation"
+    }
+
+    /// The lease is per host: servers on one database each isolate their own machine.
+    pub fn lease(&self) -> String {
+        format!("isolation:{}", self.settings.host)
     }
 
     pub fn host(&self) -> &str {
@@ -310,25 +316,8 @@ pub async fn pass(app: &App, iso: &Isolation, now: i64) -> Result<Pass, String> 
     let mut out = Pass::default();
     let live = live_actions(app, iso.name(), now).await?;
     let mut moves = Vec::new();
-    // Only this machine can be isolated from here.
-    let (ours, others): (Vec<&ResponseAction>, Vec<&ResponseAction>) =
-        live.iter().partition(|r| r.target == iso.host());
-    for row in others
-        .into_iter()
-        .filter(|r| state_of(r) == ActionState::Applying)
-    {
-        moves.push((
-            row.clone(),
-            moved(row, ActionState::Failed, now, |a| {
-                a.last_error = format!(
-                    "this connector isolates only {}, not {}",
-                    iso.host(),
-                    row.target
-                );
-                a.next_attempt_at = None;
-            }),
-        ));
-    }
+    // Only this machine's isolations are this pass's; another server's are its own.
+    let ours: Vec<&ResponseAction> = live.iter().filter(|r| r.target == iso.host()).collect();
     let wanted = ours.iter().any(|r| {
         matches!(state_of(r), ActionState::Applying | ActionState::Active)
             && r.expires_at.is_some_and(|t| t > now)

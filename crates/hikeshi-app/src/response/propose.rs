@@ -74,9 +74,9 @@ pub async fn propose(
     let kind = policy.action.code();
     // The inventory lives in the database; the rest of the never-block set in memory. A host
     // to isolate is ours by definition: its guard is the four-eyes approval.
-    let stop = match target.net() {
-        None => None,
-        Some(net) => match response.guard.check(net) {
+    let stop = match &target {
+        Target::Host(host) => not_this_host(response, policy, host),
+        Target::Net(net) => match response.guard.check(net) {
             Some(stop) => Some(stop),
             None => inventory_stop(app, net).await?,
         },
@@ -220,6 +220,16 @@ fn rate_window_ms(policy: &Policy) -> i64 {
     policy
         .rate_limit
         .map_or(0, |r| r.per_secs.saturating_mul(1000) as i64)
+}
+
+/// The isolation connector cuts off the machine it runs on, and no other: an isolation of
+/// another host is refused here rather than left waiting.
+fn not_this_host(response: &Response, policy: &Policy, host: &str) -> Option<Stop> {
+    let iso = response.isolation.as_ref()?;
+    (policy.connector == "isolation" && iso.host() != host).then(|| Stop {
+        reason: "not_this_host",
+        entry: format!("this server isolates only {}", iso.host()),
+    })
 }
 
 /// An address of the inventory is ours: blocking it is not this tool's job.

@@ -51,7 +51,7 @@ pub async fn reconcile_all(app: &App) -> Result<(), String> {
     }
     if let Some(iso) = &app.response.isolation {
         let now = app.calendar.now_ms();
-        let result = under_lease(app, iso.name(), now, false, async || {
+        let result = under_lease(app, &iso.lease(), now, false, async || {
             super::isolation::pass(app, iso, now).await
         })
         .await;
@@ -537,7 +537,7 @@ pub fn spawn(app: App, mut shutdown: Shutdown) -> Option<tokio::task::JoinHandle
         connectors.push(nft.name().into());
     }
     if let Some(iso) = &app.response.isolation {
-        connectors.push(iso.name().into());
+        connectors.push(iso.lease());
     }
     if connectors.is_empty() {
         return None;

@@ -221,6 +221,9 @@ ttl_secs = 120
     let token = s.token("ops");
     let shipper = s.ingest_token("ops");
 
+    // An alert from another machine: this server does not isolate it, and says so at once.
+    let elsewhere = ssh_line("Failed password", "203.0.113.8", 7).replace("\"web1\"", "\"db1\"");
+    send(&s, &shipper, elsewhere).await;
     // The alert names host web1: an isolation waits for a person.
     send(&s, &shipper, ssh_line("Failed password", "203.0.113.9", 1)).await;
     let waiting = wait_state(
@@ -231,6 +234,11 @@ ttl_secs = 120
         Duration::from_secs(3),
     )
     .await;
+    assert_eq!(
+        crate::response::actions_for(&s, &token, "db1").await.len(),
+        0,
+        "no action for a host this server cannot isolate"
+    );
     assert!(reach(&lan, host_port).await.iter().all(|(_, ok)| *ok));
     let id = waiting["id"].as_str().expect("id").to_string();
     let (st, v) = approve(&s, &token, &id, &waiting["plan_hash"]).await;

@@ -332,14 +332,10 @@ fn repair(
 /// Entries under the root that are not a known file: new files, symlinks anywhere (also where
 /// a known file or directory was), special files.
 fn strangers(root: &Path, manifest: &Manifest) -> std::io::Result<Vec<(String, PathBuf)>> {
+    // No name is spared: a restore's temporary file never outlives its scan, so one found
+    // here is a leftover or a disguise, and goes like any other stranger.
     Ok(baseline::entries(root)?
         .into_iter()
-        .filter(|(rel, _, _)| {
-            !rel.rsplit('/')
-                .next()
-                .unwrap_or("")
-                .starts_with(".hikeshi-restore-")
-        })
         .filter(|(rel, _, kind)| !(kind.is_file() && manifest.contains_key(rel)))
         .map(|(rel, path, _)| (rel, path))
         .collect())
