@@ -60,6 +60,14 @@ pub async fn run(
     config::webhook_secrets(&mut cfg.response)?;
     cfg.response.own_addresses = own_addresses(&web.listen, &cfg, plan, db).await;
     cfg.response.check().map_err(|e| anyhow::anyhow!(e))?;
+    let patch = cfg.vulns.auto_case.as_ref();
+    if let Some(connector) = patch.and_then(|a| a.patch_connector.as_deref()) {
+        if !cfg.response.has_told_connector(connector) {
+            anyhow::bail!(
+                "[vulns.auto_case] patch_connector `{connector}` is not a configured [[response.webhooks]] or [[response.exec]] / patch_connector が見つかりません"
+            );
+        }
+    }
     let store = config::open_store(db).await?;
     if let config::Database::SqliteIn(dir) = db {
         tracing::info!(data_dir = %dir.display(), "using SQLite");

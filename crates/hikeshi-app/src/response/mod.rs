@@ -153,6 +153,12 @@ impl ResponseSettings {
         Ok(())
     }
 
+    /// Whether `name` is a configured connector that is told rather than read back.
+    pub fn has_told_connector(&self, name: &str) -> bool {
+        self.webhooks.iter().any(|w| w.connector() == name)
+            || self.exec.iter().any(|e| e.connector() == name)
+    }
+
     pub fn policy(&self, name: &str) -> Option<&Policy> {
         self.policies.iter().find(|p| p.name == name)
     }

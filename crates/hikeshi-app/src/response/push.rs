@@ -8,7 +8,7 @@ use super::guardrails::NeverBlock;
 use super::reconcile::{backoff_ms, failed, live_actions, moved, save_counted, state_of, Pass};
 use super::reconciler_actor;
 use crate::App;
-use hikeshi_model::ActionState;
+use hikeshi_model::{ActionKind, ActionState};
 use hikeshi_store::ResponseAction;
 use std::time::{Duration, Instant};
 
@@ -100,6 +100,10 @@ pub(crate) async fn pass(app: &App, told: &impl Told, now: i64) -> Result<Pass, 
         }
         let answer = match held_by_another(&live, row) {
             Some(other) => Answer::Done(kept_by(other)),
+            // A patch is verified by the next scan, never undone.
+            None if row.kind == ActionKind::RemediateVuln.code() => {
+                Answer::Done("its time ended; a patch is not undone".into())
+            }
             None => told.send(Op::Delete, row, false, now).await,
         };
         let after = match answer {

@@ -14,13 +14,16 @@ use hikeshi_store::{Finding, FindingFilter, NewTask};
 use serde::{Deserialize, Serialize};
 
 /// `[vulns.auto_case]`: every condition that is set must hold.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AutoCase {
     pub kev: bool,
     pub internet_facing: bool,
     /// CVSS (v3, else v2) at least this.
     pub min_cvss: f64,
+    /// A told connector (`webhook:<name>`, `exec:<name>`): a finding with a fix also gets a
+    /// patch plan through it, waiting for approval (see `patch`).
+    pub patch_connector: Option<String>,
 }
 
 impl AutoCase {
@@ -101,6 +104,10 @@ pub async fn apply(app: &App, rule: &AutoCase) -> AppResult<Vec<String>> {
             due_at: case.sla_due_at,
         };
         tx.add_task(&case.id, &task, &who.actor()).await?;
+        if let (Some(connector), false) = (&rule.patch_connector, f.fixed_in.is_empty()) {
+            super::patch::propose_in(app, &mut tx, &f, &asset.name, &case.number, connector)
+                .await?;
+        }
         if asset.administrator.contains('@') {
             let subject = format!(
                 "[hikeshi] {} / {} — 対応をお願いします / action needed",

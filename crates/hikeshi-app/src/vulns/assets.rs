@@ -287,6 +287,8 @@ pub async fn import_report(
         .await
         .map_err(failure)?;
     let cases_opened = auto_cases(app).await?;
+    let scanned: Vec<String> = hosts.iter().map(|h| h.asset_name.clone()).collect();
+    super::patch::verify(app, &scanned).await?;
     triage::record_risk_snapshot(app).await?;
     Ok(Imported {
         hosts,

@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod feeds;
 pub mod intel;
 pub mod matching;
+pub mod patch;
 pub mod risk;
 pub mod triage;
 pub mod trivy;

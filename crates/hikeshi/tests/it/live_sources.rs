@@ -44,7 +44,14 @@ async fn syslog_tcp_and_udp_with_hostile_lines() {
         metric(&s, "hikeshi_events_parsed_total{source=\"syslog_tcp\"}").await == 5000
     })
     .await;
-    assert_eq!(hits_of(&s, &token, SSH_RULE_ID).await, 50);
+    // Parsed is counted before the batch's hits are written: wait for those too.
+    wait_for(
+        "the 50 TCP hits recorded",
+        Duration::from_secs(10),
+        || async { hits_of(&s, &token, SSH_RULE_ID).await == 50 },
+    )
+    .await;
+    assert_eq!(hits_of(&s, &token, SSH_RULE_ID).await, 50, "and no more");
 
     // A line that is not UTF-8, a 10 MB line, then a good line, on one connection.
     let mut conn = std::net::TcpStream::connect(&tcp_addr).expect("connect");
@@ -132,7 +139,15 @@ async fn syslog_tcp_and_udp_with_hostile_lines() {
         metric(&s, "hikeshi_events_dropped_total{source=\"syslog_udp\"}").await,
         0
     );
-    assert_eq!(hits_of(&s, &token, SSH_RULE_ID).await, 50 + 1 + 1 + 2);
+    wait_for("the UDP hits recorded", Duration::from_secs(10), || async {
+        hits_of(&s, &token, SSH_RULE_ID).await == 50 + 1 + 1 + 2
+    })
+    .await;
+    assert_eq!(
+        hits_of(&s, &token, SSH_RULE_ID).await,
+        50 + 1 + 1 + 2,
+        "and no more"
+    );
 }
 
 /// SIGKILL in the middle of 100,000 events over HTTP; restart; every acknowledged hit is there;

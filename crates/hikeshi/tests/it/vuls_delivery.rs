@@ -125,3 +125,158 @@ async fn a_pushed_scan_is_stored_first_imported_once_and_refused_when_too_big() 
     let (st, _) = deliver(&s, "not-a-token", &body).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
 }
+
+/// Logs what it is told (`add <target>`); a patch tool stand-in.
+const PATCHER: &str = r#"#!/bin/sh
+read -r message
+target=$(printf '%s' "$message" | sed -n 's/.*"srcip":"\([^"]*\)".*/\1/p')
+case "$message" in
+  *'"command":"add"'*) echo "add $target" >> "$1" ;;
+  *) echo "other $target" >> "$1" ;;
+esac
+"#;
+
+async fn plans(s: &TestServer, token: &str) -> Vec<Value> {
+    let (st, v) = s
+        .json(
+            Method::GET,
+            "/api/v1/response/actions?policy=vulns.auto_case",
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    v.as_array().cloned().unwrap_or_default()
+}
+
+async fn wait_plans(s: &TestServer, token: &str, state: &str, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let all = plans(s, token).await;
+        if all.iter().filter(|p| p["state"] == state).count() == n {
+            return all;
+        }
+        assert!(Instant::now() < deadline, "{n} plans {state}: {all:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_kev_finding_gets_a_patch_plan_that_the_next_scan_verifies() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("vuls-patch");
+    let log = dir.join("patch.log");
+    let script = dir.join("patch");
+    std::fs::write(&script, PATCHER).expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let config = dir.join("hikeshi.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[vulns]\nauto_case = {{ kev = true, patch_connector = \"exec:patch\" }}\n\n[response]\nreconcile_every_ms = 200\nlease_ms = 2000\n\n[[response.exec]]\nname = \"patch\"\nprogram = \"{}\"\nargs = [\"{}\"]\n",
+            script.display(),
+            log.display()
+        ),
+    )
+    .expect("config");
+    let config = config.display().to_string();
+    let s = TestServer::start(Db::Sqlite, "vuls_patch", &["--config", &config]).await;
+    s.add_user("ops", "handler");
+    s.add_user("boss", "admin");
+    let token = s.token("ops");
+    let kev = serde_json::json!({"vulnerabilities": [
+        {"cveID": "CVE-2024-3400", "dateAdded": "2024-04-12"},
+        {"cveID": "CVE-2024-1086", "dateAdded": "2024-05-30"}]});
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/api/v1/intel/kev",
+            &s.token("boss"),
+            Some(kev),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+
+    // The first scan: two KEV findings with fixes, two cases, two plans waiting.
+    let first = vuls(
+        "web42",
+        "192.0.2.42",
+        &[
+            ("CVE-2024-3400", CRIT, "pan-os"),
+            ("CVE-2024-1086", CRIT, "linux"),
+        ],
+    );
+    let (st, r) = deliver(&s, &s.ingest_token("ops"), &first).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let waiting = wait_plans(&s, &token, "pending_approval", 2).await;
+    let (_, cases) = s
+        .json(Method::GET, "/api/v1/cases?q=web42", &token, None)
+        .await;
+    assert_eq!(cases["total"], 2, "{cases}");
+    for plan in &waiting {
+        assert_eq!(plan["kind"], "remediate_vuln");
+        assert!(
+            plan["plan"]
+                .as_str()
+                .unwrap_or("")
+                .contains("to 9.9.9 on web42"),
+            "{plan}"
+        );
+        assert!(
+            std::fs::read_to_string(&log).unwrap_or_default().is_empty(),
+            "nothing before the approval"
+        );
+        let id = plan["id"].as_str().expect("id");
+        let (st, v) = crate::response::approve(&s, &token, id, &plan["plan_hash"]).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    wait_plans(&s, &token, "active", 2).await;
+    let told = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        told.contains("add web42/CVE-2024-3400/pan-os")
+            && told.contains("add web42/CVE-2024-1086/linux"),
+        "{told}"
+    );
+
+    // The next scan: one finding gone (verified fixed), one still there (the plan fails).
+    let second = vuls("web42", "192.0.2.42", &[("CVE-2024-1086", CRIT, "linux")]);
+    let (st, r) = deliver(&s, &s.ingest_token("ops"), &second).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let all = plans(&s, &token).await;
+        let fixed = all
+            .iter()
+            .find(|p| p["target"] == "web42/CVE-2024-3400/pan-os");
+        let still = all
+            .iter()
+            .find(|p| p["target"] == "web42/CVE-2024-1086/linux");
+        if let (Some(fixed), Some(still)) = (fixed, still) {
+            if fixed["state"] == "reverted" && still["state"] == "failed" {
+                assert!(
+                    fixed["connector_answer"]
+                        .as_str()
+                        .unwrap_or("")
+                        .starts_with("verified fixed"),
+                    "{fixed}"
+                );
+                assert!(
+                    still["last_error"]
+                        .as_str()
+                        .unwrap_or("")
+                        .starts_with("not fixed"),
+                    "{still}"
+                );
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "verified by the scan: {all:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("other"),
+        "a patch is never undone"
+    );
+}
