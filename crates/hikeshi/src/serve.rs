@@ -92,9 +92,6 @@ pub async fn run(
         tracing::error!(error = %e, "response reconcile at start-up failed; retrying in the loop");
     }
     let reconciler = hikeshi_app::response::reconcile::spawn(app.clone(), stopping.shutdown());
-    // Web roots are compared with their known-good copy now (changes made while hikeshi was
-    // down) and then on every scan.
-    let content_watch = hikeshi_app::response::content::spawn(app.clone(), stopping.shutdown());
     if plan.wanted() {
         let live = crate::live_cmd::start(plan, app.clone(), stopping.shutdown()).await?;
         app = app.with_live(live);
@@ -104,7 +101,7 @@ pub async fn run(
     eprintln!("hikeshi is running at {url}/ (Ctrl-C to stop)");
     let state = hikeshi_server::AppState::new(app, web);
     hikeshi_server::serve(state, runner, crate::cli::shutdown_signal()).await?;
-    for task in [reconciler, content_watch].into_iter().flatten() {
+    if let Some(task) = reconciler {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(3), task).await;
     }
     store.close().await;

@@ -93,6 +93,9 @@ pub fn for_server(app: &App) -> (Vec<Arc<dyn Job>>, Vec<Periodic>) {
     if let Some(p) = crate::vulns::feeds::periodic(app) {
         periodic.push(p);
     }
+    if let Some(p) = crate::response::content::periodic(app) {
+        periodic.push(p);
+    }
     if let Some(dir) = app.config.mail.maildir.clone() {
         periodic.push(Periodic::new("maildir", MAILDIR_EVERY, move |app| {
             let dir = dir.clone();

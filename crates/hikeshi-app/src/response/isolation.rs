@@ -140,10 +140,9 @@ impl Isolation {
         &self.settings.host
     }
 
-    /// The whole table as one nft script; the plan shows it.
-    pub fn ruleset(&self) -> String {
+    /// The accept rules of the input and output chains (each chain drops the rest).
+    fn rules(&self) -> (Vec<String>, Vec<String>) {
         let s = &self.settings;
-        let t = &s.table;
         let (mgmt4, mgmt6) = split(&s.management);
         let (dns4, dns6) = split(&s.dns);
         let mut rules_in = vec!["iif \"lo\" accept".to_string()];
@@ -171,6 +170,12 @@ impl Isolation {
                 }
             }
         }
+        (rules_in, rules_out)
+    }
+
+    /// The whole table as one nft script; the plan shows it.
+    pub fn ruleset(&self) -> String {
+        let (rules_in, rules_out) = self.rules();
         let chain = |name: &str, hook: &str, rules: &[String]| {
             let body: String = rules.iter().map(|r| format!("    {r}\n")).collect();
             format!(
@@ -178,7 +183,8 @@ impl Isolation {
             )
         };
         format!(
-            "table inet {t} {{\n{}{}{}}}\n",
+            "table inet {} {{\n{}{}{}}}\n",
+            self.settings.table,
             chain("input", "input", &rules_in),
             chain("output", "output", &rules_out),
             chain("forward", "forward", &[]),
@@ -187,20 +193,8 @@ impl Isolation {
 
     /// How many rules each chain holds when intact.
     fn expected_rules(&self) -> (usize, usize) {
-        let rules = self.ruleset();
-        let count = |chain: &str| {
-            rules
-                .split(&format!("chain {chain} {{"))
-                .nth(1)
-                .and_then(|rest| rest.split("  }").next())
-                .map(|body| {
-                    body.lines()
-                        .filter(|l| l.trim().ends_with("accept"))
-                        .count()
-                })
-                .unwrap_or(0)
-        };
-        (count("input"), count("output"))
+        let (rules_in, rules_out) = self.rules();
+        (rules_in.len(), rules_out.len())
     }
 
     pub async fn observe(&self) -> Result<Observed, String> {

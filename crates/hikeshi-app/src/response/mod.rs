@@ -218,31 +218,27 @@ impl Response {
             guard: NeverBlock::new(&settings.never_block, &settings.own_addresses),
             nftables: settings.nftables.clone().map(nftables::Nftables::new),
             isolation: settings.isolation.clone().map(isolation::Isolation::new),
-            // `check` refused what cannot be built; what is left is said once here.
-            webhooks: settings
-                .webhooks
-                .iter()
-                .filter_map(|w| {
-                    webhook::Webhook::new(w.clone())
-                        .map_err(|e| tracing::error!(error = %e, "webhook connector left out"))
-                        .ok()
-                })
-                .collect(),
-            execs: settings
-                .exec
-                .iter()
-                .filter_map(|e| {
-                    exec::Exec::new(e.clone())
-                        .map_err(|e| tracing::error!(error = %e, "exec connector left out"))
-                        .ok()
-                })
-                .collect(),
+            webhooks: built(&settings.webhooks, webhook::Webhook::new, "webhook"),
+            execs: built(&settings.exec, exec::Exec::new, "exec"),
             wake: tokio::sync::Notify::new(),
             holder: format!("{}-{}", std::process::id(), hikeshi_store::new_id()),
             counters: Default::default(),
             content_loops: Default::default(),
         }
     }
+}
+
+/// The connectors that could be built; `check` refused the others before, so one left out
+/// here is said once in the log.
+fn built<S: Clone, C>(settings: &[S], new: impl Fn(S) -> Result<C, String>, what: &str) -> Vec<C> {
+    settings
+        .iter()
+        .filter_map(|s| {
+            new(s.clone())
+                .map_err(|e| tracing::error!(error = %e, "{what} connector left out"))
+                .ok()
+        })
+        .collect()
 }
 
 /// The audit actor of what a policy does by itself: `hikeshi-response:<policy>@<version>`.

@@ -400,38 +400,26 @@ async fn alert(
     }
 }
 
-/// The watch until shutdown: one scan per site now, then every `scan_every_ms`.
-pub fn spawn(app: App, mut shutdown: crate::jobs::Shutdown) -> Option<tokio::task::JoinHandle<()>> {
+/// The watch, as periodic work of the job runner: every site at start (changes made while
+/// hikeshi was down), then every `scan_every_ms` (the shortest of the sites). A failure is
+/// said once, not on every scan.
+pub fn periodic(app: &App) -> Option<crate::jobs::Periodic> {
     let sites = app.config.response.content.clone();
-    if sites.is_empty() {
-        return None;
-    }
-    let every = sites
-        .iter()
-        .map(|s| s.scan_every_ms)
-        .min()
-        .unwrap_or(10_000);
-    Some(tokio::spawn(async move {
-        // A failure is said when it starts or changes, not on every scan.
-        let mut said: BTreeMap<String, String> = BTreeMap::new();
-        loop {
-            for site in &sites {
-                match scan_once(&app, site).await {
-                    Ok(_) => {
-                        said.remove(&site.name);
-                    }
-                    Err(e) => {
-                        if said.get(&site.name) != Some(&e) {
+    let every = sites.iter().map(|s| s.scan_every_ms).min()?;
+    Some(crate::jobs::Periodic::new(
+        "content-scan",
+        Duration::from_millis(every),
+        move |app| {
+            let sites = sites.clone();
+            Box::pin(async move {
+                for site in &sites {
+                    if let Err(e) = scan_once(&app, site).await {
+                        if app.response.content_loops.first_report(&site.name, &e) {
                             tracing::warn!(site = %site.name, error = %e, "content scan failed");
-                            said.insert(site.name.clone(), e);
                         }
                     }
                 }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(every)) => {}
-                _ = shutdown.wait() => break,
-            }
-        }
-    }))
+            })
+        },
+    ))
 }
