@@ -28,6 +28,7 @@ pub mod ldap;
 pub mod live;
 pub mod oidc;
 pub mod outbound_reports;
+pub mod psirt;
 pub mod reporting;
 pub mod response;
 pub mod retention;

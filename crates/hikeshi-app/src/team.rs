@@ -221,6 +221,10 @@ pub fn security_txt(
         lines.push(format!("Policy: {policy}"));
     }
     lines.push(format!("Canonical: {public_url}/.well-known/security.txt"));
+    // RFC 9116 allows fields of other standards; CSAF 2.0 requirement 8 names the provider.
+    lines.push(format!(
+        "CSAF: {public_url}/.well-known/csaf/provider-metadata.json"
+    ));
     lines.join("\n") + "\n"
 }
 

@@ -11,6 +11,7 @@
 //! gets the same bytes for the same input, so a re-export updates a partner's copy instead of
 //! duplicating it.
 
+pub mod csaf;
 pub mod decay;
 pub mod egress;
 pub mod misp;

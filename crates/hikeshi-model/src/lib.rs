@@ -8,6 +8,7 @@ pub mod cvss4;
 mod enums;
 mod intake;
 mod observable;
+mod psirt;
 pub mod reporting;
 mod templates;
 
@@ -18,6 +19,9 @@ pub use intake::{
     tracking_number, CategorySuggestion, ReportSource, ReportStatus,
 };
 pub use observable::{normalise_observable, ObservableError};
+pub use psirt::{
+    AdvisoryProfile, Coordinator, ProductStatus, RemediationKind, RevisionStatus, VexJustification,
+};
 pub use templates::{case_templates, CaseTemplate, TemplateTask};
 
 /// A value from outside that does not belong to a closed set, with the field it came in.

@@ -18,6 +18,7 @@ mod migrate;
 mod observables;
 mod params;
 mod programme;
+mod psirt;
 mod reports;
 mod response;
 mod retention;
@@ -52,6 +53,10 @@ pub use migrate::latest_schema_version;
 pub use observables::{NewObservable, Observable, ObservableLink};
 pub use programme::{
     Assessment, Control, Entry, IssuedReport, KpiOverride, NewControl, NewEntry, Rating,
+};
+pub use psirt::{
+    Advisory, AdvisoryRevision, Product, ProductVersion, ProductVuln, VersionState,
+    VisibleRevision, CSAF_PUBLISH_JOB,
 };
 pub use reports::{
     Decision, NewAttachment, NewReport, Report, ReportAttachment, ReportDuplicate, ReportObservable,

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (15, include_str!("../migrations/0015_response_undo.sql")),
     (16, include_str!("../migrations/0016_content_baselines.sql")),
     (17, include_str!("../migrations/0017_vuls_deliveries.sql")),
+    (18, include_str!("../migrations/0018_psirt.sql")),
 ];
 
 /// The migration after which every case's search text is folded again in Rust (NFKC cannot be

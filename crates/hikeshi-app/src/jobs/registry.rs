@@ -30,6 +30,7 @@ pub fn for_server(app: &App) -> (Vec<Arc<dyn Job>>, Vec<Periodic>) {
         }
     }
     jobs.push(Arc::new(crate::vulns::delivery::DeliveryImport));
+    jobs.push(Arc::new(crate::psirt::publish::Publish));
     let mut periodic = vec![
         Periodic::new(
             "risk-history",

@@ -9,6 +9,7 @@ mod cases;
 mod events;
 mod jobs;
 mod openapi;
+mod psirt;
 mod reporting;
 mod reports;
 mod response;
@@ -31,4 +32,5 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(jobs::routes())
         .merge(sharing::routes())
         .merge(response::routes())
+        .merge(psirt::routes())
 }

@@ -476,6 +476,67 @@ fn reporting_part() -> (Value, Value) {
     (paths, schemas)
 }
 
+/// PSIRT: products, product vulnerabilities, advisories and their revisions.
+fn psirt_part() -> (Value, Value) {
+    use hikeshi_model::{
+        AdvisoryProfile, Coordinator, ProductStatus, RemediationKind, RevisionStatus,
+        VexJustification,
+    };
+    let id = || json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}});
+    let seq = || json!({"name": "seq", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}});
+    let conflict = "not in a state that allows it, or the document changed since it was read";
+    let paths = json!({
+        "/api/v1/psirt/products": {
+            "get": op("The product catalogue with every version", "psirt", None, ("200", "products")),
+            "post": also(op("Add a product", "psirt", Some("Product"), ("201", "the product")), "409", "a product of this vendor and name exists")
+        },
+        "/api/v1/psirt/products/{id}/versions": {"post": with(also(op("Add a version to a product (one version, not a range; a purl or CPE 2.3 name identifies it)", "psirt", Some("ProductVersion"), ("201", "the version")), "409", "this version exists"), vec![id()])},
+        "/api/v1/psirt/vulnerabilities": {"post": op("Record a vulnerability in the team's own products; its case is opened with it", "psirt", Some("ProductVuln"), ("201", "the vulnerability and its case number"))},
+        "/api/v1/psirt/vulnerabilities/{id}": {"get": with(op("One product vulnerability with every version's state", "psirt", None, ("200", "the vulnerability")), vec![id()])},
+        "/api/v1/psirt/vulnerabilities/{id}/versions": {"put": with(op("Set the state of every product version for the vulnerability (the whole table)", "psirt", Some("VersionStates"), ("200", "the vulnerability")), vec![id()])},
+        "/api/v1/psirt/vulnerabilities/{id}/advisories": {"post": with(also(op("Start an advisory (CSAF security advisory or VEX) for the vulnerability", "psirt", Some("Advisory"), ("201", "the advisory")), "409", "an advisory with this tracking ID or file name exists"), vec![id()])},
+        "/api/v1/psirt/advisories/{id}": {"get": with(op("One advisory with its revisions and their states", "psirt", None, ("200", "the advisory")), vec![id()])},
+        "/api/v1/psirt/advisories/{id}/draft": {"get": with(op("The next revision as CSAF 2.0 JSON with status draft", "psirt", None, ("200", "the CSAF document")), vec![id()])},
+        "/api/v1/psirt/advisories/{id}/revisions": {"post": with(also(op("Propose the next revision: rendered, checked (VEX rules), hashed; it waits for a second person's approval", "psirt", Some("Revision"), ("201", "the revision with its SHA-256")), "409", conflict), vec![id()])},
+        "/api/v1/psirt/advisories/{id}/revisions/{seq}/document": {"get": with(op("A revision's frozen CSAF document", "psirt", None, ("200", "the CSAF document")), vec![id(), seq()])},
+        "/api/v1/psirt/advisories/{id}/revisions/{seq}/approve": {"post": with(also(op("Approve a proposed revision for the hash read; someone other than the proposer. It is published at its release time", "psirt", Some("RevisionApproval"), ("200", "the scheduled revision")), "409", conflict), vec![id(), seq()])},
+        "/api/v1/psirt/advisories/{id}/revisions/{seq}/release": {"put": with(also(op("Move a revision's release time before it is out; rendered again, it needs a new approval (audited)", "psirt", Some("Release"), ("200", "the revision, waiting for approval")), "409", conflict), vec![id(), seq()])}
+    });
+    let text = || json!({"type": "string"});
+    let schemas = json!({
+        "Product": {"type": "object", "required": ["vendor", "name"], "additionalProperties": false, "properties": {
+            "vendor": text(), "name": text(), "owner": text()}},
+        "ProductVersion": {"type": "object", "required": ["version"], "additionalProperties": false, "properties": {
+            "version": text(), "purl": text(), "cpe": text()}},
+        "ProductVuln": {"type": "object", "required": ["title", "description", "coordinator"], "additionalProperties": false, "properties": {
+            "title": text(), "description": text(), "cve": text(), "cwe_id": text(), "cwe_name": text(),
+            "cvss3_vector": text(), "cvss4_vector": text(), "finder": text(), "credit": text(),
+            "coordinator": enum_of(&codes(Coordinator::ALL, Coordinator::code)),
+            "coordinator_ref": text(), "assignee": {"type": "string", "nullable": true}}},
+        "VersionStates": {"type": "object", "required": ["versions"], "additionalProperties": false, "properties": {
+            "versions": {"type": "array", "maxItems": 5000, "items": {"type": "object", "required": ["version_id", "status"], "additionalProperties": false, "properties": {
+                "version_id": text(),
+                "status": enum_of(&codes(ProductStatus::ALL, ProductStatus::code)),
+                "justification": enum_of(&codes(VexJustification::ALL, VexJustification::code)),
+                "impact": text(),
+                "remediation": enum_of(&codes(RemediationKind::ALL, RemediationKind::code)),
+                "remediation_details": text(), "remediation_url": text()}}}}},
+        "Advisory": {"type": "object", "required": ["tracking_id", "profile"], "additionalProperties": false, "properties": {
+            "tracking_id": text(),
+            "profile": enum_of(&codes(AdvisoryProfile::ALL, AdvisoryProfile::code)),
+            "title": text(), "summary": text()}},
+        "Revision": {"type": "object", "required": ["status", "summary", "release_at"], "additionalProperties": false, "properties": {
+            "status": enum_of(&codes(RevisionStatus::ALL, RevisionStatus::code)),
+            "summary": text(),
+            "release_at": {"type": "string", "format": "date-time"}}},
+        "RevisionApproval": {"type": "object", "required": ["sha256"], "additionalProperties": false, "properties": {
+            "sha256": {"type": "string", "description": "SHA-256 of the revision's document, as read"}}},
+        "Release": {"type": "object", "required": ["release_at"], "additionalProperties": false, "properties": {
+            "release_at": {"type": "string", "format": "date-time"}}}
+    });
+    (paths, schemas)
+}
+
 pub async fn document() -> Json<Value> {
     let mut doc = spec();
     for (paths, schemas) in [
@@ -484,6 +545,7 @@ pub async fn document() -> Json<Value> {
         assets_part(),
         reporting_part(),
         response_part(),
+        psirt_part(),
     ] {
         for (target, part) in [
             ("paths", paths),

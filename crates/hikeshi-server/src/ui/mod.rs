@@ -6,6 +6,7 @@ mod alerts;
 mod assets;
 mod cases;
 mod contacts;
+mod csaf;
 mod evidence;
 mod jobs;
 mod login;
@@ -44,6 +45,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(cases::routes(state))
         .merge(admin::routes())
         .merge(report_form::routes(state))
+        .merge(csaf::routes())
         .merge(reports::routes())
         .merge(team_admin::routes())
         .merge(jobs::routes())

@@ -20,6 +20,7 @@ mod live_nats;
 mod live_sources;
 mod mail;
 mod oidc;
+mod psirt;
 mod reporting;
 mod response;
 mod response_content;

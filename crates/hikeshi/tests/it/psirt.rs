@@ -1,0 +1,584 @@
+//! PSIRT end to end: products and versions, a product vulnerability with its case, the state of
+//! every version, CSAF advisories (VEX and security advisory) from draft through 1.0.0, 1.1.0
+//! (interim) to 1.2.0 (final), four-eyes approval against the hash, and the public provider
+//! folder under an embargo — judged by BSI's csaf-validator-lib (strict schema, every
+//! mandatory and optional test) in one node process.
+
+use crate::common::{temp_dir, Db, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256, Sha512};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const CVSS3: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N";
+const CVSS4: &str = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:P/VC:N/VI:N/VA:N/SC:L/SI:L/SA:N";
+const CWE_79: &str =
+    "Improper Neutralization of Input During Web Page Generation ('Cross-site Scripting')";
+
+fn validator() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/psirt");
+    assert!(
+        dir.join("node_modules/@secvisogram/csaf-validator-lib")
+            .is_dir(),
+        "csaf-validator-lib is missing: run scripts/test-deps"
+    );
+    dir.join("check_csaf.mjs")
+}
+
+/// Every document through the validator in one process: each must pass everything.
+fn assert_valid_csaf(docs: &[(String, String)]) {
+    let dir = temp_dir("csaf-docs");
+    let mut files = Vec::new();
+    for (name, body) in docs {
+        let f = dir.join(format!("{name}.json"));
+        std::fs::write(&f, body).expect("write document");
+        files.push(f);
+    }
+    let out = std::process::Command::new("node")
+        .arg(validator())
+        .args(&files)
+        .output()
+        .expect("run node check_csaf.mjs");
+    assert!(
+        out.status.success(),
+        "check_csaf.mjs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let results: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line per document"))
+        .collect();
+    assert_eq!(results.len(), docs.len(), "{text}");
+    for r in &results {
+        assert_eq!(r["valid"], true, "CSAF validator: {r}");
+    }
+}
+
+async fn get_text(s: &TestServer, path: &str) -> (StatusCode, String) {
+    let r = s.req(Method::GET, path, None).send().await.expect("get");
+    let st = r.status();
+    (st, r.text().await.unwrap_or_default())
+}
+
+async fn ok(s: &TestServer, m: Method, path: &str, token: &str, body: Value) -> Value {
+    let (st, v) = s.json(m, path, token, Some(body)).await;
+    assert!(st.is_success(), "{path}: {st} {v}");
+    v
+}
+
+fn rfc3339_in(ms_from_now: i64) -> (String, i64) {
+    let at = chrono::Utc::now().timestamp_millis() + ms_from_now;
+    let t = chrono::DateTime::from_timestamp_millis(at).expect("time");
+    (t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), at)
+}
+
+async fn sleep_until(ms: i64) {
+    let now = chrono::Utc::now().timestamp_millis();
+    if ms > now {
+        tokio::time::sleep(Duration::from_millis((ms - now) as u64)).await;
+    }
+}
+
+fn config(name: &str) -> String {
+    let path = temp_dir(name).join("hikeshi.toml");
+    std::fs::write(&path, "public_url = \"https://psirt.example.jp\"\n").expect("config");
+    path.display().to_string()
+}
+
+struct Catalogue {
+    v1: String,
+    v200: String,
+    v210: String,
+    cam: String,
+}
+
+async fn catalogue(s: &TestServer, t: &str) -> Catalogue {
+    let router = ok(
+        s,
+        Method::POST,
+        "/api/v1/psirt/products",
+        t,
+        json!({"vendor": "Example Corp", "name": "Router X", "owner": "開発部"}),
+    )
+    .await;
+    let camera = ok(
+        s,
+        Method::POST,
+        "/api/v1/psirt/products",
+        t,
+        json!({"vendor": "Example Corp", "name": "Camera Y"}),
+    )
+    .await;
+    let version = |p: &Value, v: &str| {
+        let path = format!(
+            "/api/v1/psirt/products/{}/versions",
+            p["id"].as_str().unwrap_or("")
+        );
+        let body = json!({"version": v, "purl": format!("pkg:generic/example/router-x@{v}")});
+        (path, body)
+    };
+    let mut ids = Vec::new();
+    for v in ["1.0.0", "2.0.0", "2.1.0"] {
+        let (path, body) = version(&router, v);
+        ids.push(
+            ok(s, Method::POST, &path, t, body).await["id"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        );
+    }
+    let cam_path = format!(
+        "/api/v1/psirt/products/{}/versions",
+        camera["id"].as_str().unwrap_or("")
+    );
+    let cam = ok(s, Method::POST, &cam_path, t, json!({"version": "3.0"})).await;
+    Catalogue {
+        v1: ids[0].clone(),
+        v200: ids[1].clone(),
+        v210: ids[2].clone(),
+        cam: cam["id"].as_str().unwrap_or("").to_string(),
+    }
+}
+
+async fn product_vuln(s: &TestServer, t: &str, c: &Catalogue) -> String {
+    let v = ok(
+        s,
+        Method::POST,
+        "/api/v1/psirt/vulnerabilities",
+        t,
+        json!({
+        "title": "Stored XSS in the Router X admin page",
+        "description": "The device name is shown on the admin page without escaping.",
+        "cve": "CVE-2026-12345", "cwe_id": "CWE-79", "cwe_name": CWE_79,
+        "cvss3_vector": CVSS3, "cvss4_vector": CVSS4,
+        "finder": "Taro Yamada <taro@example.net>", "credit": "Taro Yamada (Example Lab)",
+        "coordinator": "jpcert", "coordinator_ref": "JVNVU#12345678"}),
+    )
+    .await;
+    assert!(
+        v["case_number"].as_str().is_some_and(|n| !n.is_empty()),
+        "{v}"
+    );
+    let id = v["id"].as_str().unwrap_or("").to_string();
+    product_vuln_states(s, t, &id, c).await;
+    id
+}
+
+#[tokio::test]
+async fn advisories_from_draft_to_final_pass_the_csaf_validator_and_vex_rules_hold() {
+    let cfg = config("psirt-config");
+    let s = TestServer::start(Db::Sqlite, "psirt_flow", &["--config", &cfg]).await;
+    s.add_user("root", "admin");
+    s.add_user("alice", "handler");
+    s.add_user("bob", "handler");
+    let (root, alice, bob) = (s.token("root"), s.token("alice"), s.token("bob"));
+    ok(
+        &s,
+        Method::PUT,
+        "/api/v1/team",
+        &root,
+        json!({"team_name": "Example PSIRT", "contact_email": "psirt@example.jp"}),
+    )
+    .await;
+    let c = catalogue(&s, &alice).await;
+    let vuln = product_vuln(&s, &alice, &c).await;
+
+    // The VEX rules: a version not affected without a reason, or affected without a
+    // remediation, stops publication and is named.
+    let vex = ok(&s, Method::POST, &format!("/api/v1/psirt/vulnerabilities/{vuln}/advisories"), &alice,
+        json!({"tracking_id": "EXAMPLE-VEX-2026#01", "profile": "csaf_vex", "summary": "Router X 2.0.0 is affected; update to 2.1.0."})).await;
+    assert_eq!(vex["file_name"], "example-vex-2026_01.json");
+    let vex_id = vex["id"].as_str().unwrap_or("").to_string();
+    let states = format!("/api/v1/psirt/vulnerabilities/{vuln}/versions");
+    let (release, _) = rfc3339_in(600_000);
+    for (bad, names) in [
+        (
+            json!({"version_id": c.v1, "status": "known_not_affected"}),
+            "Router X 1.0.0",
+        ),
+        (
+            json!({"version_id": c.v200, "status": "known_affected"}),
+            "Router X 2.0.0",
+        ),
+    ] {
+        ok(&s, Method::PUT, &states, &alice, json!({"versions": [bad]})).await;
+        let (st, e) = s.json(Method::POST, &format!("/api/v1/psirt/advisories/{vex_id}/revisions"), &alice,
+            Some(json!({"status": "interim", "summary": "Initial release", "release_at": release}))).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap_or("").contains(names),
+            "{e}"
+        );
+    }
+    product_vuln_states(&s, &alice, &vuln, &c).await;
+
+    let mut docs = Vec::new();
+    let draft = get_doc(
+        &s,
+        &alice,
+        &format!("/api/v1/psirt/advisories/{vex_id}/draft"),
+    )
+    .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&draft).expect("json")["document"]["tracking"]["status"],
+        "draft"
+    );
+    docs.push(("vex-draft".to_string(), draft));
+
+    // 1.0.0 interim, 1.1.0 interim, 1.2.0 final, each approved by the other handler.
+    let revisions = format!("/api/v1/psirt/advisories/{vex_id}/revisions");
+    let mut last_at = 0;
+    for (n, (status, summary)) in [
+        ("interim", "Initial release"),
+        ("interim", "Fixed version 2.1.0 released"),
+        ("final", "Final"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (release, at) = rfc3339_in(1_500);
+        let r = ok(
+            &s,
+            Method::POST,
+            &revisions,
+            &alice,
+            json!({"status": status, "summary": summary, "release_at": release}),
+        )
+        .await;
+        let seq = r["seq"].as_i64().unwrap_or(0);
+        assert_eq!(seq, n as i64 + 1);
+        assert_eq!(r["number"], format!("1.{n}.0"));
+        let approve = format!("{revisions}/{seq}/approve");
+        let (st, _) = s
+            .json(
+                Method::POST,
+                &approve,
+                &alice,
+                Some(json!({"sha256": r["sha256"]})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "the proposer may not approve");
+        let (st, _) = s
+            .json(Method::POST, &approve, &bob, Some(json!({"sha256": "00"})))
+            .await;
+        assert_eq!(st, StatusCode::CONFLICT, "another hash than the document's");
+        let a = ok(
+            &s,
+            Method::POST,
+            &approve,
+            &bob,
+            json!({"sha256": r["sha256"]}),
+        )
+        .await;
+        assert_eq!(a["state"], "scheduled");
+        let doc = get_doc(&s, &alice, &format!("{revisions}/{seq}/document")).await;
+        assert_eq!(
+            hex::encode(Sha256::digest(doc.as_bytes())),
+            r["sha256"].as_str().unwrap_or("")
+        );
+        let parsed: Value = serde_json::from_str(&doc).expect("json");
+        assert_eq!(parsed["document"]["tracking"]["status"], status);
+        assert_eq!(
+            parsed["document"]["tracking"]["revision_history"]
+                .as_array()
+                .map(Vec::len),
+            Some(n + 1)
+        );
+        docs.push((format!("vex-{seq}"), doc));
+        sleep_until(at + 100).await;
+        last_at = at;
+    }
+    let (st, e) = s
+        .json(
+            Method::POST,
+            &revisions,
+            &alice,
+            Some(
+                json!({"status": "interim", "summary": "back", "release_at": rfc3339_in(1_000).0}),
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "final stays final: {e}");
+
+    // The same vulnerability as a security advisory.
+    let sa = ok(&s, Method::POST, &format!("/api/v1/psirt/vulnerabilities/{vuln}/advisories"), &alice,
+        json!({"tracking_id": "EXAMPLE-SA-2026-001", "profile": "csaf_security_advisory", "summary": "Stored XSS in Router X."})).await;
+    let sa_id = sa["id"].as_str().unwrap_or("").to_string();
+    docs.push((
+        "sa-draft".into(),
+        get_doc(
+            &s,
+            &alice,
+            &format!("/api/v1/psirt/advisories/{sa_id}/draft"),
+        )
+        .await,
+    ));
+    let (release, sa_at) = rfc3339_in(1_000);
+    let r = ok(
+        &s,
+        Method::POST,
+        &format!("/api/v1/psirt/advisories/{sa_id}/revisions"),
+        &alice,
+        json!({"status": "final", "summary": "Initial release", "release_at": release}),
+    )
+    .await;
+    ok(
+        &s,
+        Method::POST,
+        &format!("/api/v1/psirt/advisories/{sa_id}/revisions/1/approve"),
+        &bob,
+        json!({"sha256": r["sha256"]}),
+    )
+    .await;
+    docs.push((
+        "sa-1".into(),
+        get_doc(
+            &s,
+            &alice,
+            &format!("/api/v1/psirt/advisories/{sa_id}/revisions/1/document"),
+        )
+        .await,
+    ));
+    sleep_until(sa_at.max(last_at) + 100).await;
+
+    // What the validator says of every document.
+    assert_valid_csaf(&docs);
+    let vex_final: Value = serde_json::from_str(&docs[3].1).expect("json");
+    let v = &vex_final["vulnerabilities"][0];
+    assert_eq!(v["cve"], "CVE-2026-12345");
+    assert_eq!(v["ids"][0]["text"], "JVNVU#12345678");
+    assert_eq!(
+        v["acknowledgments"][0]["names"][0],
+        "Taro Yamada (Example Lab)"
+    );
+    assert!(
+        v["scores"][0].get("cvss_v4").is_none()
+            && v["scores"][0]["cvss_v3"]["vectorString"] == CVSS3
+    );
+    assert!(
+        v["notes"].as_array().is_some_and(|n| n
+            .iter()
+            .any(|n| n["text"].as_str().unwrap_or("").contains(CVSS4))),
+        "{v}"
+    );
+    assert_eq!(
+        vex_final["document"]["distribution"]["tlp"]["label"],
+        "WHITE"
+    );
+
+    // The provider folder lists exactly the two published advisories, newest revision each.
+    let (st, index) = get_text(&s, "/.well-known/csaf/white/index.txt").await;
+    assert_eq!(st, StatusCode::OK);
+    let year = chrono::Utc::now().format("%Y").to_string();
+    let mut expected = vec![
+        format!("{year}/example-sa-2026-001.json"),
+        format!("{year}/example-vex-2026_01.json"),
+    ];
+    expected.sort();
+    assert_eq!(index.lines().collect::<Vec<_>>(), expected);
+    let (_, changes) = get_text(&s, "/.well-known/csaf/white/changes.csv").await;
+    let lines: Vec<&str> = changes.lines().collect();
+    assert_eq!(lines.len(), 2, "{changes}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with('"') && l.contains("\",\"") && l.ends_with("Z\"")),
+        "{changes}"
+    );
+    for path in &expected {
+        let (st, body) = get_text(&s, &format!("/.well-known/csaf/white/{path}")).await;
+        assert_eq!(st, StatusCode::OK);
+        let name = path.rsplit('/').next().unwrap_or("");
+        let (_, h256) = get_text(&s, &format!("/.well-known/csaf/white/{path}.sha256")).await;
+        assert_eq!(
+            h256,
+            format!("{}  {name}\n", hex::encode(Sha256::digest(body.as_bytes())))
+        );
+        let (_, h512) = get_text(&s, &format!("/.well-known/csaf/white/{path}.sha512")).await;
+        assert_eq!(
+            h512,
+            format!("{}  {name}\n", hex::encode(Sha512::digest(body.as_bytes())))
+        );
+    }
+    let (_, listing) = get_text(&s, &format!("/.well-known/csaf/white/{year}/")).await;
+    assert!(
+        listing.contains("example-vex-2026_01.json.sha512"),
+        "{listing}"
+    );
+    let (st, meta) = s
+        .json(
+            Method::GET,
+            "/.well-known/csaf/provider-metadata.json",
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        meta["canonical_url"],
+        "https://psirt.example.jp/.well-known/csaf/provider-metadata.json"
+    );
+    assert_eq!(
+        meta["distributions"][0]["directory_url"],
+        "https://psirt.example.jp/.well-known/csaf/white/"
+    );
+    assert_eq!(meta["publisher"]["name"], "Example PSIRT");
+    let (_, txt) = get_text(&s, "/.well-known/security.txt").await;
+    assert!(
+        txt.lines()
+            .any(|l| l == "CSAF: https://psirt.example.jp/.well-known/csaf/provider-metadata.json"),
+        "{txt}"
+    );
+}
+
+async fn product_vuln_states(s: &TestServer, t: &str, vuln: &str, c: &Catalogue) {
+    ok(s, Method::PUT, &format!("/api/v1/psirt/vulnerabilities/{vuln}/versions"), t, json!({"versions": [
+        {"version_id": c.v1, "status": "known_not_affected", "justification": "vulnerable_code_not_present"},
+        {"version_id": c.v200, "status": "known_affected", "remediation": "vendor_fix",
+         "remediation_details": "Update to version 2.1.0.", "remediation_url": "https://psirt.example.jp/downloads/router-x-2.1.0"},
+        {"version_id": c.v210, "status": "fixed"},
+        {"version_id": c.cam, "status": "under_investigation"}
+    ]})).await;
+}
+
+async fn get_doc(s: &TestServer, t: &str, path: &str) -> String {
+    let r = s.req(Method::GET, path, Some(t)).send().await.expect("get");
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    r.text().await.unwrap_or_default()
+}
+
+/// The embargo: due at T, the advisory is nowhere at T−1 s (document 404, index, changes,
+/// listing) and everywhere at T+1 s, also when the server was down across T; moving T is
+/// audited and asks for a new approval.
+async fn embargo_holds(db: Db, name: &str) {
+    let cfg = config(name);
+    let mut s = TestServer::start(db, name, &["--config", &cfg]).await;
+    s.add_user("root", "admin");
+    s.add_user("alice", "handler");
+    s.add_user("bob", "handler");
+    let (root, alice, bob) = (s.token("root"), s.token("alice"), s.token("bob"));
+    let c = catalogue(&s, &alice).await;
+    let vuln = product_vuln(&s, &alice, &c).await;
+    let adv = ok(&s, Method::POST, &format!("/api/v1/psirt/vulnerabilities/{vuln}/advisories"), &alice,
+        json!({"tracking_id": "EMBARGO-2026-7", "profile": "csaf_security_advisory", "summary": "Embargoed."})).await;
+    let id = adv["id"].as_str().unwrap_or("").to_string();
+    let revisions = format!("/api/v1/psirt/advisories/{id}/revisions");
+    let (far, _) = rfc3339_in(3_600_000);
+    let r = ok(
+        &s,
+        Method::POST,
+        &revisions,
+        &alice,
+        json!({"status": "final", "summary": "Initial release", "release_at": far}),
+    )
+    .await;
+    ok(
+        &s,
+        Method::POST,
+        &format!("{revisions}/1/approve"),
+        &bob,
+        json!({"sha256": r["sha256"]}),
+    )
+    .await;
+    // The coordinator agrees on an earlier date: moved, audited, approved again.
+    let (soon, t) = rfc3339_in(5_000);
+    let moved = ok(
+        &s,
+        Method::PUT,
+        &format!("{revisions}/1/release"),
+        &alice,
+        json!({"release_at": soon}),
+    )
+    .await;
+    assert_eq!(moved["state"], "pending");
+    assert_ne!(moved["sha256"], r["sha256"]);
+    ok(
+        &s,
+        Method::POST,
+        &format!("{revisions}/1/approve"),
+        &bob,
+        json!({"sha256": moved["sha256"]}),
+    )
+    .await;
+    let (st, audit) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/audit?object_type=advisory&object_id={id}%231"),
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{audit}");
+    assert!(
+        audit.as_array().is_some_and(|a| a
+            .iter()
+            .any(|e| e["action"] == "psirt.release_moved" && e["actor"] == "alice")),
+        "{audit}"
+    );
+
+    let year = chrono::Utc::now().format("%Y").to_string();
+    let doc = format!("/.well-known/csaf/white/{year}/embargo-2026-7.json");
+    sleep_until(t - 1_000).await;
+    assert_absent(&s, &doc, &year).await;
+    // Down across T: what is due is out when the server is back.
+    s.signal_and_wait("TERM");
+    sleep_until(t + 1_000).await;
+    s.spawn().await;
+    let (st, body) = get_text(&s, &doc).await;
+    assert_eq!(st, StatusCode::OK, "due at T, out after T");
+    assert!(body.contains("EMBARGO-2026-7"));
+    let (_, index) = get_text(&s, "/.well-known/csaf/white/index.txt").await;
+    assert_eq!(index, format!("{year}/embargo-2026-7.json\n"));
+    let (_, changes) = get_text(&s, "/.well-known/csaf/white/changes.csv").await;
+    assert!(
+        changes.starts_with(&format!("\"{year}/embargo-2026-7.json\",\"")),
+        "{changes}"
+    );
+    // And the job records it published.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, a) = s
+            .json(
+                Method::GET,
+                &format!("/api/v1/psirt/advisories/{id}"),
+                &alice,
+                None,
+            )
+            .await;
+        if a["revisions"][0]["state"] == "published" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the publication job ran: {a}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn assert_absent(s: &TestServer, doc: &str, year: &str) {
+    let (st, _) = get_text(s, doc).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "embargoed: {doc}");
+    let (st, _) = get_text(s, &format!("{doc}.sha256")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, index) = get_text(s, "/.well-known/csaf/white/index.txt").await;
+    assert_eq!(index, "", "index.txt lists nothing before T");
+    let (_, changes) = get_text(s, "/.well-known/csaf/white/changes.csv").await;
+    assert_eq!(changes, "");
+    let (_, folder) = get_text(s, "/.well-known/csaf/white/").await;
+    assert!(!folder.contains(&format!("{year}/")), "{folder}");
+    let (st, _) = get_text(s, &format!("/.well-known/csaf/white/{year}/")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_embargoed_advisory_appears_at_its_time_on_sqlite() {
+    embargo_holds(Db::Sqlite, "psirt_embargo_sqlite").await;
+}
+
+#[tokio::test]
+async fn an_embargoed_advisory_appears_at_its_time_on_postgres() {
+    embargo_holds(Db::Postgres, "psirt_embargo_pg").await;
+}
