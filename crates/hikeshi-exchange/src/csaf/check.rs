@@ -129,3 +129,96 @@ pub fn check(a: &Advisory) -> Result<(), Refusal> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+    use super::check;
+    use chrono::DateTime;
+    use hikeshi_model::{AdvisoryProfile, ProductStatus, RemediationKind, VexJustification};
+
+    fn advisory(entries: Vec<ProductEntry>) -> Advisory {
+        let at = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+        let product = |id: &str, v: &str| ProductVersion {
+            product_id: id.into(),
+            vendor: "Example".into(),
+            product: "Router".into(),
+            version: v.into(),
+            purl: String::new(),
+            cpe: String::new(),
+        };
+        Advisory {
+            profile: AdvisoryProfile::Vex,
+            tracking_id: "EX-1".into(),
+            title: "t".into(),
+            lang: "en".into(),
+            tlp_label: "WHITE".into(),
+            publisher: Publisher {
+                name: "p".into(),
+                namespace: "https://example.jp".into(),
+                contact_details: String::new(),
+            },
+            canonical_url: "https://example.jp/ex-1.json".into(),
+            summary: String::new(),
+            references: Vec::new(),
+            tracking: Tracking {
+                status: DocStatus::Final,
+                version: "1.0.0".into(),
+                initial_release_date: at,
+                current_release_date: at,
+                revisions: Vec::new(),
+                generator_version: "0".into(),
+                generated_at: at,
+            },
+            products: vec![product("A", "1.0"), product("B", "2.0")],
+            vulnerabilities: vec![Vulnerability {
+                cve: Some("CVE-2026-1".into()),
+                ids: Vec::new(),
+                title: "v".into(),
+                description: "d".into(),
+                cwe: None,
+                cvss3_vector: Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H".into()),
+                cvss4_vector: None,
+                acknowledgments: Vec::new(),
+                entries,
+            }],
+        }
+    }
+
+    fn entry(id: &str, status: ProductStatus) -> ProductEntry {
+        ProductEntry {
+            product_id: id.into(),
+            status,
+            justification: None,
+            impact: String::new(),
+            remediation: None,
+        }
+    }
+
+    #[test]
+    fn the_vex_rules_name_the_product_version() {
+        let e = check(&advisory(vec![entry("A", ProductStatus::KnownNotAffected)]));
+        assert_eq!(
+            e.map_err(|r| r.product),
+            Err(Some("Example Router 1.0".into()))
+        );
+        let e = check(&advisory(vec![entry("B", ProductStatus::KnownAffected)]));
+        assert_eq!(e.map_err(|r| r.field), Err("remediation"));
+        let mut ok_a = entry("A", ProductStatus::KnownNotAffected);
+        ok_a.justification = Some(VexJustification::ComponentNotPresent);
+        let mut ok_b = entry("B", ProductStatus::KnownAffected);
+        ok_b.remediation = Some(Remediation {
+            kind: RemediationKind::VendorFix,
+            details: "Update to 2.1".into(),
+            url: String::new(),
+        });
+        assert_eq!(check(&advisory(vec![ok_a, ok_b])), Ok(()));
+    }
+
+    #[test]
+    fn an_impact_statement_is_reason_enough() {
+        let mut a = entry("A", ProductStatus::KnownNotAffected);
+        a.impact = "The web server is not shipped on this model.".into();
+        assert_eq!(check(&advisory(vec![a])), Ok(()));
+    }
+}

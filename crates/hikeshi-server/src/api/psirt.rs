@@ -3,7 +3,7 @@
 //! the release time).
 
 use crate::auth::CurrentUser;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -50,6 +50,16 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/psirt/advisories/{id}/revisions/{seq}/release",
             put(move_release),
         )
+}
+
+/// A revision's number in the path (1, 2, …), refused as JSON like every other input.
+fn seq_of(text: &str) -> ApiResult<i64> {
+    text.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+        ApiError::invalid(
+            "seq",
+            format!("seq: `{text}` is not a revision number (1, 2, …)"),
+        )
+    })
 }
 
 fn csaf_json(document: String) -> Response {
@@ -166,10 +176,10 @@ async fn propose(
 async fn revision_document(
     State(state): State<AppState>,
     who: CurrentUser,
-    Path((id, seq)): Path<(String, i64)>,
+    Path((id, seq)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(csaf_json(
-        advisories::revision_document(&state, &who, &id, seq).await?,
+        advisories::revision_document(&state, &who, &id, seq_of(&seq)?).await?,
     ))
 }
 
@@ -182,11 +192,11 @@ struct Approval {
 async fn approve(
     State(state): State<AppState>,
     who: CurrentUser,
-    Path((id, seq)): Path<(String, i64)>,
+    Path((id, seq)): Path<(String, String)>,
     ApiJson(body): ApiJson<Approval>,
 ) -> ApiResult<Json<AdvisoryRevision>> {
     Ok(Json(
-        advisories::approve(&state, &who, &id, seq, &body.sha256).await?,
+        advisories::approve(&state, &who, &id, seq_of(&seq)?, &body.sha256).await?,
     ))
 }
 
@@ -199,10 +209,10 @@ struct Release {
 async fn move_release(
     State(state): State<AppState>,
     who: CurrentUser,
-    Path((id, seq)): Path<(String, i64)>,
+    Path((id, seq)): Path<(String, String)>,
     ApiJson(body): ApiJson<Release>,
 ) -> ApiResult<Json<AdvisoryRevision>> {
     Ok(Json(
-        advisories::move_release(&state, &who, &id, seq, &body.release_at).await?,
+        advisories::move_release(&state, &who, &id, seq_of(&seq)?, &body.release_at).await?,
     ))
 }
