@@ -26,7 +26,7 @@ fn new_case(title: &str) -> NewCase {
 async fn contract(store: Store) -> anyhow::Result<()> {
     assert_eq!(
         store.migrate().await?,
-        17,
+        18,
         "every migration runs on a new database"
     );
     assert_eq!(store.migrate().await?, 0, "migrations run once");
