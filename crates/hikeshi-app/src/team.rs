@@ -139,6 +139,8 @@ pub const KEYS: &[&str] = &[
     "pgp_fingerprint",
     "pgp_key_url",
     "policy_url",
+    "cve_org_id",
+    "cve_short_name",
 ];
 
 /// The profile with every key present (empty when not set).
@@ -252,10 +254,29 @@ pub async fn save(
             ));
         }
         let value = crate::validate::text_field(&key, &value, false, MAX_VALUE)?;
+        if key == "cve_org_id" && !value.is_empty() && !is_uuid_v4(&value) {
+            return Err(crate::AppError::invalid(
+                &key,
+                "cve_org_id: the CNA's organisation ID is a version-4 UUID (CVE Services' orgId)",
+            ));
+        }
         entries.push((key, value));
     }
     app.store.set_team_profile(&entries, &who.actor()).await?;
     Ok(load(app).await)
+}
+
+/// `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`, as the CVE JSON schema's orgId pattern has it.
+pub fn is_uuid_v4(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip(lens)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && groups[2].starts_with('4')
+        && groups[3].starts_with(['8', '9', 'a', 'b', 'A', 'B'])
 }
 
 /// Longest value of one profile entry (a PGP key URL or a paragraph of constituency).

@@ -12,11 +12,13 @@
 //! duplicating it.
 
 pub mod csaf;
+pub mod cve5;
 pub mod decay;
 pub mod egress;
 pub mod misp;
 pub mod stix;
 pub mod tlp;
+pub mod vex;
 mod victim;
 
 pub use egress::{

@@ -26,6 +26,7 @@ CREATE TABLE product_vulns (
     case_id TEXT NOT NULL REFERENCES cases(id),
     title TEXT NOT NULL,
     description TEXT NOT NULL,
+    description_ja TEXT NOT NULL DEFAULT '',
     cve TEXT NOT NULL DEFAULT '',
     cwe_id TEXT NOT NULL DEFAULT '',
     cwe_name TEXT NOT NULL DEFAULT '',

@@ -33,6 +33,8 @@ pub struct ProductVuln {
     pub case_id: String,
     pub title: String,
     pub description: String,
+    /// The description in Japanese (CVE records and JVN carry both).
+    pub description_ja: String,
     pub cve: String,
     pub cwe_id: String,
     pub cwe_name: String,
@@ -124,7 +126,7 @@ pub const CSAF_PUBLISH_JOB: &str = "csaf-publish";
 
 const PRODUCT: &str = "id, vendor, name, owner, created_by, created_at";
 const VERSION: &str = "id, product_id, version, purl, cpe, created_at";
-const VULN: &str = "id, case_id, title, description, cve, cwe_id, cwe_name, cvss3_vector, cvss4_vector, finder, credit, coordinator, coordinator_ref, created_at, updated_at";
+const VULN: &str = "id, case_id, title, description, description_ja, cve, cwe_id, cwe_name, cvss3_vector, cvss4_vector, finder, credit, coordinator, coordinator_ref, created_at, updated_at";
 const ADVISORY: &str =
     "id, vuln_id, tracking_id, file_name, profile, tlp, title, summary, created_by, created_at";
 const REVISION: &str = "advisory_id, seq, number, status, summary, release_at, state, year, document, sha256, sha512, proposed_by, approved_by, created_at, updated_at";
@@ -234,6 +236,15 @@ impl Store {
         .await?)
     }
 
+    pub async fn advisories_of(&self, vuln_id: &str) -> Result<Vec<Advisory>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {ADVISORY} FROM advisories WHERE vuln_id = $1 ORDER BY created_at, id"
+        )))
+        .bind(vuln_id)
+        .fetch_all(&self.writer)
+        .await?)
+    }
+
     pub async fn advisory(&self, id: &str) -> Result<Option<Advisory>> {
         Ok(sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {ADVISORY} FROM advisories WHERE id = $1"
@@ -308,12 +319,13 @@ impl Store {
 impl Tx {
     pub async fn insert_product_vuln(&mut self, v: &ProductVuln, actor: &Actor) -> Result<()> {
         sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO product_vulns ({VULN}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            "INSERT INTO product_vulns ({VULN}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         )))
         .bind(&v.id)
         .bind(&v.case_id)
         .bind(&v.title)
         .bind(&v.description)
+        .bind(&v.description_ja)
         .bind(&v.cve)
         .bind(&v.cwe_id)
         .bind(&v.cwe_name)

@@ -109,6 +109,48 @@ pub async fn render(
     } else {
         this.number.clone()
     };
+    let (products, vulnerability) = parts(vuln, states)?;
+    let model = csaf::Advisory {
+        profile,
+        tracking_id: advisory.tracking_id.clone(),
+        title: advisory.title.clone(),
+        lang: "en".into(),
+        tlp_label: advisory.tlp.clone(),
+        publisher: csaf::Publisher {
+            name,
+            namespace: public_url.to_string(),
+            contact_details: team.get("contact_email").trim().to_string(),
+        },
+        canonical_url,
+        summary: advisory.summary.clone(),
+        references: Vec::new(),
+        tracking: csaf::Tracking {
+            status: this.status,
+            version,
+            initial_release_date: utc(initial),
+            current_release_date: utc(this.release_at),
+            revisions,
+            generator_version: env!("CARGO_PKG_VERSION").into(),
+            generated_at: utc(app.calendar.now_ms()),
+        },
+        products,
+        vulnerabilities: vec![vulnerability],
+    };
+    let document =
+        serde_json::to_string_pretty(&csaf::render(&model)).map_err(AppError::internal)?;
+    Ok(Rendered {
+        model,
+        document,
+        year,
+    })
+}
+
+/// The neutral product versions and vulnerability every format (CSAF, OpenVEX, CycloneDX, CVE)
+/// is written from.
+pub fn parts(
+    vuln: &ProductVuln,
+    states: &[VersionState],
+) -> AppResult<(Vec<csaf::ProductVersion>, csaf::Vulnerability)> {
     let mut products = Vec::new();
     let mut entries = Vec::new();
     for s in states {
@@ -147,53 +189,22 @@ pub async fn render(
         };
         ids.push((system.to_string(), vuln.coordinator_ref.clone()));
     }
-    let model = csaf::Advisory {
-        profile,
-        tracking_id: advisory.tracking_id.clone(),
-        title: advisory.title.clone(),
-        lang: "en".into(),
-        tlp_label: advisory.tlp.clone(),
-        publisher: csaf::Publisher {
-            name,
-            namespace: public_url.to_string(),
-            contact_details: team.get("contact_email").trim().to_string(),
+    let vulnerability = csaf::Vulnerability {
+        cve: (!vuln.cve.is_empty()).then(|| vuln.cve.clone()),
+        ids,
+        title: vuln.title.clone(),
+        description: vuln.description.clone(),
+        cwe: (!vuln.cwe_id.is_empty()).then(|| (vuln.cwe_id.clone(), vuln.cwe_name.clone())),
+        cvss3_vector: (!vuln.cvss3_vector.is_empty()).then(|| vuln.cvss3_vector.clone()),
+        cvss4_vector: (!vuln.cvss4_vector.is_empty()).then(|| vuln.cvss4_vector.clone()),
+        acknowledgments: if vuln.credit.is_empty() {
+            Vec::new()
+        } else {
+            vec![vuln.credit.clone()]
         },
-        canonical_url,
-        summary: advisory.summary.clone(),
-        references: Vec::new(),
-        tracking: csaf::Tracking {
-            status: this.status,
-            version,
-            initial_release_date: utc(initial),
-            current_release_date: utc(this.release_at),
-            revisions,
-            generator_version: env!("CARGO_PKG_VERSION").into(),
-            generated_at: utc(app.calendar.now_ms()),
-        },
-        products,
-        vulnerabilities: vec![csaf::Vulnerability {
-            cve: (!vuln.cve.is_empty()).then(|| vuln.cve.clone()),
-            ids,
-            title: vuln.title.clone(),
-            description: vuln.description.clone(),
-            cwe: (!vuln.cwe_id.is_empty()).then(|| (vuln.cwe_id.clone(), vuln.cwe_name.clone())),
-            cvss3_vector: (!vuln.cvss3_vector.is_empty()).then(|| vuln.cvss3_vector.clone()),
-            cvss4_vector: (!vuln.cvss4_vector.is_empty()).then(|| vuln.cvss4_vector.clone()),
-            acknowledgments: if vuln.credit.is_empty() {
-                Vec::new()
-            } else {
-                vec![vuln.credit.clone()]
-            },
-            entries,
-        }],
+        entries,
     };
-    let document =
-        serde_json::to_string_pretty(&csaf::render(&model)).map_err(AppError::internal)?;
-    Ok(Rendered {
-        model,
-        document,
-        year,
-    })
+    Ok((products, vulnerability))
 }
 
 /// The refusal of an advisory that may not be published, as the API's error.

@@ -6,6 +6,7 @@
 
 pub mod advisories;
 mod document;
+pub mod exports;
 pub mod products;
 pub mod provider;
 pub mod publish;

@@ -20,6 +20,8 @@ pub struct NewProductVuln {
     pub title: String,
     pub description: String,
     #[serde(default)]
+    pub description_ja: String,
+    #[serde(default)]
     pub cve: String,
     #[serde(default)]
     pub cwe_id: String,
@@ -142,6 +144,7 @@ pub async fn open(
         case_id: String::new(),
         title: title.clone(),
         description: description.clone(),
+        description_ja: short_text("description_ja", &input.description_ja, false, 20_000)?,
         cve: cve.clone(),
         cwe_id,
         cwe_name,

@@ -286,10 +286,11 @@ fn intake_part() -> (Value, Value) {
 fn team_schema() -> Value {
     let mut props = serde_json::Map::new();
     for key in hikeshi_app::team::KEYS {
-        props.insert(
-            key.to_string(),
-            json!({"type": "string", "maxLength": hikeshi_app::team::MAX_VALUE}),
-        );
+        let mut schema = json!({"type": "string", "maxLength": hikeshi_app::team::MAX_VALUE});
+        if *key == "cve_org_id" {
+            schema["pattern"] = json!("^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-4[0-9A-Fa-f]{3}-[89ABab][0-9A-Fa-f]{3}-[0-9A-Fa-f]{12})?$");
+        }
+        props.insert(key.to_string(), schema);
     }
     json!({"type": "object", "additionalProperties": false, "properties": props})
 }
@@ -495,6 +496,7 @@ fn psirt_part() -> (Value, Value) {
         "/api/v1/psirt/vulnerabilities/{id}": {"get": with(op("One product vulnerability with every version's state", "psirt", None, ("200", "the vulnerability")), vec![id()])},
         "/api/v1/psirt/vulnerabilities/{id}/versions": {"put": with(op("Set the state of every product version for the vulnerability (the whole table)", "psirt", Some("VersionStates"), ("200", "the vulnerability")), vec![id()])},
         "/api/v1/psirt/vulnerabilities/{id}/advisories": {"post": with(also(op("Start an advisory (CSAF security advisory or VEX) for the vulnerability", "psirt", Some("Advisory"), ("201", "the advisory")), "409", "an advisory with this tracking ID or file name exists"), vec![id()])},
+        "/api/v1/psirt/vulnerabilities/{id}/export": {"get": with(op("The vulnerability as OpenVEX 0.2.0, CycloneDX 1.6 VEX or a CVE JSON 5.1 CNA container (the team profile's cve_org_id is needed for CVE)", "psirt", None, ("200", "the export")), vec![id(), json!({"name": "format", "in": "query", "required": true, "schema": {"type": "string", "enum": ["openvex", "cyclonedx_vex", "cve"]}})])},
         "/api/v1/psirt/advisories/{id}": {"get": with(op("One advisory with its revisions and their states", "psirt", None, ("200", "the advisory")), vec![id()])},
         "/api/v1/psirt/advisories/{id}/draft": {"get": with(op("The next revision as CSAF 2.0 JSON with status draft", "psirt", None, ("200", "the CSAF document")), vec![id()])},
         "/api/v1/psirt/advisories/{id}/revisions": {"post": with(also(op("Propose the next revision: rendered, checked (VEX rules), hashed; it waits for a second person's approval", "psirt", Some("Revision"), ("201", "the revision with its SHA-256")), "409", conflict), vec![id()])},

@@ -4,7 +4,7 @@
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
-use crate::json::ApiJson;
+use crate::json::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use hikeshi_app::psirt::advisories::{self, AdvisoryView, NewAdvisory, NewRevision};
+use hikeshi_app::psirt::exports::{self, ExportFormat};
 use hikeshi_app::psirt::products::{self, NewProduct, NewVersion, ProductView};
 use hikeshi_app::psirt::vulns::{self, NewProductVuln, ProductVulnView, VersionStateInput};
 use hikeshi_app::Lang;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/psirt/vulnerabilities/{id}/advisories",
             post(create_advisory),
         )
+        .route("/api/v1/psirt/vulnerabilities/{id}/export", get(export))
         .route("/api/v1/psirt/advisories/{id}", get(one_advisory))
         .route("/api/v1/psirt/advisories/{id}/draft", get(draft))
         .route("/api/v1/psirt/advisories/{id}/revisions", post(propose))
@@ -130,6 +132,23 @@ async fn save_states(
 ) -> ApiResult<Json<ProductVulnView>> {
     Ok(Json(
         vulns::save_states(&state, &who, &id, input.versions).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    format: ExportFormat,
+}
+
+async fn export(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> ApiResult<Response> {
+    Ok(csaf_json(
+        exports::export(&state, &who, &id, q.format).await?,
     ))
 }
 

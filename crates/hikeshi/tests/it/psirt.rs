@@ -151,6 +151,7 @@ async fn product_vuln(s: &TestServer, t: &str, c: &Catalogue) -> String {
         json!({
         "title": "Stored XSS in the Router X admin page",
         "description": "The device name is shown on the admin page without escaping.",
+        "description_ja": "管理画面に機器名がエスケープされずに表示されます。",
         "cve": "CVE-2026-12345", "cwe_id": "CWE-79", "cwe_name": CWE_79,
         "cvss3_vector": CVSS3, "cvss4_vector": CVSS4,
         "finder": "Taro Yamada <taro@example.net>", "credit": "Taro Yamada (Example Lab)",
@@ -179,7 +180,8 @@ async fn advisories_from_draft_to_final_pass_the_csaf_validator_and_vex_rules_ho
         Method::PUT,
         "/api/v1/team",
         &root,
-        json!({"team_name": "Example PSIRT", "contact_email": "psirt@example.jp"}),
+        json!({"team_name": "Example PSIRT", "contact_email": "psirt@example.jp",
+            "cve_org_id": "b3476cb9-2e3d-41a6-98d0-0f47421a65b6", "cve_short_name": "example"}),
     )
     .await;
     let c = catalogue(&s, &alice).await;
@@ -425,12 +427,132 @@ async fn advisories_from_draft_to_final_pass_the_csaf_validator_and_vex_rules_ho
         "https://psirt.example.jp/.well-known/csaf/white/"
     );
     assert_eq!(meta["publisher"]["name"], "Example PSIRT");
+    exports_agree_and_validate(&s, &alice, &vuln, &c, &vex_final).await;
     let (_, txt) = get_text(&s, "/.well-known/security.txt").await;
     assert!(
         txt.lines()
             .any(|l| l == "CSAF: https://psirt.example.jp/.well-known/csaf/provider-metadata.json"),
         "{txt}"
     );
+}
+
+fn python_check(kind: &str, docs: &[(String, String)]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/psirt");
+    let python = dir.join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "the PSIRT Python tools are missing: run scripts/test-deps"
+    );
+    let tmp = temp_dir(&format!("psirt-{kind}"));
+    let files: Vec<PathBuf> = docs
+        .iter()
+        .map(|(name, body)| {
+            let f = tmp.join(format!("{name}.json"));
+            std::fs::write(&f, body).expect("write export");
+            f
+        })
+        .collect();
+    let out = std::process::Command::new(python)
+        .arg(dir.join("check_exports.py"))
+        .arg(kind)
+        .args(&files)
+        .output()
+        .expect("run check_exports.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), docs.len(), "{text}");
+    for line in text.lines() {
+        let r: Value = serde_json::from_str(line).expect("a JSON line");
+        assert_eq!(r["valid"], true, "{kind}: {r}");
+    }
+}
+
+/// OpenVEX, CycloneDX VEX and the CSAF VEX document say the same of every version; the
+/// CycloneDX document and the CVE record pass the reference validators.
+async fn exports_agree_and_validate(
+    s: &TestServer,
+    t: &str,
+    vuln: &str,
+    c: &Catalogue,
+    csaf: &Value,
+) {
+    let export = |f: &str| format!("/api/v1/psirt/vulnerabilities/{vuln}/export?format={f}");
+    let openvex = get_doc(s, t, &export("openvex")).await;
+    let cdx = get_doc(s, t, &export("cyclonedx_vex")).await;
+    let cve = get_doc(s, t, &export("cve")).await;
+    python_check("cyclonedx", &[("vex".into(), cdx.clone())]);
+    python_check("cve", &[("cve".into(), cve.clone())]);
+    let (openvex, cdx, cve): (Value, Value, Value) = (
+        serde_json::from_str(&openvex).expect("openvex"),
+        serde_json::from_str(&cdx).expect("cyclonedx"),
+        serde_json::from_str(&cve).expect("cve"),
+    );
+    let status = &csaf["vulnerabilities"][0]["product_status"];
+    let expect = [
+        (&c.v1, "known_not_affected", "not_affected", "not_affected"),
+        (&c.v200, "known_affected", "affected", "exploitable"),
+        (&c.v210, "fixed", "fixed", "resolved"),
+        (
+            &c.cam,
+            "under_investigation",
+            "under_investigation",
+            "in_triage",
+        ),
+    ];
+    for (version, csaf_status, openvex_status, cdx_state) in expect {
+        let pid = format!("HIKESHI-{version}");
+        assert!(
+            status[csaf_status]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|p| p == &json!(pid))),
+            "{status}"
+        );
+        let c = cdx["vulnerabilities"]
+            .as_array()
+            .and_then(|a| a.iter().find(|v| v["affects"][0]["ref"] == json!(pid)));
+        assert_eq!(
+            c.map(|v| v["analysis"]["state"].clone()),
+            Some(json!(cdx_state)),
+            "{cdx}"
+        );
+        let n = openvex["statements"].as_array().map_or(0, |a| {
+            a.iter().filter(|st| st["status"] == openvex_status).count()
+        });
+        assert_eq!(n, 1, "{openvex}");
+    }
+    let not_affected = openvex["statements"]
+        .as_array()
+        .and_then(|a| a.iter().find(|st| st["status"] == "not_affected"));
+    assert_eq!(
+        not_affected.map(|st| st["justification"].clone()),
+        Some(json!("vulnerable_code_not_present"))
+    );
+    // The CVE record: both languages, the range up to the fix, CWE, CVSS 3.1 and 4.0, credit.
+    let langs: Vec<&str> = cve["descriptions"]
+        .as_array()
+        .map(|d| d.iter().filter_map(|x| x["lang"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(langs, ["en", "ja"]);
+    let router = cve["affected"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["product"] == "Router X"))
+        .expect("Router X");
+    assert!(
+        router["versions"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|v| v["version"] == "2.0.0"
+                && v["lessThan"] == "2.1.0"
+                && v["status"] == "affected")),
+        "{router}"
+    );
+    assert_eq!(cve["problemTypes"][0]["descriptions"][0]["cweId"], "CWE-79");
+    assert_eq!(cve["metrics"][0]["cvssV3_1"]["vectorString"], CVSS3);
+    assert_eq!(cve["metrics"][1]["cvssV4_0"]["vectorString"], CVSS4);
+    assert_eq!(cve["credits"][0]["value"], "Taro Yamada (Example Lab)");
 }
 
 async fn product_vuln_states(s: &TestServer, t: &str, vuln: &str, c: &Catalogue) {
@@ -445,8 +567,10 @@ async fn product_vuln_states(s: &TestServer, t: &str, vuln: &str, c: &Catalogue)
 
 async fn get_doc(s: &TestServer, t: &str, path: &str) -> String {
     let r = s.req(Method::GET, path, Some(t)).send().await.expect("get");
-    assert_eq!(r.status(), StatusCode::OK, "{path}");
-    r.text().await.unwrap_or_default()
+    let status = r.status();
+    let body = r.text().await.unwrap_or_default();
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    body
 }
 
 /// The embargo: due at T, the advisory is nowhere at T−1 s (document 404, index, changes,
