@@ -28,6 +28,8 @@ pub struct App {
     pub oidc: Option<Arc<crate::oidc::OidcLogin>>,
     /// Automated response: the never-block set, the connectors, the reconciler's doorbell.
     pub response: Arc<crate::response::Response>,
+    /// The team's OpenPGP key for CSAF documents, when `[psirt] openpgp_key_file` is set.
+    pub signer: Option<Arc<crate::psirt::signing::Signer>>,
 }
 
 impl App {
@@ -55,6 +57,7 @@ impl App {
             oidc: None,
             second_factors: Arc::default(),
             response,
+            signer: None,
         }
     }
 
@@ -73,6 +76,12 @@ impl App {
     /// Adds login through an OpenID provider.
     pub fn with_oidc(mut self, oidc: Arc<crate::oidc::OidcLogin>) -> App {
         self.oidc = Some(oidc);
+        self
+    }
+
+    /// Adds the team's OpenPGP key: CSAF documents are signed from now on.
+    pub fn with_signer(mut self, signer: Arc<crate::psirt::signing::Signer>) -> App {
+        self.signer = Some(signer);
         self
     }
 

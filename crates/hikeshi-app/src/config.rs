@@ -39,6 +39,8 @@ pub struct AppConfig {
     pub sharing: crate::intel::SharingSettings,
     /// `[response]`: policies, the never-block set and the connectors.
     pub response: crate::response::ResponseSettings,
+    /// `[psirt]`: the key CSAF documents are signed with.
+    pub psirt: crate::psirt::signing::PsirtSettings,
 }
 
 /// `[vulns]`: what is done with findings, and where KEV and EPSS come from.
@@ -246,6 +248,7 @@ impl Default for AppConfig {
             retention: Default::default(),
             sharing: Default::default(),
             response: Default::default(),
+            psirt: Default::default(),
         }
     }
 }

@@ -74,6 +74,10 @@ CREATE TABLE advisory_revisions (
     document TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     sha512 TEXT NOT NULL,
+    -- The detached OpenPGP signature (ASCII armour) and the fingerprint of the key that made
+    -- it; empty when the team has no signing key.
+    signature TEXT NOT NULL DEFAULT '',
+    signing_key TEXT NOT NULL DEFAULT '',
     proposed_by TEXT NOT NULL,
     approved_by TEXT NOT NULL DEFAULT '',
     created_at BIGINT NOT NULL,

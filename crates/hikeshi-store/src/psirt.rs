@@ -99,6 +99,11 @@ pub struct AdvisoryRevision {
     pub document: String,
     pub sha256: String,
     pub sha512: String,
+    /// Detached OpenPGP signature (armoured) of the document; empty without a signing key.
+    #[serde(skip)]
+    pub signature: String,
+    /// The fingerprint of the key that made `signature`.
+    pub signing_key: String,
     pub proposed_by: String,
     pub approved_by: String,
     pub created_at: i64,
@@ -119,6 +124,7 @@ pub struct VisibleRevision {
     pub document: String,
     pub sha256: String,
     pub sha512: String,
+    pub signature: String,
 }
 
 /// The job kind that marks a scheduled revision published once its time has come.
@@ -129,7 +135,7 @@ const VERSION: &str = "id, product_id, version, purl, cpe, created_at";
 const VULN: &str = "id, case_id, title, description, description_ja, cve, cwe_id, cwe_name, cvss3_vector, cvss4_vector, finder, credit, coordinator, coordinator_ref, created_at, updated_at";
 const ADVISORY: &str =
     "id, vuln_id, tracking_id, file_name, profile, tlp, title, summary, created_by, created_at";
-const REVISION: &str = "advisory_id, seq, number, status, summary, release_at, state, year, document, sha256, sha512, proposed_by, approved_by, created_at, updated_at";
+const REVISION: &str = "advisory_id, seq, number, status, summary, release_at, state, year, document, sha256, sha512, signature, signing_key, proposed_by, approved_by, created_at, updated_at";
 
 impl Store {
     pub async fn create_product(&self, p: &Product, actor: &Actor) -> Result<()> {
@@ -270,7 +276,7 @@ impl Store {
             "SELECT a.file_name, a.tracking_id, a.title, r.seq, r.number, r.year, r.release_at,
                     (SELECT f.release_at FROM advisory_revisions f
                       WHERE f.advisory_id = a.id AND f.seq = 1) AS initial_release_at,
-                    r.document, r.sha256, r.sha512
+                    r.document, r.sha256, r.sha512, r.signature
              FROM advisories a
              JOIN advisory_revisions r ON r.advisory_id = a.id
              WHERE r.state IN ('scheduled', 'published') AND r.release_at <= $1
@@ -282,6 +288,53 @@ impl Store {
         .bind(now)
         .fetch_all(&self.writer)
         .await?)
+    }
+
+    /// Revisions not signed by `key` (none yet, or by a key since replaced).
+    pub async fn revisions_not_signed_by(&self, key: &str) -> Result<Vec<AdvisoryRevision>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {REVISION} FROM advisory_revisions WHERE signing_key <> $1
+             ORDER BY advisory_id, seq"
+        )))
+        .bind(key)
+        .fetch_all(&self.writer)
+        .await?)
+    }
+
+    /// Stores a new signature of an unchanged document (the team's key was replaced); audited
+    /// with the old and new key, so a consumer's question "why did the signature change" has an
+    /// answer.
+    pub async fn resign_revision(
+        &self,
+        advisory_id: &str,
+        seq: i64,
+        old_key: &str,
+        signature: &str,
+        key: &str,
+    ) -> Result<()> {
+        self.write(async |tx| {
+            sqlx::query(
+                "UPDATE advisory_revisions SET signature = $1, signing_key = $2
+                 WHERE advisory_id = $3 AND seq = $4",
+            )
+            .bind(signature)
+            .bind(key)
+            .bind(advisory_id)
+            .bind(seq)
+            .execute(tx.conn())
+            .await?;
+            audit::record(
+                tx.conn(),
+                &Actor::user("hikeshi-csaf-sign"),
+                "psirt.revision_resigned",
+                "advisory",
+                &format!("{advisory_id}#{seq}"),
+                Some(&serde_json::json!({ "signing_key": old_key })),
+                Some(&serde_json::json!({ "signing_key": key })),
+            )
+            .await
+        })
+        .await
     }
 
     /// The job's step: a scheduled revision whose time has come becomes `published`.
@@ -428,7 +481,7 @@ impl Tx {
 
     pub async fn insert_revision(&mut self, r: &AdvisoryRevision, actor: &Actor) -> Result<()> {
         sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO advisory_revisions ({REVISION}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            "INSERT INTO advisory_revisions ({REVISION}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         )))
         .bind(&r.advisory_id)
         .bind(r.seq)
@@ -441,6 +494,8 @@ impl Tx {
         .bind(&r.document)
         .bind(&r.sha256)
         .bind(&r.sha512)
+        .bind(&r.signature)
+        .bind(&r.signing_key)
         .bind(&r.proposed_by)
         .bind(&r.approved_by)
         .bind(r.created_at)
@@ -471,7 +526,8 @@ impl Tx {
     ) -> Result<()> {
         sqlx::query(
             "UPDATE advisory_revisions SET state = $1, release_at = $2, year = $3, document = $4,
-                sha256 = $5, sha512 = $6, approved_by = $7, updated_at = $8, proposed_by = $11
+                sha256 = $5, sha512 = $6, approved_by = $7, updated_at = $8, proposed_by = $11,
+                signature = $12, signing_key = $13
              WHERE advisory_id = $9 AND seq = $10",
         )
         .bind(&after.state)
@@ -485,6 +541,8 @@ impl Tx {
         .bind(&after.advisory_id)
         .bind(after.seq)
         .bind(&after.proposed_by)
+        .bind(&after.signature)
+        .bind(&after.signing_key)
         .execute(self.conn())
         .await?;
         let id = format!("{}#{}", after.advisory_id, after.seq);

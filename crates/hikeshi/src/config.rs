@@ -46,6 +46,8 @@ pub struct FileConfig {
     pub sharing: Option<hikeshi_app::intel::SharingSettings>,
     /// Automated response: policies, never-block ranges, connectors.
     pub response: Option<hikeshi_app::response::ResponseSettings>,
+    /// The PSIRT's signing key.
+    pub psirt: Option<hikeshi_app::psirt::signing::PsirtSettings>,
     /// `[auth.ldap]`: logins checked against a directory.
     pub auth: Option<AuthFileConfig>,
 }
@@ -199,6 +201,15 @@ fn secret(
     let Some(path) = file else {
         return Ok(None);
     };
+    private_file(path, what)?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("{what} {}: {e} / 読めません", path.display()))?;
+    let line = text.lines().next().unwrap_or("").to_string();
+    Ok(Some(hikeshi_app::config::Secret::new(line)))
+}
+
+/// Refuses a file of secrets that others than its owner can read.
+pub fn private_file(path: &Path, what: &str) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path)
         .map_err(|e| anyhow::anyhow!("{what} {}: {e} / 読めません", path.display()))?;
@@ -208,10 +219,7 @@ fn secret(
             path.display()
         );
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("{what} {}: {e} / 読めません", path.display()))?;
-    let line = text.lines().next().unwrap_or("").to_string();
-    Ok(Some(hikeshi_app::config::Secret::new(line)))
+    Ok(())
 }
 
 /// Login through the OpenID provider of `[auth.oidc]`, its callback under `public_url`.
@@ -266,5 +274,6 @@ pub fn app_config(file: &FileConfig, data_dir: PathBuf) -> AppConfig {
         retention: file.retention.unwrap_or_default(),
         sharing: file.sharing.clone().unwrap_or_default(),
         response: file.response.clone().unwrap_or_default(),
+        psirt: file.psirt.clone().unwrap_or_default(),
     }
 }

@@ -87,6 +87,16 @@ pub async fn run(
     if let Some(oidc) = oidc {
         app = app.with_oidc(oidc);
     }
+    if let Some(signer) = open_signer(&app.config).await? {
+        app = app.with_signer(std::sync::Arc::new(signer));
+        let resigned = hikeshi_app::psirt::signing::resign_all(&app).await?;
+        if resigned > 0 {
+            tracing::info!(
+                resigned,
+                "CSAF revisions signed with the team's current key"
+            );
+        }
+    }
     // What the firewall holds is made right before any new action can be proposed.
     if let Err(e) = hikeshi_app::response::reconcile::reconcile_all(&app).await {
         tracing::error!(error = %e, "response reconcile at start-up failed; retrying in the loop");
@@ -161,4 +171,16 @@ async fn own_addresses(
         }
     }
     out
+}
+
+/// The team's CSAF signing key, checked (only its owner may read it) and imported.
+async fn open_signer(
+    cfg: &hikeshi_app::config::AppConfig,
+) -> anyhow::Result<Option<hikeshi_app::psirt::signing::Signer>> {
+    if let Some(key) = &cfg.psirt.openpgp_key_file {
+        config::private_file(key, "[psirt] openpgp_key_file")?;
+    }
+    hikeshi_app::psirt::signing::Signer::open(&cfg.psirt, &cfg.data_dir)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
 }

@@ -204,6 +204,8 @@ pub async fn propose(
         document: frozen.document,
         sha256: frozen.sha256,
         sha512: frozen.sha512,
+        signature: frozen.signature,
+        signing_key: frozen.signing_key,
         proposed_by: who.name.clone(),
         approved_by: String::new(),
         created_at: now,
@@ -330,6 +332,8 @@ pub async fn move_release(
     after.document = frozen.document;
     after.sha256 = frozen.sha256;
     after.sha512 = frozen.sha512;
+    after.signature = frozen.signature;
+    after.signing_key = frozen.signing_key;
     after.state = "pending".into();
     after.approved_by = String::new();
     after.proposed_by = who.name.clone();

@@ -39,6 +39,9 @@ pub struct Frozen {
     pub year: i64,
     pub sha256: String,
     pub sha512: String,
+    /// Detached OpenPGP signature and the key's fingerprint; empty without a key.
+    pub signature: String,
+    pub signing_key: String,
 }
 
 /// Renders the revision and refuses it when it may not be published (the VEX rules).
@@ -51,11 +54,20 @@ pub async fn freeze(
     let rendered = render(app, advisory, earlier, this).await?;
     csaf::check(&rendered.model).map_err(refusal)?;
     let bytes = rendered.document.as_bytes();
+    let (signature, signing_key) = match &app.signer {
+        Some(signer) => (
+            signer.sign(&rendered.document).await?,
+            signer.fingerprint.clone(),
+        ),
+        None => (String::new(), String::new()),
+    };
     Ok(Frozen {
         sha256: hex::encode(Sha256::digest(bytes)),
         sha512: hex::encode(Sha512::digest(bytes)),
         document: rendered.document,
         year: rendered.year,
+        signature,
+        signing_key,
     })
 }
 
@@ -87,10 +99,7 @@ pub async fn render(
         advisory.file_name
     );
     let team = crate::team::load(app).await;
-    let name = match team.get("team_name").trim() {
-        "" => "PSIRT".to_string(),
-        n => n.to_string(),
-    };
+    let name = super::publisher_name(app).await;
     let mut revisions: Vec<csaf::Revision> = earlier
         .iter()
         .map(|r| csaf::Revision {

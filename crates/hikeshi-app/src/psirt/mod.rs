@@ -10,6 +10,7 @@ pub mod exports;
 pub mod products;
 pub mod provider;
 pub mod publish;
+pub mod signing;
 pub mod vulns;
 
 use crate::error::{AppError, AppResult};
@@ -43,6 +44,14 @@ fn link(field: &str, value: &str) -> AppResult<String> {
         ));
     }
     Ok(value)
+}
+
+/// The publisher's name in documents and feeds: the team's name, else `PSIRT`.
+async fn publisher_name(app: &crate::App) -> String {
+    match crate::team::load(app).await.get("team_name").trim() {
+        "" => "PSIRT".to_string(),
+        n => n.to_string(),
+    }
 }
 
 fn store_error(err: hikeshi_store::StoreError, what: &str) -> AppError {

@@ -1,6 +1,7 @@
 //! The CSAF provider folder under `/.well-known/csaf/` (CSAF 2.0 section 7.1, directory-based
-//! distribution): provider-metadata.json, the TLP:WHITE folder with its year folders, index.txt,
-//! changes.csv and the `.sha256`/`.sha512` files. Everything here comes from
+//! distribution, and a ROLIE feed): provider-metadata.json, the TLP:WHITE folder with its year
+//! folders, index.txt, changes.csv, the ROLIE feed and the `.sha256`/`.sha512`/`.asc` files,
+//! and the team's public OpenPGP key. Everything here comes from
 //! [`hikeshi_store::Store::visible_revisions`], so an embargoed advisory is absent everywhere
 //! at once.
 
@@ -22,6 +23,11 @@ pub async fn published(app: &App) -> AppResult<Vec<VisibleRevision>> {
     Ok(app.store.visible_revisions(app.calendar.now_ms()).await?)
 }
 
+/// The ROLIE feed's file name inside the TLP folder.
+pub fn feed_name() -> String {
+    format!("csaf-feed-tlp-{}.json", folder_name())
+}
+
 pub fn path_of(r: &VisibleRevision) -> String {
     format!("{}/{}", r.year, r.file_name)
 }
@@ -30,10 +36,7 @@ pub async fn metadata(app: &App) -> AppResult<Value> {
     let out = published(app).await?;
     let base = app.config.public_url.trim_end_matches('/');
     let team = crate::team::load(app).await;
-    let name = match team.get("team_name").trim() {
-        "" => "PSIRT".to_string(),
-        n => n.to_string(),
-    };
+    let name = super::publisher_name(app).await;
     let mut publisher = json!({"category": "vendor", "name": name, "namespace": base});
     let contact = team.get("contact_email").trim();
     if !contact.is_empty() {
@@ -44,16 +47,108 @@ pub async fn metadata(app: &App) -> AppResult<Value> {
         .map(|r| r.release_at)
         .max()
         .unwrap_or_else(|| app.calendar.now_ms());
-    Ok(json!({
+    let folder = format!("{base}/.well-known/csaf/{}/", folder_name());
+    let mut meta = json!({
         "canonical_url": format!("{base}/.well-known/csaf/provider-metadata.json"),
-        "distributions": [{"directory_url": format!("{base}/.well-known/csaf/{}/", folder_name())}],
+        "distributions": [{
+            "directory_url": folder,
+            "rolie": {"feeds": [{
+                "summary": format!("{name}: CSAF advisories (TLP:{PUBLIC_TLP})"),
+                "tlp_label": PUBLIC_TLP,
+                "url": format!("{folder}{}", feed_name()),
+            }]},
+        }],
         "last_updated": date(utc(updated)),
         "list_on_CSAF_aggregators": true,
         "metadata_version": "2.0",
         "mirror_on_CSAF_aggregators": true,
         "publisher": publisher,
         "role": "csaf_provider",
-    }))
+    });
+    if let Some(signer) = &app.signer {
+        meta["public_openpgp_keys"] = json!([{
+            "fingerprint": signer.fingerprint,
+            "url": format!("{base}{}", key_path(&signer.fingerprint)),
+        }]);
+        // Trusted: hashes, signatures and the key for every document that is out (a document
+        // is signed again at start-up when the key changes, so none is left without).
+        if out.iter().all(|r| !r.signature.is_empty()) {
+            meta["role"] = json!("csaf_trusted_provider");
+        }
+    }
+    Ok(meta)
+}
+
+/// Where the public key is served: `/.well-known/csaf/openpgp/<FINGERPRINT>.asc`.
+pub fn key_path(fingerprint: &str) -> String {
+    format!("/.well-known/csaf/openpgp/{fingerprint}.asc")
+}
+
+/// The ROLIE feed (RFC 8322, as CSAF 2.0 section 7.1.16 profiles it): one entry per document
+/// that is out, linking it, its hashes and its signature.
+pub async fn feed(app: &App, out: &[VisibleRevision]) -> Value {
+    let base = app.config.public_url.trim_end_matches('/');
+    let folder = format!("{base}/.well-known/csaf/{}/", folder_name());
+    let name = super::publisher_name(app).await;
+    let updated = out
+        .iter()
+        .map(|r| r.release_at)
+        .max()
+        .unwrap_or_else(|| app.calendar.now_ms());
+    let entries: Vec<Value> = out
+        .iter()
+        .map(|r| {
+            let url = format!("{folder}{}", path_of(r));
+            let mut links = vec![
+                json!({"rel": "self", "href": url}),
+                json!({"rel": "hash", "href": format!("{url}.sha256")}),
+                json!({"rel": "hash", "href": format!("{url}.sha512")}),
+            ];
+            if !r.signature.is_empty() {
+                links.push(json!({"rel": "signature", "href": format!("{url}.asc")}));
+            }
+            json!({
+                "id": r.tracking_id,
+                "title": r.title,
+                "link": links,
+                "published": date(utc(r.initial_release_at)),
+                "updated": date(utc(r.release_at)),
+                "content": {"type": "application/json", "src": url},
+                "format": {
+                    "schema": "https://docs.oasis-open.org/csaf/csaf/v2.0/csaf_json_schema.json",
+                    "version": "2.0",
+                },
+            })
+        })
+        .collect();
+    json!({"feed": {
+        "id": format!("{}-csaf-feed-tlp-{}", slug(&name), folder_name()),
+        "title": format!("{name} CSAF feed (TLP:{PUBLIC_TLP})"),
+        "link": [{"rel": "self", "href": format!("{folder}{}", feed_name())}],
+        "category": [{"scheme": "urn:ietf:params:rolie:category:information-type", "term": "csaf"}],
+        "updated": date(utc(updated)),
+        "entry": entries,
+    }})
+}
+
+/// Lower-case letters, digits and dashes: a feed ID from the team's name.
+fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('-').to_string();
+    if s.is_empty() {
+        "psirt".into()
+    } else {
+        s
+    }
 }
 
 /// index.txt: every document's path below the folder, one per line.
@@ -76,10 +171,11 @@ pub fn changes_csv(out: &[VisibleRevision]) -> String {
         .collect()
 }
 
-/// One file of a year folder: the document, or its `.sha256` / `.sha512` line.
+/// One file of a year folder: the document, its `.sha256` / `.sha512` line, or its signature.
 pub enum FolderFile {
     Document(String),
     Hash(String),
+    Signature(String),
 }
 
 pub fn file(out: &[VisibleRevision], year: &str, name: &str) -> Option<FolderFile> {
@@ -87,6 +183,8 @@ pub fn file(out: &[VisibleRevision], year: &str, name: &str) -> Option<FolderFil
         (n, 256)
     } else if let Some(n) = name.strip_suffix(".sha512") {
         (n, 512)
+    } else if let Some(n) = name.strip_suffix(".asc") {
+        (n, 1)
     } else {
         (name, 0)
     };
@@ -96,6 +194,8 @@ pub fn file(out: &[VisibleRevision], year: &str, name: &str) -> Option<FolderFil
     Some(match kind {
         256 => FolderFile::Hash(format!("{}  {}\n", r.sha256, r.file_name)),
         512 => FolderFile::Hash(format!("{}  {}\n", r.sha512, r.file_name)),
+        1 if r.signature.is_empty() => return None,
+        1 => FolderFile::Signature(r.signature.clone()),
         _ => FolderFile::Document(r.document.clone()),
     })
 }
@@ -114,11 +214,15 @@ pub fn files_of(out: &[VisibleRevision], year: i64) -> Vec<String> {
         .iter()
         .filter(|r| r.year == year)
         .flat_map(|r| {
-            [
+            let mut files = vec![
                 r.file_name.clone(),
                 format!("{}.sha256", r.file_name),
                 format!("{}.sha512", r.file_name),
-            ]
+            ];
+            if !r.signature.is_empty() {
+                files.push(format!("{}.asc", r.file_name));
+            }
+            files
         })
         .collect();
     names.sort();

@@ -1,6 +1,7 @@
 //! The public CSAF provider folder, `/.well-known/csaf/`: provider-metadata.json, the
-//! TLP:WHITE folder (year folders with documents and hash files, index.txt, changes.csv) and
-//! the directory listings CSAF's requirement 14 asks for. No sign-in: all of it is public, and
+//! TLP:WHITE folder (year folders with documents, hash and signature files, index.txt,
+//! changes.csv, the ROLIE feed), the team's public OpenPGP key and the directory listings
+//! CSAF's requirement 14 asks for. No sign-in: all of it is public, and
 //! all of it comes from the same list of what is out, so an embargo holds everywhere.
 
 use crate::error::ApiResult;
@@ -20,6 +21,9 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{folder}/"), get(folder_listing))
         .route(&format!("{folder}/index.txt"), get(index_txt))
         .route(&format!("{folder}/changes.csv"), get(changes_csv))
+        .route(&format!("{folder}/{}", provider::feed_name()), get(feed))
+        .route("/.well-known/csaf/openpgp/", get(key_listing))
+        .route("/.well-known/csaf/openpgp/{file}", get(public_key))
         .route(&format!("{folder}/{{year}}/"), get(year_listing))
         .route(&format!("{folder}/{{year}}/{{file}}"), get(file))
 }
@@ -53,14 +57,39 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-async fn root_listing() -> Response {
-    listing(
-        "/.well-known/csaf/",
-        &[
-            "provider-metadata.json".to_string(),
-            format!("{}/", provider::folder_name()),
-        ],
-    )
+async fn root_listing(State(state): State<AppState>) -> Response {
+    let mut entries = vec![
+        "provider-metadata.json".to_string(),
+        format!("{}/", provider::folder_name()),
+    ];
+    if state.signer.is_some() {
+        entries.push("openpgp/".into());
+    }
+    listing("/.well-known/csaf/", &entries)
+}
+
+async fn key_listing(State(state): State<AppState>) -> Response {
+    match &state.signer {
+        Some(signer) => listing(
+            "/.well-known/csaf/openpgp/",
+            &[format!("{}.asc", signer.fingerprint)],
+        ),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn public_key(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    match &state.signer {
+        Some(signer) if file == format!("{}.asc", signer.fingerprint) => {
+            text("application/pgp-keys", signer.public_key.clone())
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn feed(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let out = provider::published(&state).await?;
+    Ok(Json(provider::feed(&state, &out).await))
 }
 
 async fn folder_listing(State(state): State<AppState>) -> ApiResult<Response> {
@@ -70,6 +99,7 @@ async fn folder_listing(State(state): State<AppState>) -> ApiResult<Response> {
         .map(|y| format!("{y}/"))
         .collect();
     entries.push("changes.csv".into());
+    entries.push(provider::feed_name());
     entries.push("index.txt".into());
     Ok(listing(
         &format!("/.well-known/csaf/{}/", provider::folder_name()),
@@ -113,6 +143,7 @@ async fn file(
     Ok(match provider::file(&out, &year, &name) {
         Some(FolderFile::Document(body)) => text("application/json", body),
         Some(FolderFile::Hash(line)) => text("text/plain; charset=utf-8", line),
+        Some(FolderFile::Signature(sig)) => text("application/pgp-signature", sig),
         None => StatusCode::NOT_FOUND.into_response(),
     })
 }

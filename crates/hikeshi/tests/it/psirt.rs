@@ -87,6 +87,121 @@ fn config(name: &str) -> String {
     path.display().to_string()
 }
 
+fn gpg(home: &Path, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new("gpg")
+        .arg("--homedir")
+        .arg(home)
+        .args([
+            "--batch",
+            "--no-tty",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ])
+        .args(args)
+        .output()
+        .expect("run gpg (scripts/test-deps installs gnupg)");
+    out
+}
+
+/// A config whose `[psirt]` key is a fresh Ed25519 key made with gpg, exported to a 0600 file.
+fn config_with_key(name: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir(name);
+    let home = dir.join("g");
+    std::fs::create_dir_all(&home).expect("gnupg home");
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let made = gpg(
+        &home,
+        &[
+            "--quick-gen-key",
+            "Example PSIRT <psirt@example.jp>",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+    );
+    assert!(
+        made.status.success(),
+        "gpg --quick-gen-key: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let secret = gpg(&home, &["--armor", "--export-secret-keys"]);
+    assert!(secret.status.success() && !secret.stdout.is_empty());
+    let key = dir.join("psirt-key.asc");
+    std::fs::write(&key, &secret.stdout).expect("key file");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let _ = std::process::Command::new("gpgconf")
+        .arg("--homedir")
+        .arg(&home)
+        .args(["--kill", "gpg-agent"])
+        .status();
+    let path = dir.join("hikeshi.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "public_url = \"https://psirt.example.jp\"\n[psirt]\nopenpgp_key_file = \"{}\"\n",
+            key.display()
+        ),
+    )
+    .expect("config");
+    path.display().to_string()
+}
+
+/// `gpg --verify` of each document against the key the provider publishes, in a keyring that
+/// holds nothing else.
+fn assert_signed(key: &str, signed: &[(String, String)]) {
+    let dir = temp_dir("csaf-verify");
+    let home = dir.join("g");
+    std::fs::create_dir_all(&home).expect("gnupg home");
+    std::fs::write(dir.join("key.asc"), key).expect("key");
+    let imported = gpg(
+        &home,
+        &["--import", &dir.join("key.asc").display().to_string()],
+    );
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    for (i, (doc, sig)) in signed.iter().enumerate() {
+        let d = dir.join(format!("{i}.json"));
+        let g = dir.join(format!("{i}.json.asc"));
+        std::fs::write(&d, doc).expect("doc");
+        std::fs::write(&g, sig).expect("sig");
+        let v = gpg(
+            &home,
+            &[
+                "--verify",
+                &g.display().to_string(),
+                &d.display().to_string(),
+            ],
+        );
+        assert!(
+            v.status.success(),
+            "gpg --verify: {}",
+            String::from_utf8_lossy(&v.stderr)
+        );
+        // And a changed document does not verify.
+        std::fs::write(&d, format!("{doc} ")).expect("doc");
+        let v = gpg(
+            &home,
+            &[
+                "--verify",
+                &g.display().to_string(),
+                &d.display().to_string(),
+            ],
+        );
+        assert!(!v.status.success(), "a changed document must not verify");
+    }
+    let _ = std::process::Command::new("gpgconf")
+        .arg("--homedir")
+        .arg(&home)
+        .args(["--kill", "gpg-agent"])
+        .status();
+}
+
 struct Catalogue {
     v1: String,
     v200: String,
@@ -169,7 +284,7 @@ async fn product_vuln(s: &TestServer, t: &str, c: &Catalogue) -> String {
 
 #[tokio::test]
 async fn advisories_from_draft_to_final_pass_the_csaf_validator_and_vex_rules_hold() {
-    let cfg = config("psirt-config");
+    let cfg = config_with_key("psirt-config");
     let s = TestServer::start(Db::Sqlite, "psirt_flow", &["--config", &cfg]).await;
     s.add_user("root", "admin");
     s.add_user("alice", "handler");
@@ -389,9 +504,14 @@ async fn advisories_from_draft_to_final_pass_the_csaf_validator_and_vex_rules_ho
             .all(|l| l.starts_with('"') && l.contains("\",\"") && l.ends_with("Z\"")),
         "{changes}"
     );
+    let mut signed = Vec::new();
     for path in &expected {
         let (st, body) = get_text(&s, &format!("/.well-known/csaf/white/{path}")).await;
         assert_eq!(st, StatusCode::OK);
+        let (st, sig) = get_text(&s, &format!("/.well-known/csaf/white/{path}.asc")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(sig.starts_with("-----BEGIN PGP SIGNATURE-----"), "{sig}");
+        signed.push((body.clone(), sig));
         let name = path.rsplit('/').next().unwrap_or("");
         let (_, h256) = get_text(&s, &format!("/.well-known/csaf/white/{path}.sha256")).await;
         assert_eq!(
@@ -427,6 +547,55 @@ async fn advisories_from_draft_to_final_pass_the_csaf_validator_and_vex_rules_ho
         "https://psirt.example.jp/.well-known/csaf/white/"
     );
     assert_eq!(meta["publisher"]["name"], "Example PSIRT");
+    // Signed with the team's key, published beside the metadata: a trusted provider.
+    assert_eq!(meta["role"], "csaf_trusted_provider", "{meta}");
+    let key_url = meta["public_openpgp_keys"][0]["url"].as_str().unwrap_or("");
+    let fingerprint = meta["public_openpgp_keys"][0]["fingerprint"]
+        .as_str()
+        .unwrap_or("");
+    assert_eq!(fingerprint.len(), 40, "{meta}");
+    assert!(
+        key_url.ends_with(&format!("/openpgp/{fingerprint}.asc")),
+        "{meta}"
+    );
+    let (st, key) = get_text(&s, key_url.trim_start_matches("https://psirt.example.jp")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_signed(&key, &signed);
+    // The ROLIE feed lists exactly what index.txt lists, each entry with its hashes and signature.
+    let feed_url = meta["distributions"][0]["rolie"]["feeds"][0]["url"]
+        .as_str()
+        .unwrap_or("");
+    assert_eq!(
+        meta["distributions"][0]["rolie"]["feeds"][0]["tlp_label"],
+        "WHITE"
+    );
+    let (st, feed) = s
+        .json(
+            Method::GET,
+            feed_url.trim_start_matches("https://psirt.example.jp"),
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{feed_url}");
+    let folder = "https://psirt.example.jp/.well-known/csaf/white/";
+    let mut listed: Vec<String> = feed["feed"]["entry"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .map(|e| {
+                    let src = e["content"]["src"].as_str().unwrap_or("");
+                    let rels: Vec<&str> = e["link"].as_array().map_or(vec![], |l| {
+                        l.iter().filter_map(|l| l["rel"].as_str()).collect()
+                    });
+                    assert_eq!(rels, ["self", "hash", "hash", "signature"], "{e}");
+                    src.trim_start_matches(folder).to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    listed.sort();
+    assert_eq!(listed, expected, "{feed}");
     exports_agree_and_validate(&s, &alice, &vuln, &c, &vex_final).await;
     let (_, txt) = get_text(&s, "/.well-known/security.txt").await;
     assert!(
@@ -655,6 +824,15 @@ async fn embargo_holds(db: Db, name: &str) {
     assert!(body.contains("EMBARGO-2026-7"));
     let (_, index) = get_text(&s, "/.well-known/csaf/white/index.txt").await;
     assert_eq!(index, format!("{year}/embargo-2026-7.json\n"));
+    let (_, feed) = get_text(&s, "/.well-known/csaf/white/csaf-feed-tlp-white.json").await;
+    assert!(feed.contains("EMBARGO-2026-7"), "{feed}");
+    // Without a signing key: no signature files, and the role stays csaf_provider.
+    let (st, _) = get_text(&s, &format!("{doc}.asc")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, meta) = get_text(&s, "/.well-known/csaf/provider-metadata.json").await;
+    let meta: Value = serde_json::from_str(&meta).unwrap_or_default();
+    assert_eq!(meta["role"], "csaf_provider", "{meta}");
+    assert!(meta.get("public_openpgp_keys").is_none(), "{meta}");
     let (_, changes) = get_text(&s, "/.well-known/csaf/white/changes.csv").await;
     assert!(
         changes.starts_with(&format!("\"{year}/embargo-2026-7.json\",\"")),
@@ -693,6 +871,13 @@ async fn assert_absent(s: &TestServer, doc: &str, year: &str) {
     assert_eq!(changes, "");
     let (_, folder) = get_text(s, "/.well-known/csaf/white/").await;
     assert!(!folder.contains(&format!("{year}/")), "{folder}");
+    let (_, feed) = get_text(s, "/.well-known/csaf/white/csaf-feed-tlp-white.json").await;
+    let feed: Value = serde_json::from_str(&feed).unwrap_or_default();
+    assert_eq!(
+        feed["feed"]["entry"],
+        json!([]),
+        "the feed lists nothing before T"
+    );
     let (st, _) = get_text(s, &format!("/.well-known/csaf/white/{year}/")).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
