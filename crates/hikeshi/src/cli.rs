@@ -69,6 +69,9 @@ pub enum Command {
     /// Automated response: replay stored alerts through a policy.
     #[command(subcommand)]
     Response(crate::response_cmd::ResponseCommand),
+    /// CSAF: check a provider from the outside.
+    #[command(subcommand)]
+    Csaf(crate::csaf_check::CsafCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -89,6 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Loadgen(args) => crate::loadgen::run_verb(args).await,
+        Command::Csaf(cmd) => crate::csaf_check::run(cmd).await,
         Command::Import(cmd) => {
             init_logging(Some("text"));
             if crate::import::run(cmd, &db, &file, data_dir).await? {

@@ -19,6 +19,21 @@ impl HttpFetch {
     }
 }
 
+impl HttpFetch {
+    /// As [`HttpFetch::new`], also trusting the certificates of a PEM file (a private CA).
+    pub fn with_ca_file(path: &std::path::Path) -> anyhow::Result<HttpFetch> {
+        let pem = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e} / 読めません", path.display()))?;
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(120));
+        for cert in reqwest::Certificate::from_pem_bundle(&pem)? {
+            builder = builder.add_root_certificate(cert);
+        }
+        Ok(HttpFetch {
+            client: builder.build()?,
+        })
+    }
+}
+
 impl hikeshi_app::fetch::Fetch for HttpFetch {
     fn get<'a>(&'a self, url: &'a str, max_bytes: usize) -> BoxFuture<'a, anyhow::Result<Vec<u8>>> {
         Box::pin(async move {

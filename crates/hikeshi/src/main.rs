@@ -5,6 +5,7 @@ mod bench;
 mod bench_response;
 mod cli;
 mod config;
+mod csaf_check;
 mod http_fetch;
 mod hunt;
 mod import;

@@ -742,6 +742,38 @@ async fn get_doc(s: &TestServer, t: &str, path: &str) -> String {
     body
 }
 
+/// A security advisory whose first revision (final) alice proposes for `release_at` and bob
+/// approves; returns its ID and the revision the server answered.
+async fn approved_advisory(
+    s: &TestServer,
+    (alice, bob): (&str, &str),
+    vuln: &str,
+    (tracking_id, summary): (&str, &str),
+    release_at: &str,
+) -> (String, Value) {
+    let adv = ok(s, Method::POST, &format!("/api/v1/psirt/vulnerabilities/{vuln}/advisories"), alice,
+        json!({"tracking_id": tracking_id, "profile": "csaf_security_advisory", "summary": summary})).await;
+    let id = adv["id"].as_str().unwrap_or("").to_string();
+    let revisions = format!("/api/v1/psirt/advisories/{id}/revisions");
+    let r = ok(
+        s,
+        Method::POST,
+        &revisions,
+        alice,
+        json!({"status": "final", "summary": "Initial release", "release_at": release_at}),
+    )
+    .await;
+    ok(
+        s,
+        Method::POST,
+        &format!("{revisions}/1/approve"),
+        bob,
+        json!({"sha256": r["sha256"]}),
+    )
+    .await;
+    (id, r)
+}
+
 /// The embargo: due at T, the advisory is nowhere at T−1 s (document 404, index, changes,
 /// listing) and everywhere at T+1 s, also when the server was down across T; moving T is
 /// audited and asks for a new approval.
@@ -754,27 +786,16 @@ async fn embargo_holds(db: Db, name: &str) {
     let (root, alice, bob) = (s.token("root"), s.token("alice"), s.token("bob"));
     let c = catalogue(&s, &alice).await;
     let vuln = product_vuln(&s, &alice, &c).await;
-    let adv = ok(&s, Method::POST, &format!("/api/v1/psirt/vulnerabilities/{vuln}/advisories"), &alice,
-        json!({"tracking_id": "EMBARGO-2026-7", "profile": "csaf_security_advisory", "summary": "Embargoed."})).await;
-    let id = adv["id"].as_str().unwrap_or("").to_string();
-    let revisions = format!("/api/v1/psirt/advisories/{id}/revisions");
     let (far, _) = rfc3339_in(3_600_000);
-    let r = ok(
+    let (id, r) = approved_advisory(
         &s,
-        Method::POST,
-        &revisions,
-        &alice,
-        json!({"status": "final", "summary": "Initial release", "release_at": far}),
+        (&alice, &bob),
+        &vuln,
+        ("EMBARGO-2026-7", "Embargoed."),
+        &far,
     )
     .await;
-    ok(
-        &s,
-        Method::POST,
-        &format!("{revisions}/1/approve"),
-        &bob,
-        json!({"sha256": r["sha256"]}),
-    )
-    .await;
+    let revisions = format!("/api/v1/psirt/advisories/{id}/revisions");
     // The coordinator agrees on an earlier date: moved, audited, approved again.
     let (soon, t) = rfc3339_in(5_000);
     let moved = ok(
@@ -890,4 +911,141 @@ async fn an_embargoed_advisory_appears_at_its_time_on_sqlite() {
 #[tokio::test]
 async fn an_embargoed_advisory_appears_at_its_time_on_postgres() {
     embargo_holds(Db::Postgres, "psirt_embargo_pg").await;
+}
+
+/// `hikeshi csaf check` against a live provider over HTTPS: everything agrees and every
+/// signature verifies; then a document changed in the database behind the server's back is
+/// caught by its hash files and its signature.
+#[tokio::test]
+async fn csaf_check_passes_the_provider_and_catches_a_changed_document() {
+    let name = "csaf_check";
+    let port = crate::common::free_port();
+    let dir = temp_dir(name);
+    let (cert, tls_key) = crate::common::certificate(&dir.join("tls"));
+    let cfg = config_with_key(name);
+    let base = format!("https://127.0.0.1:{port}");
+    let text = std::fs::read_to_string(&cfg)
+        .expect("config")
+        .replace("https://psirt.example.jp", &base);
+    std::fs::write(&cfg, text).expect("config");
+    let database_url = hikeshi_store::scratch::create_scratch_postgres(
+        &hikeshi_store::scratch::test_postgres_admin_url(),
+        "hikeshi_csaf_check",
+    )
+    .await
+    .expect("PostgreSQL must be running (HIKESHI_TEST_POSTGRES)");
+    let args = ["--config", &cfg, "--tls-cert", &cert, "--tls-key", &tls_key];
+    let s = TestServer::start_at(port, dir.join("data"), Some(database_url.clone()), &args).await;
+    s.add_user("alice", "handler");
+    s.add_user("bob", "handler");
+    let (alice, bob) = (s.token("alice"), s.token("bob"));
+    let c = catalogue(&s, &alice).await;
+    let vuln = product_vuln(&s, &alice, &c).await;
+    let (soon, t) = rfc3339_in(2_000);
+    approved_advisory(
+        &s,
+        (&alice, &bob),
+        &vuln,
+        ("CHECK-2026-1", "Checked."),
+        &soon,
+    )
+    .await;
+    sleep_until(t + 500).await;
+
+    let url = format!("{base}/.well-known/csaf/provider-metadata.json");
+    let (passed, out, err) = s.cli(&["csaf", "check", "--ca-file", &cert, &url], "");
+    assert!(passed, "csaf check: {out}\n{err}");
+    assert!(
+        out.contains("1 documents checked, 1 signatures verified, 0 problems"),
+        "{out}"
+    );
+
+    // Behind the server's back: the stored document changes, its hashes and signature do not.
+    let changed = std::process::Command::new("psql")
+        .arg(&database_url)
+        .args(["-v", "ON_ERROR_STOP=1", "-qc"])
+        .arg("UPDATE advisory_revisions SET document = replace(document, 'Checked.', 'Changed.')")
+        .output()
+        .expect("psql");
+    assert!(
+        changed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    let (passed, out, _) = s.cli(&["csaf", "check", "--ca-file", &cert, &url], "");
+    assert!(!passed, "a changed document must fail the check: {out}");
+    let doc = format!("{base}/.well-known/csaf/white/");
+    for problem in [
+        ".json.sha256: ",
+        ".json.sha512: ",
+        ".json.asc: gpg --verify",
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&format!("problem: {doc}")) && l.contains(problem)),
+            "{problem} in {out}"
+        );
+    }
+    // Without the private CA the provider is not trusted at all.
+    let (passed, out, _) = s.cli(&["csaf", "check", &url], "");
+    assert!(!passed && out.contains("problem: "), "{out}");
+}
+
+/// A key that needs a passphrase cannot sign at the release time: the server refuses it at
+/// start-up, naming the setting.
+#[test]
+fn a_signing_key_with_a_passphrase_is_refused_at_start_up() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("psirt-passphrase");
+    let home = dir.join("g");
+    std::fs::create_dir_all(&home).expect("home");
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let run = |args: &[&str]| {
+        std::process::Command::new("gpg")
+            .arg("--homedir")
+            .arg(&home)
+            .args([
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "secret",
+            ])
+            .args(args)
+            .output()
+            .expect("gpg")
+    };
+    assert!(run(&[
+        "--quick-gen-key",
+        "Locked <l@example.jp>",
+        "ed25519",
+        "sign",
+        "never"
+    ])
+    .status
+    .success());
+    let exported = run(&["--armor", "--export-secret-keys"]);
+    let key = dir.join("locked.asc");
+    std::fs::write(&key, &exported.stdout).expect("key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let _ = std::process::Command::new("gpgconf")
+        .arg("--homedir")
+        .arg(&home)
+        .args(["--kill", "gpg-agent"])
+        .status();
+    let err = crate::common::serve_refuses(&format!(
+        "[psirt]\nopenpgp_key_file = \"{}\"\n",
+        key.display()
+    ));
+    assert!(
+        err.contains("openpgp_key_file") && err.contains("passphrase"),
+        "{err}"
+    );
+    // And one that others can read is refused before gpg sees it.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let err = crate::common::serve_refuses(&format!(
+        "[psirt]\nopenpgp_key_file = \"{}\"\n",
+        key.display()
+    ));
+    assert!(err.contains("chmod 600"), "{err}");
 }
