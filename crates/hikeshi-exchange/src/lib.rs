@@ -16,6 +16,7 @@ pub mod cve5;
 pub mod decay;
 pub mod egress;
 pub mod misp;
+pub mod sbom;
 pub mod stix;
 pub mod tlp;
 pub mod vex;

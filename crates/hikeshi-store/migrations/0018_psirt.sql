@@ -85,3 +85,27 @@ CREATE TABLE advisory_revisions (
     PRIMARY KEY (advisory_id, seq)
 );
 CREATE INDEX advisory_revisions_release ON advisory_revisions (state, release_at);
+
+-- The SBOM of a product version (CycloneDX or SPDX), replaced as a whole on each import, and
+-- its components: "which of our versions ship this library" is a lookup by package.
+CREATE TABLE product_sboms (
+    version_id TEXT PRIMARY KEY REFERENCES product_versions(id),
+    format TEXT NOT NULL,
+    spec_version TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    components BIGINT NOT NULL,
+    imported_by TEXT NOT NULL,
+    imported_at BIGINT NOT NULL
+);
+CREATE TABLE product_components (
+    version_id TEXT NOT NULL REFERENCES product_versions(id),
+    seq BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    purl TEXT NOT NULL,
+    purl_base TEXT NOT NULL,
+    cpe TEXT NOT NULL,
+    PRIMARY KEY (version_id, seq)
+);
+CREATE INDEX product_components_purl ON product_components (purl_base);
+CREATE INDEX product_components_name ON product_components (name);

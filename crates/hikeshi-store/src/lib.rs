@@ -23,6 +23,7 @@ mod reports;
 mod response;
 mod retention;
 mod rollups;
+mod sboms;
 pub mod scratch;
 mod second_factor;
 mod seed;
@@ -64,6 +65,7 @@ pub use reports::{
 pub use response::{ActionQuery, ConnectorHealth, ContentBaseline, ResponseAction};
 pub use retention::{RetentionCutoffs, RetentionOutcome};
 pub use rollups::{settled_hour, DepartmentOf, RuleCount, SourceActivity, HOUR_MS};
+pub use sboms::{NewComponent, ProductSbom, ShippedComponent};
 pub use suppressions::{NewSuppression, Suppression};
 pub use tasks::{AssignedTask, NewTask, Task, TaskPatch};
 pub use tx::Tx;

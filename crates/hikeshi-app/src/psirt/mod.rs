@@ -10,6 +10,7 @@ pub mod exports;
 pub mod products;
 pub mod provider;
 pub mod publish;
+pub mod sboms;
 pub mod signing;
 pub mod vulns;
 

@@ -47,7 +47,7 @@ pub struct NewProductVuln {
 }
 
 /// One version's state as the analyst sets it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VersionStateInput {
     pub version_id: String,

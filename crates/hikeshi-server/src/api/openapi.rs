@@ -492,6 +492,14 @@ fn psirt_part() -> (Value, Value) {
             "post": also(op("Add a product", "psirt", Some("Product"), ("201", "the product")), "409", "a product of this vendor and name exists")
         },
         "/api/v1/psirt/products/{id}/versions": {"post": with(also(op("Add a version to a product (one version, not a range; a purl or CPE 2.3 name identifies it)", "psirt", Some("ProductVersion"), ("201", "the version")), "409", "this version exists"), vec![id()])},
+        "/api/v1/psirt/products/{id}/versions/{version_id}/sbom": {"put": {
+            "summary": "The version's SBOM (CycloneDX 1.4–1.6 or SPDX 2.2/2.3 JSON, at most 32 MiB), replacing the one before; errors name the field", "tags": ["psirt"],
+            "parameters": [id(), {"name": "version_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {"200": {"description": "format, spec version, SHA-256 and component count"}, "400": error_response("not a CycloneDX or SPDX JSON document; the message names the field"), "404": error_response("no such product version"), "413": error_response("over 32 MiB")}
+        }},
+        "/api/v1/psirt/components": {"get": with(op("Which product versions ship a package (by purl, its version ignored, or by name), with the component's version", "psirt", None, ("200", "shipped components")), vec![json!({"name": "purl", "in": "query", "schema": {"type": "string"}}), json!({"name": "name", "in": "query", "schema": {"type": "string"}})])},
+        "/api/v1/psirt/vulnerabilities/{id}/assess": {"post": with(op("Propose every catalogue version's state from one finding (a package and the version that fixes it) and the SBOMs; apply=true saves it as the version states", "psirt", Some("Finding"), ("200", "the proposed states with their reasons")), vec![id()])},
         "/api/v1/psirt/vulnerabilities": {"post": op("Record a vulnerability in the team's own products; its case is opened with it", "psirt", Some("ProductVuln"), ("201", "the vulnerability and its case number"))},
         "/api/v1/psirt/vulnerabilities/{id}": {"get": with(op("One product vulnerability with every version's state", "psirt", None, ("200", "the vulnerability")), vec![id()])},
         "/api/v1/psirt/vulnerabilities/{id}/versions": {"put": with(op("Set the state of every product version for the vulnerability (the whole table)", "psirt", Some("VersionStates"), ("200", "the vulnerability")), vec![id()])},
@@ -523,6 +531,9 @@ fn psirt_part() -> (Value, Value) {
                 "impact": text(),
                 "remediation": enum_of(&codes(RemediationKind::ALL, RemediationKind::code)),
                 "remediation_details": text(), "remediation_url": text()}}}}},
+        "Finding": {"type": "object", "required": ["fixed_version"], "additionalProperties": false, "properties": {
+            "purl": text(), "name": text(), "fixed_version": text(), "introduced": text(),
+            "product_ids": {"type": "array", "items": text()}, "apply": {"type": "boolean"}}},
         "Advisory": {"type": "object", "required": ["tracking_id", "profile"], "additionalProperties": false, "properties": {
             "tracking_id": text(),
             "profile": enum_of(&codes(AdvisoryProfile::ALL, AdvisoryProfile::code)),

@@ -14,9 +14,12 @@ use axum::{Json, Router};
 use hikeshi_app::psirt::advisories::{self, AdvisoryView, NewAdvisory, NewRevision};
 use hikeshi_app::psirt::exports::{self, ExportFormat};
 use hikeshi_app::psirt::products::{self, NewProduct, NewVersion, ProductView};
+use hikeshi_app::psirt::sboms::{self, Assessment, Finding, Package};
 use hikeshi_app::psirt::vulns::{self, NewProductVuln, ProductVulnView, VersionStateInput};
 use hikeshi_app::Lang;
-use hikeshi_store::{Advisory, AdvisoryRevision, Product, ProductVersion};
+use hikeshi_store::{
+    Advisory, AdvisoryRevision, Product, ProductSbom, ProductVersion, ShippedComponent,
+};
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
@@ -26,6 +29,12 @@ pub fn routes() -> Router<AppState> {
             get(list_products).post(create_product),
         )
         .route("/api/v1/psirt/products/{id}/versions", post(add_version))
+        .route(
+            "/api/v1/psirt/products/{id}/versions/{version_id}/sbom",
+            put(import_sbom),
+        )
+        .route("/api/v1/psirt/components", get(where_used))
+        .route("/api/v1/psirt/vulnerabilities/{id}/assess", post(assess))
         .route("/api/v1/psirt/vulnerabilities", post(open_vuln))
         .route("/api/v1/psirt/vulnerabilities/{id}", get(one_vuln))
         .route(
@@ -96,6 +105,37 @@ async fn add_version(
         StatusCode::CREATED,
         Json(products::add_version(&state, &who, &id, input).await?),
     ))
+}
+
+/// A CycloneDX or SPDX JSON SBOM for one version, replacing the one before.
+async fn import_sbom(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path((id, version_id)): Path<(String, String)>,
+    body: axum::body::Body,
+) -> ApiResult<Json<ProductSbom>> {
+    who.require_edit("import SBOMs")?;
+    let body = crate::body::read_large(&state, body, sboms::MAX_SBOM_BYTES).await?;
+    Ok(Json(
+        sboms::import(&state, &who, &id, &version_id, &body.bytes).await?,
+    ))
+}
+
+async fn where_used(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    ApiQuery(q): ApiQuery<Package>,
+) -> ApiResult<Json<Vec<ShippedComponent>>> {
+    Ok(Json(sboms::where_used(&state, &who, &q).await?))
+}
+
+async fn assess(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<Finding>,
+) -> ApiResult<Json<Assessment>> {
+    Ok(Json(sboms::assess(&state, &who, &id, input).await?))
 }
 
 async fn open_vuln(

@@ -660,39 +660,7 @@ async fn exports_agree_and_validate(
         serde_json::from_str(&cdx).expect("cyclonedx"),
         serde_json::from_str(&cve).expect("cve"),
     );
-    let status = &csaf["vulnerabilities"][0]["product_status"];
-    let expect = [
-        (&c.v1, "known_not_affected", "not_affected", "not_affected"),
-        (&c.v200, "known_affected", "affected", "exploitable"),
-        (&c.v210, "fixed", "fixed", "resolved"),
-        (
-            &c.cam,
-            "under_investigation",
-            "under_investigation",
-            "in_triage",
-        ),
-    ];
-    for (version, csaf_status, openvex_status, cdx_state) in expect {
-        let pid = format!("HIKESHI-{version}");
-        assert!(
-            status[csaf_status]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|p| p == &json!(pid))),
-            "{status}"
-        );
-        let c = cdx["vulnerabilities"]
-            .as_array()
-            .and_then(|a| a.iter().find(|v| v["affects"][0]["ref"] == json!(pid)));
-        assert_eq!(
-            c.map(|v| v["analysis"]["state"].clone()),
-            Some(json!(cdx_state)),
-            "{cdx}"
-        );
-        let n = openvex["statements"].as_array().map_or(0, |a| {
-            a.iter().filter(|st| st["status"] == openvex_status).count()
-        });
-        assert_eq!(n, 1, "{openvex}");
-    }
+    assert_vex_forms_agree(c, csaf, &cdx, &openvex);
     let not_affected = openvex["statements"]
         .as_array()
         .and_then(|a| a.iter().find(|st| st["status"] == "not_affected"));
@@ -722,6 +690,66 @@ async fn exports_agree_and_validate(
     assert_eq!(cve["metrics"][0]["cvssV3_1"]["vectorString"], CVSS3);
     assert_eq!(cve["metrics"][1]["cvssV4_0"]["vectorString"], CVSS4);
     assert_eq!(cve["credits"][0]["value"], "Taro Yamada (Example Lab)");
+}
+
+/// Each version has the same state in the CSAF document, the CycloneDX VEX and OpenVEX (one
+/// statement per state: the four versions' states differ).
+fn assert_vex_forms_agree(c: &Catalogue, csaf: &Value, cdx: &Value, openvex: &Value) {
+    let status = &csaf["vulnerabilities"][0]["product_status"];
+    // Per version: CSAF status, OpenVEX status and how its statement names the product,
+    // CycloneDX analysis state.
+    let expect = [
+        (
+            &c.v1,
+            "known_not_affected",
+            ("not_affected", "@1.0.0"),
+            "not_affected",
+        ),
+        (
+            &c.v200,
+            "known_affected",
+            ("affected", "@2.0.0"),
+            "exploitable",
+        ),
+        (&c.v210, "fixed", ("fixed", "@2.1.0"), "resolved"),
+        (
+            &c.cam,
+            "under_investigation",
+            ("under_investigation", ""),
+            "in_triage",
+        ),
+    ];
+    for (version, csaf_status, (openvex_status, purl_end), cdx_state) in expect {
+        let pid = format!("HIKESHI-{version}");
+        assert!(
+            status[csaf_status]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|p| p == &json!(pid))),
+            "{status}"
+        );
+        let c = cdx["vulnerabilities"]
+            .as_array()
+            .and_then(|a| a.iter().find(|v| v["affects"][0]["ref"] == json!(pid)));
+        assert_eq!(
+            c.map(|v| v["analysis"]["state"].clone()),
+            Some(json!(cdx_state)),
+            "{cdx}"
+        );
+        let named: Vec<&str> = openvex["statements"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|st| st["status"] == openvex_status)
+                    .filter_map(|st| st["products"][0]["@id"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(named.len(), 1, "{openvex}");
+        assert!(
+            named[0].ends_with(purl_end) && (purl_end.is_empty() == !named[0].starts_with("pkg:")),
+            "{openvex}"
+        );
+    }
 }
 
 async fn product_vuln_states(s: &TestServer, t: &str, vuln: &str, c: &Catalogue) {
@@ -1048,4 +1076,241 @@ fn a_signing_key_with_a_passphrase_is_refused_at_start_up() {
         key.display()
     ));
     assert!(err.contains("chmod 600"), "{err}");
+}
+
+/// A CycloneDX 1.6 SBOM: the product version and the libraries it ships.
+fn cyclonedx_sbom(product_version: &str, libraries: &[(&str, &str)]) -> String {
+    let components: Vec<Value> = libraries
+        .iter()
+        .map(|(name, version)| {
+            json!({"type": "library", "bom-ref": format!("{name}@{version}"), "name": name,
+                "version": version, "purl": format!("pkg:generic/{name}@{version}")})
+        })
+        .collect();
+    json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+        "serialNumber": format!("urn:uuid:{}", uuid_like(product_version)),
+        "metadata": {"component": {"type": "firmware", "bom-ref": "router-x", "name": "Router X",
+            "version": product_version}},
+        "components": components})
+    .to_string()
+}
+
+/// A fixed UUID per product version (the SBOM's serial number).
+fn uuid_like(seed: &str) -> String {
+    let h = hex::encode(Sha256::digest(seed.as_bytes()));
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+async fn put_sbom(
+    s: &TestServer,
+    t: &str,
+    c_product: &str,
+    version: &str,
+    sbom: &str,
+) -> (StatusCode, Value) {
+    let r = s
+        .req(
+            Method::PUT,
+            &format!("/api/v1/psirt/products/{c_product}/versions/{version}/sbom"),
+            Some(t),
+        )
+        .header("content-type", "application/json")
+        .body(sbom.to_string())
+        .send()
+        .await
+        .expect("put sbom");
+    let st = r.status();
+    (st, r.json().await.unwrap_or_default())
+}
+
+/// From one SBOM per version (CycloneDX 1.6, and SPDX 2.3 for one) and one finding against a
+/// library: 2.0.0 known affected with the fix pointing to 2.1.0, 2.1.0 fixed, 1.0.0 not
+/// affected (it does not ship the library), the camera without SBOM under investigation — and
+/// the CSAF VEX draft, OpenVEX and CycloneDX VEX say the same, judged by their validators.
+#[tokio::test]
+async fn sboms_and_one_finding_give_every_versions_state_on_sqlite() {
+    sboms_give_states(Db::Sqlite, "psirt_sbom").await;
+}
+
+#[tokio::test]
+async fn sboms_and_one_finding_give_every_versions_state_on_postgres() {
+    sboms_give_states(Db::Postgres, "psirt_sbom").await;
+}
+
+async fn sboms_give_states(db: Db, name: &str) {
+    let s = TestServer::start(db, name, &["--config", &config(name)]).await;
+    s.add_user("alice", "handler");
+    s.add_user("viewer", "viewer");
+    let alice = s.token("alice");
+    let c = catalogue(&s, &alice).await;
+    let vuln = product_vuln(&s, &alice, &c).await;
+    let (_, products) = s
+        .json(Method::GET, "/api/v1/psirt/products", &alice, None)
+        .await;
+    let router = products
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "Router X"))
+        .and_then(|p| p["id"].as_str())
+        .unwrap_or("")
+        .to_string();
+
+    let sbom200 = cyclonedx_sbom("2.0.0", &[("openssl", "3.0.7"), ("zlib", "1.2.13")]);
+    let sbom210 = cyclonedx_sbom("2.1.0", &[("openssl", "3.0.8"), ("zlib", "1.2.13")]);
+    python_check(
+        "cyclonedx",
+        &[
+            ("sbom200".into(), sbom200.clone()),
+            ("sbom210".into(), sbom210.clone()),
+        ],
+    );
+    let spdx100 = json!({"spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",
+        "name": "router-x-1.0.0", "documentNamespace": "https://psirt.example.jp/spdx/router-x-1.0.0",
+        "creationInfo": {"created": "2026-01-01T00:00:00Z", "creators": ["Tool: example"]},
+        "documentDescribes": ["SPDXRef-router"],
+        "packages": [
+            {"SPDXID": "SPDXRef-router", "name": "Router X", "versionInfo": "1.0.0", "downloadLocation": "NOASSERTION"},
+            {"SPDXID": "SPDXRef-zlib", "name": "zlib", "versionInfo": "1.2.11", "downloadLocation": "NOASSERTION",
+             "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": "pkg:generic/zlib@1.2.11"}]}]})
+    .to_string();
+    for (version, sbom, format, n) in [
+        (&c.v200, &sbom200, "cyclonedx", 2),
+        (&c.v210, &sbom210, "cyclonedx", 2),
+        (&c.v1, &spdx100, "spdx", 1),
+    ] {
+        let (st, v) = put_sbom(&s, &alice, &router, version, sbom).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(
+            (v["format"].as_str(), v["components"].as_i64()),
+            (Some(format), Some(n)),
+            "{v}"
+        );
+    }
+    // A broken SBOM is refused by field, and the one stored before stays.
+    let (st, v) = put_sbom(
+        &s,
+        &alice,
+        &router,
+        &c.v200,
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"version":"1"}]}"#,
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v.to_string().contains("components[0].name"), "{v}");
+    let (st, _) = put_sbom(&s, &s.token("viewer"), &router, &c.v200, &sbom200).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, shipped) = s
+        .json(
+            Method::GET,
+            "/api/v1/psirt/components?purl=pkg:generic/openssl@1.0.2",
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let mut found: Vec<(String, String)> = shipped
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    (
+                        x["product_version"].as_str().unwrap_or("").to_string(),
+                        x["version"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("2.0.0".to_string(), "3.0.7".to_string()),
+            ("2.1.0".into(), "3.0.8".into())
+        ]
+    );
+
+    let (st, a) = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/psirt/vulnerabilities/{vuln}/assess"),
+            &alice,
+            Some(json!({"purl": "pkg:generic/openssl", "fixed_version": "3.0.8", "apply": true})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    let of = |id: &str| {
+        a["versions"]
+            .as_array()
+            .and_then(|v| v.iter().find(|x| x["version_id"] == id))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (
+            of(&c.v200)["status"].clone(),
+            of(&c.v200)["remediation"].clone()
+        ),
+        (json!("known_affected"), json!("vendor_fix"))
+    );
+    assert_eq!(
+        of(&c.v200)["remediation_details"],
+        "Update to Router X 2.1.0."
+    );
+    assert_eq!(of(&c.v210)["status"], "fixed");
+    assert_eq!(
+        (
+            of(&c.v1)["status"].clone(),
+            of(&c.v1)["justification"].clone()
+        ),
+        (json!("known_not_affected"), json!("component_not_present"))
+    );
+    assert_eq!(
+        (of(&c.cam)["status"].clone(), of(&c.cam)["reason"].clone()),
+        (json!("under_investigation"), json!("no_sbom"))
+    );
+    assert_eq!(
+        a["saved"]["versions"].as_array().map(Vec::len),
+        Some(4),
+        "{a}"
+    );
+
+    // The three VEX forms agree, and each passes its validator.
+    let adv = ok(&s, Method::POST, &format!("/api/v1/psirt/vulnerabilities/{vuln}/advisories"), &alice,
+        json!({"tracking_id": "SBOM-VEX-2026-1", "profile": "csaf_vex", "summary": "From the SBOMs."})).await;
+    let draft = get_doc(
+        &s,
+        &alice,
+        &format!(
+            "/api/v1/psirt/advisories/{}/draft",
+            adv["id"].as_str().unwrap_or("")
+        ),
+    )
+    .await;
+    assert_valid_csaf(&[("sbom-vex-draft".into(), draft.clone())]);
+    let export = |f: &str| format!("/api/v1/psirt/vulnerabilities/{vuln}/export?format={f}");
+    let cdx = get_doc(&s, &alice, &export("cyclonedx_vex")).await;
+    python_check("cyclonedx", &[("vex".into(), cdx.clone())]);
+    let openvex: Value =
+        serde_json::from_str(&get_doc(&s, &alice, &export("openvex")).await).expect("openvex");
+    let (draft, cdx): (Value, Value) = (
+        serde_json::from_str(&draft).expect("csaf"),
+        serde_json::from_str(&cdx).expect("cdx"),
+    );
+    assert_vex_forms_agree(&c, &draft, &cdx, &openvex);
+    let flag = &draft["vulnerabilities"][0]["flags"][0];
+    assert_eq!(
+        (flag["label"].clone(), flag["product_ids"].clone()),
+        (
+            json!("component_not_present"),
+            json!([format!("HIKESHI-{}", c.v1)])
+        ),
+        "{draft}"
+    );
 }
