@@ -9,6 +9,7 @@ mod document;
 pub mod exports;
 pub mod products;
 pub mod provider;
+pub mod public;
 pub mod publish;
 pub mod sboms;
 pub mod signing;

@@ -2,6 +2,7 @@
 //! session's CSRF token; every string comes from the locale files.
 
 mod admin;
+mod advisories;
 mod alerts;
 mod assets;
 mod cases;
@@ -46,6 +47,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(admin::routes())
         .merge(report_form::routes(state))
         .merge(csaf::routes())
+        .merge(advisories::routes())
         .merge(reports::routes())
         .merge(team_admin::routes())
         .merge(jobs::routes())
@@ -166,6 +168,12 @@ impl I18n {
         ms.borrow()
             .map(|m| hikeshi_app::timefmt::local(m, self.tz))
             .unwrap_or_default()
+    }
+    /// An RFC 3339 time from a document (CSAF dates), in the viewer's time zone.
+    pub fn rfc3339(&self, text: &str) -> String {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| hikeshi_app::timefmt::local(t.timestamp_millis(), self.tz))
+            .unwrap_or_else(|_| text.to_string())
     }
     pub fn code(&self) -> &'static str {
         self.lang.code()

@@ -112,12 +112,12 @@ fn service_lines(profile: &TeamProfile, key: &str, lang: Lang) -> Vec<ServiceLin
 }
 
 #[derive(Deserialize)]
-struct LangQuery {
+pub(super) struct LangQuery {
     lang: Option<String>,
 }
 
 /// The page's language: `?lang=` wins (a link can pick it), else the viewer's.
-fn page_i18n(viewer: &Viewer, q: &LangQuery) -> I18n {
+pub(super) fn page_i18n(viewer: &Viewer, q: &LangQuery) -> I18n {
     let mut i = viewer.i.clone();
     if let Some(lang) = q.lang.as_deref().and_then(Lang::parse) {
         i.lang = lang;

@@ -597,6 +597,7 @@ async fn advisories_from_draft_to_final_pass_the_csaf_validator_and_vex_rules_ho
     listed.sort();
     assert_eq!(listed, expected, "{feed}");
     exports_agree_and_validate(&s, &alice, &vuln, &c, &vex_final).await;
+    public_pages_show_what_is_out(&s, &year).await;
     let (_, txt) = get_text(&s, "/.well-known/security.txt").await;
     assert!(
         txt.lines()
@@ -875,6 +876,9 @@ async fn embargo_holds(db: Db, name: &str) {
     assert_eq!(index, format!("{year}/embargo-2026-7.json\n"));
     let (_, feed) = get_text(&s, "/.well-known/csaf/white/csaf-feed-tlp-white.json").await;
     assert!(feed.contains("EMBARGO-2026-7"), "{feed}");
+    let (st, page) = get_text(&s, &format!("/advisories/{year}/embargo-2026-7")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("EMBARGO-2026-7"));
     // Without a signing key: no signature files, and the role stays csaf_provider.
     let (st, _) = get_text(&s, &format!("{doc}.asc")).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
@@ -928,6 +932,13 @@ async fn assert_absent(s: &TestServer, doc: &str, year: &str) {
         "the feed lists nothing before T"
     );
     let (st, _) = get_text(s, &format!("/.well-known/csaf/white/{year}/")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, page) = get_text(s, "/advisories").await;
+    assert!(
+        !page.contains("EMBARGO-2026-7"),
+        "the public page lists nothing before T"
+    );
+    let (st, _) = get_text(s, &format!("/advisories/{year}/embargo-2026-7")).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
 
@@ -1076,6 +1087,66 @@ fn a_signing_key_with_a_passphrase_is_refused_at_start_up() {
         key.display()
     ));
     assert!(err.contains("chmod 600"), "{err}");
+}
+
+/// The public pages, in both languages, say what the published JSON says.
+async fn public_pages_show_what_is_out(s: &TestServer, year: &str) {
+    for (lang, affected, fixed, update, credits, signature) in [
+        (
+            "ja",
+            "影響あり",
+            "修正済み",
+            "アップデート",
+            "謝辞",
+            "OpenPGP 署名",
+        ),
+        (
+            "en",
+            "Affected",
+            "Fixed",
+            "Update",
+            "Credits",
+            "OpenPGP signature",
+        ),
+    ] {
+        let (st, list) = get_text(s, &format!("/advisories?lang={lang}")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            list.contains("EXAMPLE-VEX-2026#01") && list.contains("EXAMPLE-SA-2026-001"),
+            "{list}"
+        );
+        let link = format!("/advisories/{year}/example-vex-2026_01?lang={lang}");
+        assert!(list.contains(&link), "{list}");
+        let (st, page) = get_text(s, &link).await;
+        assert_eq!(st, StatusCode::OK);
+        for needle in [
+            affected,
+            fixed,
+            update,
+            credits,
+            signature,
+            "Taro Yamada (Example Lab)",
+            "Router X 2.0.0",
+            "CVE-2026-12345",
+            "CWE-79",
+            "1.2.0",
+            "1.1.0",
+            "1.0.0",
+            CVSS3,
+            CVSS4,
+            &format!("/.well-known/csaf/white/{year}/example-vex-2026_01.json\""),
+            &format!("/.well-known/csaf/white/{year}/example-vex-2026_01.json.sha256"),
+            &format!("/.well-known/csaf/white/{year}/example-vex-2026_01.json.asc"),
+        ] {
+            assert!(
+                page.contains(needle),
+                "{lang}: `{needle}` missing in {page}"
+            );
+        }
+        assert!(page.contains(&format!("<html lang=\"{lang}\"")), "{page}");
+    }
+    let (st, _) = get_text(s, &format!("/advisories/{year}/no-such-advisory")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
 }
 
 /// A CycloneDX 1.6 SBOM: the product version and the libraries it ships.
