@@ -747,7 +747,7 @@ fn assert_vex_forms_agree(c: &Catalogue, csaf: &Value, cdx: &Value, openvex: &Va
             .unwrap_or_default();
         assert_eq!(named.len(), 1, "{openvex}");
         assert!(
-            named[0].ends_with(purl_end) && (purl_end.is_empty() == !named[0].starts_with("pkg:")),
+            named[0].ends_with(purl_end) && (purl_end.is_empty() != named[0].starts_with("pkg:")),
             "{openvex}"
         );
     }
