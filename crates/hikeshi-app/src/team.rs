@@ -141,6 +141,10 @@ pub const KEYS: &[&str] = &[
     "policy_url",
     "cve_org_id",
     "cve_short_name",
+    "psirt_policy_ja",
+    "psirt_policy_en",
+    "safe_harbour_ja",
+    "safe_harbour_en",
 ];
 
 /// The profile with every key present (empty when not set).
@@ -152,6 +156,18 @@ pub struct TeamProfile {
 impl TeamProfile {
     pub fn get(&self, key: &str) -> &str {
         self.values.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    /// A text kept in both languages (`<key>_ja`, `<key>_en`): this language's, else the other.
+    pub fn in_lang(&self, key: &str, lang: crate::i18n::Lang) -> &str {
+        let (mine, other) = match lang {
+            crate::i18n::Lang::Ja => ("ja", "en"),
+            crate::i18n::Lang::En => ("en", "ja"),
+        };
+        match self.get(&format!("{key}_{mine}")).trim() {
+            "" => self.get(&format!("{key}_{other}")).trim(),
+            t => t,
+        }
     }
 
     /// Service codes of a newline- or comma-separated list that are in the catalogue.

@@ -13,6 +13,15 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// What the reporter says a report is about: an incident for the CSIRT, or a vulnerability
+    /// in the team's own products for the PSIRT.
+    ReportKind, "report_kind", {
+        Incident => "incident",
+        ProductVulnerability => "product_vulnerability",
+    }
+);
+
+wire_enum!(
     /// Where a report is in triage.
     ReportStatus, "report_status", {
         New => "new",

@@ -16,7 +16,7 @@ pub use case_number::{CaseNumber, CaseNumberError};
 pub use enums::*;
 pub use intake::{
     extract_indicators, find_tracking_number, is_tracking_number, suggest_category,
-    tracking_number, CategorySuggestion, ReportSource, ReportStatus,
+    tracking_number, CategorySuggestion, ReportKind, ReportSource, ReportStatus,
 };
 pub use observable::{normalise_observable, ObservableError};
 pub use psirt::{

@@ -109,3 +109,8 @@ CREATE TABLE product_components (
 );
 CREATE INDEX product_components_purl ON product_components (purl_base);
 CREATE INDEX product_components_name ON product_components (name);
+
+-- What the reporter says the report is about (`incident`, or `product_vulnerability` for the
+-- PSIRT), and how a researcher wants to be credited in an advisory (empty: not named).
+ALTER TABLE reports ADD COLUMN kind TEXT NOT NULL DEFAULT 'incident';
+ALTER TABLE reports ADD COLUMN credit TEXT NOT NULL DEFAULT '';

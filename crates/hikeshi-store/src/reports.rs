@@ -32,6 +32,10 @@ pub struct Report {
     pub decided_at: Option<i64>,
     pub created_by: String,
     pub created_at: i64,
+    /// `incident`, or `product_vulnerability` (the reporter chose the PSIRT).
+    pub kind: String,
+    /// How a researcher wants to be named in an advisory; empty: not credited.
+    pub credit: String,
 }
 
 /// A report to store: the caller has validated the fields and made the tracking number.
@@ -53,6 +57,8 @@ pub struct NewReport {
     pub suggestion_reason_ja: String,
     pub suggestion_reason_en: String,
     pub remote_addr: String,
+    pub kind: String,
+    pub credit: String,
     /// Canonical (kind, value) pairs found in the report.
     pub observables: Vec<(String, String)>,
     pub attachments: Vec<NewAttachment>,
@@ -105,7 +111,7 @@ const REPORT_COLUMNS: &str =
     "id, tracking, source, status, lang, reporter_name, reporter_contact, \
     reporter_org, subject, body, occurred, affected, indicators, tlp, suggested_category, \
     suggestion_reason_ja, suggestion_reason_en, remote_addr, case_id, decision_reason, decided_by, \
-    decided_at, created_by, created_at";
+    decided_at, created_by, created_at, kind, credit";
 
 /// Reports older than this are not offered as duplicates.
 const DUPLICATE_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
@@ -347,10 +353,16 @@ impl crate::Tx {
             decided_at: None,
             created_by: actor.username.clone(),
             created_at: now,
+            kind: if new.kind.is_empty() {
+                "incident".into()
+            } else {
+                new.kind.clone()
+            },
+            credit: new.credit.clone(),
         };
         let tx = self.conn();
         let sql = format!(
-            "INSERT INTO reports ({REPORT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+            "INSERT INTO reports ({REPORT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
         );
         sqlx::query(AssertSqlSafe(sql))
             .bind(&report.id)
@@ -377,6 +389,8 @@ impl crate::Tx {
             .bind(report.decided_at)
             .bind(&report.created_by)
             .bind(report.created_at)
+            .bind(&report.kind)
+            .bind(&report.credit)
             .execute(&mut *tx)
             .await?;
         for (kind, value) in &new.observables {

@@ -9,7 +9,7 @@ pub mod sender_check;
 pub mod smtp;
 pub mod smtp_protocol;
 mod submit;
-mod triage;
+pub(crate) mod triage;
 
 pub use submit::submit_report;
 pub use triage::{attach_report, close_report, create_case_from_report, CarryOver};
@@ -47,6 +47,11 @@ pub struct ReportInput {
     #[serde(default)]
     pub indicators: String,
     pub tlp: Option<Tlp>,
+    /// An incident (default), or a vulnerability in the team's products (the PSIRT).
+    pub kind: Option<hikeshi_model::ReportKind>,
+    /// A researcher's wish how to be named in the advisory; empty: not credited.
+    #[serde(default)]
+    pub credit: String,
     /// `ja` or `en`: the language to answer in.
     pub lang: Option<String>,
     /// Do not acknowledge (bulk and automatic mail: RFC 3834 says never answer those).

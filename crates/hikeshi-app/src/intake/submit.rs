@@ -10,7 +10,7 @@ use crate::validate::{sanitize_filename, text_field};
 use crate::App;
 use hikeshi_model::{
     extract_indicators, normalise_observable, suggest_category, tracking_number, ObservableKind,
-    ReportSource, Tlp,
+    ReportKind, ReportSource, Tlp,
 };
 use hikeshi_store::{NewAttachment, NewReport, Report};
 use rand::RngCore;
@@ -71,7 +71,15 @@ pub async fn submit_report(
         new.subject, new.body, new.affected, new.indicators
     );
     let found = extract_indicators(&all_text);
-    if let Some(s) = suggest_category(&all_text, &found) {
+    let kind = input.kind.unwrap_or(ReportKind::Incident);
+    new.kind = kind.code().into();
+    new.credit = text_field("credit", &input.credit, false, MAX_SHORT)?;
+    if kind == ReportKind::ProductVulnerability {
+        // The reporter's own word beats a guess from the text.
+        new.suggested_category = "vulnerability".into();
+        new.suggestion_reason_ja = crate::i18n::text(Lang::Ja, "report.kind_chosen");
+        new.suggestion_reason_en = crate::i18n::text(Lang::En, "report.kind_chosen");
+    } else if let Some(s) = suggest_category(&all_text, &found) {
         new.suggested_category = s.category.into();
         new.suggestion_reason_ja = s.reason_ja;
         new.suggestion_reason_en = s.reason_en;

@@ -13,7 +13,7 @@ use hikeshi_model::{ReportSource, ReportStatus, TimelineKind, Tlp};
 use hikeshi_store::{Case, Decision, NewObservable, NewTimelineEntry, Report, StoreError, Tx};
 
 /// Refuses early when a report was already decided, before anything else is written.
-async fn undecided(app: &App, tracking: &str) -> AppResult<Report> {
+pub(crate) async fn undecided(app: &App, tracking: &str) -> AppResult<Report> {
     let report = app
         .store
         .report_by_tracking(&tracking.trim().to_ascii_uppercase())
@@ -96,7 +96,7 @@ async fn carry_over(
 /// Records the decision and carries the report over to its case. The decision comes first:
 /// it is a conditional update, so of two handlers deciding at once the second waits here and
 /// then fails, and its transaction (its case, its copies) is rolled back.
-async fn join_case(
+pub(crate) async fn join_case(
     app: &App,
     tx: &mut Tx,
     who: &Who,

@@ -8,6 +8,7 @@ use crate::error::{AppError, AppResult};
 use crate::{App, Lang, Who};
 use hikeshi_model::cvss::{severity_of, Cvss3};
 use hikeshi_model::cvss4::Cvss4;
+use hikeshi_model::ReportStatus;
 use hikeshi_model::{
     CaseSource, Coordinator, ProductStatus, RemediationKind, Severity, VexJustification,
 };
@@ -44,6 +45,10 @@ pub struct NewProductVuln {
     pub coordinator_ref: String,
     /// The case's assignee.
     pub assignee: Option<String>,
+    /// The tracking number of the report it came in by: the report joins the case, and the
+    /// finder and credit default to the reporter's.
+    #[serde(default)]
+    pub report: String,
 }
 
 /// One version's state as the analyst sets it.
@@ -116,6 +121,10 @@ pub async fn open(
     lang: Lang,
 ) -> AppResult<ProductVulnView> {
     who.require_edit("record product vulnerabilities")?;
+    let report = match input.report.trim() {
+        "" => None,
+        tracking => Some(crate::intake::triage::undecided(app, tracking).await?),
+    };
     let title = short_text("title", &input.title, true, 300)?;
     let description = short_text("description", &input.description, true, 20_000)?;
     let cve = check_cve(&input.cve)?;
@@ -150,8 +159,14 @@ pub async fn open(
         cwe_name,
         cvss3_vector,
         cvss4_vector,
-        finder: short_text("finder", &input.finder, false, 300)?,
-        credit: short_text("credit", &input.credit, false, 300)?,
+        finder: match (short_text("finder", &input.finder, false, 300)?, &report) {
+            (f, Some(r)) if f.is_empty() => finder_of(r),
+            (f, _) => f,
+        },
+        credit: match (short_text("credit", &input.credit, false, 300)?, &report) {
+            (c, Some(r)) if c.is_empty() => r.credit.clone(),
+            (c, _) => c,
+        },
         coordinator: input.coordinator.code().to_string(),
         coordinator_ref,
         created_at: now,
@@ -180,12 +195,35 @@ pub async fn open(
     let case = open_in(app, &mut tx, who, case_input, lang).await?;
     row.case_id = case.id.clone();
     tx.insert_product_vuln(&row, &who.actor()).await?;
+    let number = case.number.clone();
+    if let Some(r) = &report {
+        // The reporter's name and address stay with the report and the finder field.
+        let how = crate::intake::triage::CarryOver {
+            lang,
+            include_reporter: false,
+        };
+        crate::intake::triage::join_case(app, &mut tx, who, r, case, ReportStatus::Case, how)
+            .await?;
+    }
     tx.commit().await?;
     Ok(ProductVulnView {
         vuln: row,
-        case_number: case.number,
+        case_number: number,
         versions: Vec::new(),
     })
+}
+
+/// The finder as the case keeps it: the reporter's name, organisation and address.
+fn finder_of(r: &hikeshi_store::Report) -> String {
+    let who: Vec<&str> = [
+        r.reporter_name.as_str(),
+        r.reporter_org.as_str(),
+        r.reporter_contact.as_str(),
+    ]
+    .into_iter()
+    .filter(|p| !p.trim().is_empty())
+    .collect();
+    who.join(", ").chars().take(300).collect()
 }
 
 pub async fn view(app: &App, _who: &Who, id: &str) -> AppResult<ProductVulnView> {

@@ -265,7 +265,9 @@ fn intake_part() -> (Value, Value) {
             "subject": {"type": "string", "maxLength": 200}, "body": {"type": "string", "maxLength": 20000},
             "reporter_name": {"type": "string"}, "reporter_contact": {"type": "string", "description": "e-mail address (checked) or other contact"},
             "reporter_org": {"type": "string"}, "occurred": {"type": "string"}, "affected": {"type": "string"},
-            "indicators": {"type": "string"}, "tlp": tlp, "lang": {"type": "string", "enum": ["ja", "en"], "nullable": true}}},
+            "indicators": {"type": "string"}, "tlp": tlp, "lang": {"type": "string", "enum": ["ja", "en"], "nullable": true},
+            "kind": {"type": "string", "enum": ["incident", "product_vulnerability"], "nullable": true, "description": "a vulnerability in the team's own products goes to the PSIRT"},
+            "credit": {"type": "string", "maxLength": 500, "description": "how a researcher wants to be named in the advisory"}}},
         "Attach": {"type": "object", "required": ["case"], "properties": {"case": {"type": "string", "example": "2026-0001"}}},
         "Reason": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
         "Team": team_schema(),
@@ -519,7 +521,8 @@ fn psirt_part() -> (Value, Value) {
         "ProductVersion": {"type": "object", "required": ["version"], "additionalProperties": false, "properties": {
             "version": text(), "purl": text(), "cpe": text()}},
         "ProductVuln": {"type": "object", "required": ["title", "description", "coordinator"], "additionalProperties": false, "properties": {
-            "title": text(), "description": text(), "cve": text(), "cwe_id": text(), "cwe_name": text(),
+            "title": text(), "description": text(), "description_ja": text(), "cve": text(), "cwe_id": text(), "cwe_name": text(),
+            "report": {"type": "string", "description": "tracking number of the report it came in by (joins the case; finder and credit default to the reporter's)"},
             "cvss3_vector": text(), "cvss4_vector": text(), "finder": text(), "credit": text(),
             "coordinator": enum_of(&codes(Coordinator::ALL, Coordinator::code)),
             "coordinator_ref": text(), "assignee": {"type": "string", "nullable": true}}},

@@ -167,6 +167,7 @@ struct Filed {
     tracking: String,
     status: String,
     suggested_category: String,
+    kind: String,
 }
 
 async fn create(
@@ -189,6 +190,7 @@ async fn create(
             tracking: report.tracking,
             status: report.status,
             suggested_category: report.suggested_category,
+            kind: report.kind,
         }),
     ))
 }

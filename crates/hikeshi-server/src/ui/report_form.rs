@@ -17,7 +17,7 @@ use hikeshi_app::form_guard::Refusal;
 use hikeshi_app::i18n::Lang;
 use hikeshi_app::intake::{self, ReportInput};
 use hikeshi_app::team::{self, TeamProfile};
-use hikeshi_model::{ReportSource, Tlp};
+use hikeshi_model::{ReportKind, ReportSource, Tlp};
 use serde::Deserialize;
 
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -63,6 +63,9 @@ struct Typed {
     affected: String,
     indicators: String,
     tlp: String,
+    /// `incident` or `product_vulnerability`.
+    kind: String,
+    credit: String,
 }
 
 /// A FIRST service as the page shows it.
@@ -89,6 +92,9 @@ struct FormPage {
     not_offered: Vec<ServiceLine>,
     max_attachments: usize,
     max_attachment_mb: u64,
+    /// The PSIRT's disclosure policy and safe-harbour statement, in the page's language.
+    psirt_policy: String,
+    safe_harbour: String,
 }
 
 #[derive(Template)]
@@ -114,6 +120,8 @@ fn service_lines(profile: &TeamProfile, key: &str, lang: Lang) -> Vec<ServiceLin
 #[derive(Deserialize)]
 pub(super) struct LangQuery {
     lang: Option<String>,
+    /// `/report?kind=product_vulnerability` opens the form on the PSIRT choice.
+    kind: Option<String>,
 }
 
 /// The page's language: `?lang=` wins (a link can pick it), else the viewer's.
@@ -154,6 +162,8 @@ async fn form(
         not_offered: service_lines(&profile, "services_not_offered", i.lang),
         max_attachments: f.max_attachments,
         max_attachment_mb: f.max_attachment_bytes / (1024 * 1024),
+        psirt_policy: profile.in_lang("psirt_policy", i.lang).to_string(),
+        safe_harbour: profile.in_lang("safe_harbour", i.lang).to_string(),
         typed: Typed {
             tlp: if typed.tlp.is_empty() {
                 Tlp::Amber.code().into()
@@ -174,7 +184,17 @@ async fn form_page(
 ) -> Response {
     let i = page_i18n(&viewer, &q);
     let nav = viewer.nav();
-    render(&form(&state, i, nav, String::new(), Typed::default()).await)
+    let typed = Typed {
+        kind: q
+            .kind
+            .as_deref()
+            .and_then(|k| ReportKind::parse(k).ok())
+            .unwrap_or(ReportKind::Incident)
+            .code()
+            .into(),
+        ..Typed::default()
+    };
+    render(&form(&state, i, nav, String::new(), typed).await)
 }
 
 /// An attachment received but not yet evidence: removed unless the report is stored.
@@ -272,6 +292,8 @@ async fn read_form(
             "affected" => t.affected = text,
             "indicators" => t.indicators = text,
             "tlp" => t.tlp = text,
+            "kind" => t.kind = text,
+            "credit" => t.credit = text,
             "lang" => posted.lang = text,
             "challenge" => posted.challenge = text,
             "proof" => posted.proof = text,
@@ -363,6 +385,8 @@ async fn form_submit(
         affected: typed.affected.clone(),
         indicators: typed.indicators.clone(),
         tlp: Tlp::parse(&typed.tlp).ok(),
+        kind: ReportKind::parse(&typed.kind).ok(),
+        credit: typed.credit.clone(),
         lang: Some(i.code().to_string()),
         quiet: false,
     };

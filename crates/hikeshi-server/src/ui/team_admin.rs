@@ -85,7 +85,7 @@ async fn page_for(state: &AppState, s: SignedIn, saved: bool) -> Response {
             .map(|k| TextField {
                 key: k,
                 value: profile.get(k).to_string(),
-                long: *k == "constituency",
+                long: *k == "constituency" || k.ends_with("_ja") || k.ends_with("_en"),
             })
             .collect(),
         services: SERVICES

@@ -1385,3 +1385,95 @@ async fn sboms_give_states(db: Db, name: &str) {
         "{draft}"
     );
 }
+
+/// A researcher's report with the PSIRT choice becomes a product vulnerability: the report is
+/// decided into its case, the finder and credit come from the report, and the reporter's
+/// address stays out of the case text.
+#[tokio::test]
+async fn a_researcher_report_becomes_a_product_vulnerability() {
+    let s = TestServer::start(Db::Sqlite, "psirt_report", &[]).await;
+    s.add_user("alice", "handler");
+    let alice = s.token("alice");
+    let (st, filed) = s
+        .json(
+            Method::POST,
+            "/api/v1/reports",
+            &alice,
+            Some(json!({
+            "subject": "XSS in the Router X admin page",
+            "body": "The device name field is not escaped on /admin/status.",
+            "reporter_name": "Taro Yamada", "reporter_contact": "taro@example.net",
+            "kind": "product_vulnerability", "credit": "Taro Yamada (Example Lab)", "lang": "en"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{filed}");
+    assert_eq!(filed["kind"], "product_vulnerability");
+    assert_eq!(filed["suggested_category"], "vulnerability");
+    let tracking = filed["tracking"].as_str().unwrap_or("").to_string();
+    let (_, view) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/reports/{tracking}"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(
+        view["report"]["suggestion_reason_en"],
+        "The reporter chose: a vulnerability in our products"
+    );
+    assert_eq!(view["report"]["credit"], "Taro Yamada (Example Lab)");
+    let (st, bad) = s
+        .json(
+            Method::POST,
+            "/api/v1/reports",
+            &alice,
+            Some(json!({
+            "subject": "x", "body": "y", "kind": "psirt"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}");
+
+    let v = ok(
+        &s,
+        Method::POST,
+        "/api/v1/psirt/vulnerabilities",
+        &alice,
+        json!({
+        "title": "Stored XSS in the Router X admin page", "description": "From the report.",
+        "coordinator": "direct", "report": tracking}),
+    )
+    .await;
+    assert_eq!(v["finder"], "Taro Yamada, taro@example.net");
+    assert_eq!(v["credit"], "Taro Yamada (Example Lab)");
+    let number = v["case_number"].as_str().unwrap_or("").to_string();
+    let (_, report) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/reports/{tracking}"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(report["report"]["status"], "case", "{report}");
+    let (_, case) = s
+        .json(
+            Method::GET,
+            &format!("/api/v1/cases/{number}"),
+            &alice,
+            None,
+        )
+        .await;
+    assert!(!case.to_string().contains("taro@example.net"), "{case}");
+    // Decided once: a second product vulnerability from it is refused.
+    let (st, again) = s
+        .json(
+            Method::POST,
+            "/api/v1/psirt/vulnerabilities",
+            &alice,
+            Some(json!({
+            "title": "Again", "description": "x", "coordinator": "direct", "report": tracking})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{again}");
+}
