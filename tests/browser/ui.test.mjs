@@ -5,36 +5,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { createRequire } from 'node:module';
-import net from 'node:net';
-import { chromium } from 'playwright-core';
+import { join, resolve } from 'node:path';
 import { navTo } from './menu.mjs';
+import { freePort, launchChromium, seriousViolations, waitReady } from './harness.mjs';
 
 const BIN = resolve(process.env.HIKESHI_BIN ?? '../../target/debug/hikeshi');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = resolve('artifacts');
 const PASSWORD = 'browser-test-password';
 
 let server, browser, base, dataDir;
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => ok(port)); });
-    srv.on('error', fail);
-  });
-}
-
-async function waitReady(url) {
-  for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(url)).ok) return; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`hikeshi did not become ready at ${url}`);
-}
 
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -47,11 +28,7 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   server = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, HIKESHI_LOG: 'warn' } });
   await waitReady(`${base}/readyz`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -722,18 +699,6 @@ test('a case shared as STIX 2.1: the preview shows what leaves and why the rest 
   await page.waitForURL(/lang_switched=1/);
   await context.close();
 });
-
-// axe-core runs inside the page through the DevTools protocol, so the page's own
-// Content-Security-Policy (script-src 'self') stays as users get it.
-const AXE = readFileSync(join(dirname(createRequire(import.meta.url).resolve('axe-core')), 'axe.min.js'), 'utf8');
-
-async function seriousViolations(page) {
-  await page.evaluate(`${AXE};0`);
-  const result = await page.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }));
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 async function logIn(page) {
   await page.goto(`${base}/login`);
