@@ -284,16 +284,31 @@ pub async fn save(
 
 /// `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`, as the CVE JSON schema's orgId pattern has it.
 pub fn is_uuid_v4(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    let lens = [8, 4, 4, 4, 12];
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip(lens)
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
-        && groups[2].starts_with('4')
-        && groups[3].starts_with(['8', '9', 'a', 'b', 'A', 'B'])
+    // The hyphenated form only: uuid also reads the simple, braced and URN forms.
+    text.len() == 36
+        && uuid::Uuid::try_parse(text)
+            .is_ok_and(|u| u.get_version_num() == 4 && u.get_variant() == uuid::Variant::RFC4122)
 }
 
 /// Longest value of one profile entry (a PGP key URL or a paragraph of constituency).
 pub const MAX_VALUE: usize = 5_000;
+
+#[cfg(test)]
+mod uuid_tests {
+    use super::is_uuid_v4;
+
+    #[test]
+    fn only_a_hyphenated_version_4_uuid_is_a_cna_org_id() {
+        assert!(is_uuid_v4("b3476cb9-2e3d-41a6-98d0-0f47421a65b6"));
+        assert!(is_uuid_v4("B3476CB9-2E3D-41A6-98D0-0F47421A65B6"));
+        for bad in [
+            "b3476cb92e3d41a698d00f47421a65b6",
+            "{b3476cb9-2e3d-41a6-98d0-0f47421a65b6}",
+            "b3476cb9-2e3d-11a6-98d0-0f47421a65b6",
+            "b3476cb9-2e3d-41a6-c8d0-0f47421a65b6",
+            "",
+        ] {
+            assert!(!is_uuid_v4(bad), "{bad}");
+        }
+    }
+}

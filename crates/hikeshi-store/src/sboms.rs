@@ -60,8 +60,13 @@ impl Store {
         components: &[NewComponent],
         actor: &Actor,
     ) -> Result<()> {
-        let before = self.product_sbom(&sbom.version_id).await?;
         self.write(async |tx| {
+            let before: Option<ProductSbom> = sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {SBOM} FROM product_sboms WHERE version_id = $1"
+            )))
+            .bind(&sbom.version_id)
+            .fetch_optional(tx.conn())
+            .await?;
             for table in ["product_components", "product_sboms"] {
                 sqlx::query(AssertSqlSafe(format!(
                     "DELETE FROM {table} WHERE version_id = $1"
@@ -127,15 +132,6 @@ impl Store {
             .await
         })
         .await
-    }
-
-    pub async fn product_sbom(&self, version_id: &str) -> Result<Option<ProductSbom>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {SBOM} FROM product_sboms WHERE version_id = $1"
-        )))
-        .bind(version_id)
-        .fetch_optional(&self.writer)
-        .await?)
     }
 
     pub async fn product_sboms(&self) -> Result<Vec<ProductSbom>> {

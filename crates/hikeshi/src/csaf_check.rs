@@ -8,7 +8,7 @@
 use hikeshi_app::fetch::Fetch;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Largest metadata, listing or feed, and largest document.
 const MAX_LISTING_BYTES: usize = 16 << 20;
@@ -94,6 +94,12 @@ pub async fn check(fetch: &dyn Fetch, metadata_url: &str, allow_http: bool) -> R
     let trusted = meta["role"] == "csaf_trusted_provider";
     let keyring = Keyring::from_metadata(fetch, &meta, &mut report).await;
     let mut documents = BTreeSet::new();
+    // With a directory, a feed may list only what index.txt lists.
+    let has_directory = meta["distributions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|d| d["directory_url"].is_string());
     for dist in meta["distributions"].as_array().into_iter().flatten() {
         if let Some(dir) = dist["directory_url"].as_str() {
             let dir = format!("{}/", dir.trim_end_matches('/'));
@@ -109,13 +115,7 @@ pub async fn check(fetch: &dyn Fetch, metadata_url: &str, allow_http: bool) -> R
                 continue;
             };
             let listed = check_feed(fetch, url, &mut report).await;
-            let dirs: Vec<&str> = meta["distributions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|d| d["directory_url"].as_str())
-                .collect();
-            if !dirs.is_empty() && !listed.is_subset(&documents) {
+            if has_directory {
                 for missing in listed.difference(&documents) {
                     report.problem(
                         url,
@@ -522,7 +522,7 @@ impl Keyring {
             .arg(&self.home)
             .args(["--kill", "gpg-agent"])
             .status();
-        let _ = std::fs::remove_dir_all(Path::new(&self.home));
+        let _ = std::fs::remove_dir_all(&self.home);
     }
 }
 

@@ -120,19 +120,24 @@ fn reporter_line(report: &Report, how: CarryOver) -> String {
     if !how.include_reporter {
         return said(how.lang, "from_report.reporter_kept", &report.tracking);
     }
-    let parts: Vec<&str> = [
+    match reporter_identity(report) {
+        who if who.is_empty() => crate::i18n::text(how.lang, "from_report.anonymous"),
+        who => who,
+    }
+}
+
+/// The reporter's name, organisation and address as given, comma-separated; empty when
+/// anonymous.
+pub(crate) fn reporter_identity(report: &Report) -> String {
+    [
         report.reporter_name.as_str(),
         report.reporter_org.as_str(),
         report.reporter_contact.as_str(),
     ]
     .into_iter()
-    .filter(|p| !p.is_empty())
-    .collect();
-    if parts.is_empty() {
-        crate::i18n::text(how.lang, "from_report.anonymous")
-    } else {
-        parts.join(", ")
-    }
+    .filter(|p| !p.trim().is_empty())
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 /// Opens a case from a report, pre-filled from it, with its indicators and attachments.

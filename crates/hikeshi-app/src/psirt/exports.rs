@@ -32,10 +32,7 @@ pub async fn export(app: &App, who: &Who, id: &str, format: ExportFormat) -> App
     let at = utc(vuln.updated_at);
     let value = match format {
         ExportFormat::Openvex => {
-            let author = match team.get("team_name").trim() {
-                "" => "PSIRT".to_string(),
-                n => n.to_string(),
-            };
+            let author = super::publisher_name(app).await;
             vex::openvex(
                 &format!("{base}/psirt/vex/{}", vuln.id),
                 &author,
@@ -89,13 +86,7 @@ async fn cve(
         .await?
         .iter()
         .filter(|r| mine.contains(&r.file_name))
-        .map(|r| {
-            format!(
-                "{base}/.well-known/csaf/{}/{}",
-                provider::folder_name(),
-                provider::path_of(r)
-            )
-        })
+        .map(|r| format!("{base}{}", provider::document_path(r)))
         .collect();
     for s in states {
         if !s.remediation_url.is_empty() && !references.contains(&s.remediation_url) {

@@ -28,6 +28,25 @@ pub fn feed_name() -> String {
     format!("csaf-feed-tlp-{}.json", folder_name())
 }
 
+/// The public TLP folder's full URL, ending in `/`.
+fn folder_url(app: &App) -> String {
+    let base = app.config.public_url.trim_end_matches('/');
+    format!("{base}/.well-known/csaf/{}/", folder_name())
+}
+
+/// When the newest of these documents came out (now, when none is out yet).
+fn last_release(app: &App, out: &[VisibleRevision]) -> i64 {
+    out.iter()
+        .map(|r| r.release_at)
+        .max()
+        .unwrap_or_else(|| app.calendar.now_ms())
+}
+
+/// A document's address below the server: `/.well-known/csaf/white/<year>/<file>`.
+pub fn document_path(r: &VisibleRevision) -> String {
+    format!("/.well-known/csaf/{}/{}", folder_name(), path_of(r))
+}
+
 pub fn path_of(r: &VisibleRevision) -> String {
     format!("{}/{}", r.year, r.file_name)
 }
@@ -42,12 +61,8 @@ pub async fn metadata(app: &App) -> AppResult<Value> {
     if !contact.is_empty() {
         publisher["contact_details"] = json!(contact);
     }
-    let updated = out
-        .iter()
-        .map(|r| r.release_at)
-        .max()
-        .unwrap_or_else(|| app.calendar.now_ms());
-    let folder = format!("{base}/.well-known/csaf/{}/", folder_name());
+    let updated = last_release(app, out.as_slice());
+    let folder = folder_url(app);
     let mut meta = json!({
         "canonical_url": format!("{base}/.well-known/csaf/provider-metadata.json"),
         "distributions": [{
@@ -88,17 +103,13 @@ pub fn key_path(fingerprint: &str) -> String {
 /// that is out, linking it, its hashes and its signature.
 pub async fn feed(app: &App, out: &[VisibleRevision]) -> Value {
     let base = app.config.public_url.trim_end_matches('/');
-    let folder = format!("{base}/.well-known/csaf/{}/", folder_name());
+    let folder = folder_url(app);
     let name = super::publisher_name(app).await;
-    let updated = out
-        .iter()
-        .map(|r| r.release_at)
-        .max()
-        .unwrap_or_else(|| app.calendar.now_ms());
+    let updated = last_release(app, out);
     let entries: Vec<Value> = out
         .iter()
         .map(|r| {
-            let url = format!("{folder}{}", path_of(r));
+            let url = format!("{base}{}", document_path(r));
             let mut links = vec![
                 json!({"rel": "self", "href": url}),
                 json!({"rel": "hash", "href": format!("{url}.sha256")}),

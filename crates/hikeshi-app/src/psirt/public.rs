@@ -2,7 +2,7 @@
 //! [`super::provider::published`] — and nothing else, so the page can never say more, or
 //! earlier, than the JSON beside it. This module turns one document into what the page shows.
 
-use super::provider::{folder_name, path_of};
+use super::provider::document_path;
 use hikeshi_store::VisibleRevision;
 use serde_json::Value;
 
@@ -221,7 +221,7 @@ pub fn from_revision(r: &VisibleRevision) -> Option<PublicAdvisory> {
             .map(|v| vulnerability(v, &names))
             .collect(),
         revisions,
-        json_path: format!("/.well-known/csaf/{}/{}", folder_name(), path_of(r)),
+        json_path: document_path(r),
         signed: !r.signature.is_empty(),
         page_path: format!(
             "/advisories/{}/{}",

@@ -16,6 +16,11 @@ use std::collections::{HashMap, HashSet};
 /// The largest SBOM accepted (a firmware image's SBOM with every package is a few MiB).
 pub const MAX_SBOM_BYTES: usize = 32 << 20;
 
+/// Who may import SBOMs; the web crate asks before it reads a large body.
+pub fn may_import(who: &Who) -> AppResult<()> {
+    who.require_edit("import SBOMs")
+}
+
 pub async fn import(
     app: &App,
     who: &Who,
@@ -23,7 +28,7 @@ pub async fn import(
     version_id: &str,
     body: &[u8],
 ) -> AppResult<ProductSbom> {
-    who.require_edit("import SBOMs")?;
+    may_import(who)?;
     let belongs = app
         .store
         .product_versions()
@@ -117,9 +122,20 @@ pub struct ProposedState {
     pub version: String,
     /// The package's version in this product version's SBOM; empty when it ships none.
     pub component_version: String,
-    /// Why, for the analyst: `no_sbom`, `not_shipped`, `vulnerable`, `fixed`, `before_introduced`,
-    /// `version_unknown`.
-    pub reason: &'static str,
+    pub reason: Reason,
+}
+
+/// Why a version got its proposed state, for the analyst. Among several copies of the package
+/// in one version the greatest counts (one vulnerable copy makes the version vulnerable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    NoSbom,
+    NotShipped,
+    BeforeIntroduced,
+    Fixed,
+    VersionUnknown,
+    Vulnerable,
 }
 
 #[derive(Debug, Serialize)]
@@ -173,11 +189,11 @@ pub async fn assess(app: &App, who: &Who, vuln_id: &str, f: Finding) -> AppResul
         .filter(|v| f.product_ids.is_empty() || f.product_ids.contains(&v.product_id))
         .collect();
     // First each version's own verdict, then the fix each affected one is pointed to.
-    let mut verdicts: Vec<(usize, &'static str, String)> = Vec::with_capacity(versions.len());
+    let mut verdicts: Vec<(usize, Reason, String)> = Vec::with_capacity(versions.len());
     for (i, v) in versions.iter().enumerate() {
         let (reason, component_version) = match shipped_in.get(v.id.as_str()) {
-            _ if !with_sbom.contains(&v.id) => ("no_sbom", String::new()),
-            None => ("not_shipped", String::new()),
+            _ if !with_sbom.contains(&v.id) => (Reason::NoSbom, String::new()),
+            None => (Reason::NotShipped, String::new()),
             Some(cs) => verdict(cs, &fixed, f.introduced.trim()),
         };
         verdicts.push((i, reason, component_version));
@@ -190,7 +206,7 @@ pub async fn assess(app: &App, who: &Who, vuln_id: &str, f: Finding) -> AppResul
             verdicts
                 .iter()
                 .filter(|(j, r, _)| {
-                    *r == "fixed"
+                    *r == Reason::Fixed
                         && versions[*j].product_id == v.product_id
                         && compare_versions(&versions[*j].version, &v.version) == Ordering::Greater
                 })
@@ -207,16 +223,16 @@ pub async fn assess(app: &App, who: &Who, vuln_id: &str, f: Finding) -> AppResul
             remediation_url: String::new(),
         };
         match *reason {
-            "not_shipped" => {
+            Reason::NotShipped => {
                 state.status = ProductStatus::KnownNotAffected;
                 state.justification = Some(VexJustification::ComponentNotPresent);
             }
-            "before_introduced" => {
+            Reason::BeforeIntroduced => {
                 state.status = ProductStatus::KnownNotAffected;
                 state.justification = Some(VexJustification::VulnerableCodeNotPresent);
             }
-            "fixed" => state.status = ProductStatus::Fixed,
-            "vulnerable" => {
+            Reason::Fixed => state.status = ProductStatus::Fixed,
+            Reason::Vulnerable => {
                 state.status = ProductStatus::KnownAffected;
                 match first_fixed() {
                     Some(fix) => {
@@ -229,14 +245,14 @@ pub async fn assess(app: &App, who: &Who, vuln_id: &str, f: Finding) -> AppResul
                     }
                 }
             }
-            _ => {}
+            Reason::NoSbom | Reason::VersionUnknown => {}
         }
         out.push(ProposedState {
             state,
             product,
             version: v.version.clone(),
             component_version: component_version.clone(),
-            reason,
+            reason: *reason,
         });
     }
     let saved = if f.apply {
@@ -251,30 +267,24 @@ pub async fn assess(app: &App, who: &Who, vuln_id: &str, f: Finding) -> AppResul
     })
 }
 
-/// The verdict for one product version from the package's copies it ships: vulnerable if any
-/// copy is.
-fn verdict(copies: &[&ShippedComponent], fixed: &str, introduced: &str) -> (&'static str, String) {
-    let mut worst = ("fixed", String::new());
-    for c in copies {
-        let v = c.version.trim();
-        let this = if v.is_empty() {
-            "version_unknown"
-        } else if compare_versions(v, fixed) != Ordering::Less {
-            "fixed"
-        } else if !introduced.is_empty() && compare_versions(v, introduced) == Ordering::Less {
-            "before_introduced"
-        } else {
-            "vulnerable"
-        };
-        let rank = |r: &str| match r {
-            "vulnerable" => 3,
-            "version_unknown" => 2,
-            "fixed" => 1,
-            _ => 0,
-        };
-        if worst.1.is_empty() || rank(this) > rank(worst.0) {
-            worst = (this, v.to_string());
-        }
-    }
-    worst
+/// The verdict for one product version from the copies of the package it ships, with the
+/// version of the copy that decided it.
+fn verdict(copies: &[&ShippedComponent], fixed: &str, introduced: &str) -> (Reason, String) {
+    copies
+        .iter()
+        .map(|c| {
+            let v = c.version.trim();
+            let reason = if v.is_empty() {
+                Reason::VersionUnknown
+            } else if compare_versions(v, fixed) != Ordering::Less {
+                Reason::Fixed
+            } else if !introduced.is_empty() && compare_versions(v, introduced) == Ordering::Less {
+                Reason::BeforeIntroduced
+            } else {
+                Reason::Vulnerable
+            };
+            (reason, v.to_string())
+        })
+        .max_by_key(|(reason, _)| *reason)
+        .unwrap_or((Reason::NotShipped, String::new()))
 }

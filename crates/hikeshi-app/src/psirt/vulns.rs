@@ -160,7 +160,10 @@ pub async fn open(
         cvss3_vector,
         cvss4_vector,
         finder: match (short_text("finder", &input.finder, false, 300)?, &report) {
-            (f, Some(r)) if f.is_empty() => finder_of(r),
+            (f, Some(r)) if f.is_empty() => crate::intake::triage::reporter_identity(r)
+                .chars()
+                .take(300)
+                .collect(),
             (f, _) => f,
         },
         credit: match (short_text("credit", &input.credit, false, 300)?, &report) {
@@ -211,19 +214,6 @@ pub async fn open(
         case_number: number,
         versions: Vec::new(),
     })
-}
-
-/// The finder as the case keeps it: the reporter's name, organisation and address.
-fn finder_of(r: &hikeshi_store::Report) -> String {
-    let who: Vec<&str> = [
-        r.reporter_name.as_str(),
-        r.reporter_org.as_str(),
-        r.reporter_contact.as_str(),
-    ]
-    .into_iter()
-    .filter(|p| !p.trim().is_empty())
-    .collect();
-    who.join(", ").chars().take(300).collect()
 }
 
 pub async fn view(app: &App, _who: &Who, id: &str) -> AppResult<ProductVulnView> {

@@ -114,7 +114,7 @@ async fn import_sbom(
     Path((id, version_id)): Path<(String, String)>,
     body: axum::body::Body,
 ) -> ApiResult<Json<ProductSbom>> {
-    who.require_edit("import SBOMs")?;
+    sboms::may_import(&who)?;
     let body = crate::body::read_large(&state, body, sboms::MAX_SBOM_BYTES).await?;
     Ok(Json(
         sboms::import(&state, &who, &id, &version_id, &body.bytes).await?,

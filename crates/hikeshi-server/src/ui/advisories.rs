@@ -3,7 +3,6 @@
 //! documents (so the page and the JSON cannot disagree, and neither shows anything before its
 //! release time). No sign-in.
 
-use super::report_form::{page_i18n, LangQuery};
 use super::{render, I18n, Nav, Viewer};
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -15,6 +14,11 @@ use axum::routing::get;
 use axum::Router;
 use hikeshi_app::psirt::provider;
 use hikeshi_app::psirt::public::{self, PublicAdvisory};
+
+#[derive(serde::Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -52,7 +56,7 @@ async fn list(
         .trim()
         .to_string();
     Ok(render(&ListPage {
-        i: page_i18n(&viewer, &q),
+        i: viewer.i18n_asked(q.lang.as_deref()),
         nav: viewer.nav(),
         team_name,
         advisories,
@@ -66,16 +70,16 @@ async fn one(
     Query(q): Query<LangQuery>,
 ) -> ApiResult<Response> {
     let out = provider::published(&state).await?;
-    let wanted = format!("/advisories/{year}/{name}");
+    let file = format!("{name}.json");
     let Some(a) = out
         .iter()
-        .filter_map(public::from_revision)
-        .find(|a| a.page_path == wanted)
+        .find(|r| r.year.to_string() == year && r.file_name == file)
+        .and_then(public::from_revision)
     else {
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
     Ok(render(&OnePage {
-        i: page_i18n(&viewer, &q),
+        i: viewer.i18n_asked(q.lang.as_deref()),
         nav: viewer.nav(),
         a,
     }))

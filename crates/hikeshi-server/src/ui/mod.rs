@@ -202,6 +202,15 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// A public page's language: `?lang=` wins (a link can pick it), else the viewer's.
+    pub fn i18n_asked(&self, lang: Option<&str>) -> I18n {
+        let mut i = self.i.clone();
+        if let Some(lang) = lang.and_then(Lang::parse) {
+            i.lang = lang;
+        }
+        i
+    }
+
     pub fn nav(&self) -> Option<Nav> {
         self.user.as_ref().map(|u| Nav {
             username: u.user.username.clone(),

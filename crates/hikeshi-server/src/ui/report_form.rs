@@ -118,19 +118,10 @@ fn service_lines(profile: &TeamProfile, key: &str, lang: Lang) -> Vec<ServiceLin
 }
 
 #[derive(Deserialize)]
-pub(super) struct LangQuery {
+struct FormQuery {
     lang: Option<String>,
     /// `/report?kind=product_vulnerability` opens the form on the PSIRT choice.
     kind: Option<String>,
-}
-
-/// The page's language: `?lang=` wins (a link can pick it), else the viewer's.
-pub(super) fn page_i18n(viewer: &Viewer, q: &LangQuery) -> I18n {
-    let mut i = viewer.i.clone();
-    if let Some(lang) = q.lang.as_deref().and_then(Lang::parse) {
-        i.lang = lang;
-    }
-    i
 }
 
 async fn form(
@@ -180,9 +171,9 @@ async fn form(
 async fn form_page(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(q): Query<LangQuery>,
+    Query(q): Query<FormQuery>,
 ) -> Response {
-    let i = page_i18n(&viewer, &q);
+    let i = viewer.i18n_asked(q.lang.as_deref());
     let nav = viewer.nav();
     let typed = Typed {
         kind: q
